@@ -1,0 +1,1 @@
+"""Event-sourced customer-support ticketing backend."""

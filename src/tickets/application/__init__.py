@@ -1,0 +1,1 @@
+"""Application services: load aggregates, call the domain, save, return the log position."""

@@ -1,0 +1,25 @@
+"""Who is acting, and what their role lets them do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from tickets.domain.errors import ForbiddenError
+from tickets.domain.values import Role
+
+_RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An authenticated member of one org."""
+
+    user_id: UUID
+    org_id: UUID
+    role: Role
+
+    def require(self, role: Role) -> None:
+        """Raise ForbiddenError unless the actor's role is at least `role`."""
+        if _RANK[self.role] < _RANK[role]:
+            raise ForbiddenError(f"this needs the {role.value} role; you are {self.role.value}")

@@ -1,0 +1,79 @@
+"""The event-sourced application: one event store for every aggregate of the service."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from tickets.domain.errors import ConflictError
+from tickets.domain.organization import Organization
+from tickets.domain.registry import TicketCounter
+from tickets.domain.ticket import Ticket
+from tickets.infrastructure.transcoding import register_domain_transcodings
+
+T = TypeVar("T")
+
+
+class TicketsApp(Application[UUID]):
+    """Stores tickets, orgs and their lookups; PostgreSQL tables are named `tickets_*`."""
+
+    name = "Tickets"
+    snapshotting_intervals = {Ticket: 50, Organization: 50, TicketCounter: 100}
+    env = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    def head_position(self) -> int:
+        """The id of the newest event in the notification log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+
+class ConcurrencyConflictError(ConflictError):
+    """Other writers kept winning; the caller may try again."""
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """The result of a command and the log position of its last event (None if nothing changed)."""
+
+    value: T
+    position: int | None
+
+
+MAX_ATTEMPTS = 30
+
+
+def retry_on_conflict(operation: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
+    """Run load-change-save until no other writer got in between.
+
+    `operation` must reload its aggregates each time: a version clash stores nothing,
+    and re-running against the new version either applies the change or raises the
+    domain error that says why it no longer applies.
+    """
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except IntegrityError:
+            # Jittered backoff, so that writers that clashed do not clash again in step.
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+    raise ConcurrencyConflictError("too many concurrent changes to the same record; please retry")
+
+
+def position_of(recordings: list[Any]) -> int | None:
+    """The notification id of the last event a save wrote."""
+    if not recordings:
+        return None
+    notification_id: int = recordings[-1].notification.id
+    return notification_id

@@ -1,0 +1,269 @@
+"""Orgs, members, API tokens, teams, tags, SLA policies and canned responses."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from tickets.application.actors import Actor
+from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
+from tickets.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
+from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, hash_token
+from tickets.domain.values import Role
+from tickets.infrastructure.clock import Clock, system_clock
+
+T = TypeVar("T")
+
+TOKEN_PREFIX = "pfai_"
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What creating an org or a user hands back: ids and a token shown only once."""
+
+    org_id: UUID
+    user_id: UUID
+    token: str
+
+
+class DirectoryService:
+    """Commands and queries on an org's settings and members."""
+
+    def __init__(self, app: TicketsApp, clock: Clock = system_clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    # ------------------------------------------------------------------ orgs, members, tokens
+
+    def create_org(
+        self, slug: str, name: str, admin_email: str, admin_name: str | None = None
+    ) -> Credentials:
+        """Create an org with its first admin; returns the admin's new token."""
+        now = self.clock()
+        org = Organization(slug=slug, name=name, actor_id=None, timestamp=now)
+        user_id = uuid4()
+        org.add_member(user_id, admin_email, admin_name or admin_email, Role.ADMIN, None, None, now)
+        token = new_token()
+        try:
+            self.app.save(
+                org,
+                OrgSlug(slug=slug, org_id=org.id, timestamp=now),
+                ApiToken(token_hash=hash_token(token), org_id=org.id, user_id=user_id, timestamp=now),
+                TicketCounter(org_id=org.id, timestamp=now),
+            )
+        except IntegrityError:
+            raise ConflictError(f"an org with slug {slug!r} already exists") from None
+        return Credentials(org.id, user_id, token)
+
+    def org_id_for_slug(self, slug: str) -> UUID:
+        try:
+            index: OrgSlug = self.app.repository.get(OrgSlug.create_id(slug))
+        except AggregateNotFoundError:
+            raise NotFoundError(f"no org with slug {slug!r}") from None
+        return index.org_id
+
+    def create_user(
+        self,
+        org_id: UUID,
+        email: str,
+        name: str,
+        role: Role,
+        handle: str | None = None,
+        actor: Actor | None = None,
+    ) -> Credentials:
+        """Add a member to the org (admins only, or the operator's CLI) and issue a token."""
+        if actor is not None:
+            actor.require(Role.ADMIN)
+        user_id = uuid4()
+        token = new_token()
+
+        def add() -> None:
+            now = self.clock()
+            org = self.org(org_id)
+            org.add_member(user_id, email, name, role, handle, actor.user_id if actor else None, now)
+            self.app.save(
+                org, ApiToken(token_hash=hash_token(token), org_id=org_id, user_id=user_id, timestamp=now)
+            )
+
+        retry_on_conflict(add)
+        return Credentials(org_id, user_id, token)
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The member a bearer token belongs to, or None."""
+        try:
+            issued: ApiToken = self.app.repository.get(ApiToken.id_for(token))
+        except AggregateNotFoundError:
+            return None
+        if issued.revoked:
+            return None
+        org = self.org(issued.org_id)
+        member = org.members.get(str(issued.user_id))
+        if member is None:
+            return None
+        return Actor(user_id=member.id, org_id=org.id, role=member.role)
+
+    def org(self, org_id: UUID) -> Organization:
+        try:
+            org: Organization = self.app.repository.get(org_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"org {org_id} not found") from None
+        return org
+
+    def members(self, actor: Actor) -> list[Member]:
+        return sorted(self.org(actor.org_id).members.values(), key=lambda m: (m.name.lower(), m.email))
+
+    def member(self, actor: Actor, user_id: UUID) -> Member:
+        return self.org(actor.org_id).member(user_id)
+
+    def update_member(
+        self, actor: Actor, user_id: UUID, name: str | None, role: Role | None
+    ) -> Saved[Member]:
+        actor.require(Role.ADMIN)
+        return self._change_org(
+            actor, lambda org, now: org.update_member(user_id, name, role, actor.user_id, now)
+        )
+
+    def _change_org(self, actor: Actor, change: Callable[[Organization, Any], T]) -> Saved[T]:
+        """Load the caller's org, apply `change(org, now)`, save; retried on a version clash."""
+
+        def attempt() -> Saved[T]:
+            org = self.org(actor.org_id)
+            result = change(org, self.clock())
+            return Saved(result, position_of(self.app.save(org)))
+
+        return retry_on_conflict(attempt)
+
+    # ------------------------------------------------------------------ teams
+
+    def teams(self, actor: Actor) -> list[Team]:
+        return sorted(self.org(actor.org_id).teams.values(), key=lambda t: t.name.lower())
+
+    def team(self, actor: Actor, team_id: UUID) -> Team:
+        return self.org(actor.org_id).team(team_id)
+
+    def create_team(self, actor: Actor, name: str, description: str) -> Saved[Team]:
+        actor.require(Role.ADMIN)
+        team_id = uuid4()
+        return self._change_org(
+            actor, lambda org, now: org.create_team(team_id, name, description, actor.user_id, now)
+        )
+
+    def update_team(self, actor: Actor, team_id: UUID, changes: dict[str, Any]) -> Saved[Team]:
+        actor.require(Role.ADMIN)
+        return self._change_org(actor, lambda org, now: org.update_team(team_id, changes, actor.user_id, now))
+
+    def delete_team(self, actor: Actor, team_id: UUID) -> Saved[None]:
+        actor.require(Role.ADMIN)
+        return self._change_org(actor, lambda org, now: org.delete_team(team_id, actor.user_id, now))
+
+    # ------------------------------------------------------------------ tags
+
+    def tags(self, actor: Actor, team_id: UUID | None = None) -> list[Tag]:
+        tags = self.org(actor.org_id).tags.values()
+        if team_id is not None:
+            tags = [t for t in tags if t.team_id == team_id]
+        return sorted(tags, key=lambda t: t.name.lower())
+
+    def tag(self, actor: Actor, tag_id: UUID) -> Tag:
+        return self.org(actor.org_id).tag(tag_id)
+
+    def create_tag(self, actor: Actor, name: str, color: str, team_id: UUID | None) -> Saved[Tag]:
+        actor.require(Role.AGENT)
+        tag_id = uuid4()
+        return self._change_org(
+            actor, lambda org, now: org.create_tag(tag_id, name, color, team_id, actor.user_id, now)
+        )
+
+    def update_tag(self, actor: Actor, tag_id: UUID, changes: dict[str, Any]) -> Saved[Tag]:
+        actor.require(Role.AGENT)
+        return self._change_org(actor, lambda org, now: org.update_tag(tag_id, changes, actor.user_id, now))
+
+    def delete_tag(self, actor: Actor, tag_id: UUID) -> Saved[None]:
+        actor.require(Role.AGENT)
+        return self._change_org(actor, lambda org, now: org.delete_tag(tag_id, actor.user_id, now))
+
+    # ------------------------------------------------------------------ SLA policies
+
+    def sla_policies(self, actor: Actor) -> list[SlaPolicy]:
+        policies = self.org(actor.org_id).sla_policies.values()
+        return sorted(policies, key=lambda p: (str(p.team_id or ""), p.priority.value))
+
+    def sla_policy(self, actor: Actor, policy_id: UUID) -> SlaPolicy:
+        return self.org(actor.org_id).sla_policy(policy_id)
+
+    def create_sla_policy(
+        self,
+        actor: Actor,
+        priority: Any,
+        first_response_minutes: int,
+        resolution_minutes: int,
+        team_id: UUID | None,
+    ) -> Saved[SlaPolicy]:
+        actor.require(Role.ADMIN)
+        policy = SlaPolicy(uuid4(), priority, first_response_minutes, resolution_minutes, team_id)
+        return self._change_org(actor, lambda org, now: org.create_sla_policy(policy, actor.user_id, now))
+
+    def update_sla_policy(self, actor: Actor, policy_id: UUID, changes: dict[str, Any]) -> Saved[SlaPolicy]:
+        actor.require(Role.ADMIN)
+        return self._change_org(
+            actor, lambda org, now: org.update_sla_policy(policy_id, changes, actor.user_id, now)
+        )
+
+    def delete_sla_policy(self, actor: Actor, policy_id: UUID) -> Saved[None]:
+        actor.require(Role.ADMIN)
+        return self._change_org(actor, lambda org, now: org.delete_sla_policy(policy_id, actor.user_id, now))
+
+    # ------------------------------------------------------------------ canned responses
+
+    def canned_responses(self, actor: Actor, team_id: UUID | None = None) -> list[CannedResponse]:
+        items = self.org(actor.org_id).canned_responses.values()
+        if team_id is not None:
+            items = [c for c in items if c.team_id in (team_id, None)]
+        return sorted(items, key=lambda c: c.title.lower())
+
+    def canned_response(self, actor: Actor, canned_id: UUID) -> CannedResponse:
+        return self.org(actor.org_id).canned_response(canned_id)
+
+    @staticmethod
+    def _require_canned_scope(actor: Actor, team_id: UUID | None) -> None:
+        """Agents manage team-scoped canned responses; org-wide ones are for admins."""
+        actor.require(Role.AGENT)
+        if team_id is None and actor.role != Role.ADMIN:
+            raise ForbiddenError("org-wide canned responses are managed by admins; set a teamId")
+
+    def create_canned_response(
+        self, actor: Actor, title: str, body: str, team_id: UUID | None
+    ) -> Saved[CannedResponse]:
+        self._require_canned_scope(actor, team_id)
+        canned = CannedResponse(uuid4(), title, body, team_id, actor.user_id)
+        return self._change_org(
+            actor, lambda org, now: org.create_canned_response(canned, actor.user_id, now)
+        )
+
+    def update_canned_response(
+        self, actor: Actor, canned_id: UUID, changes: dict[str, Any]
+    ) -> Saved[CannedResponse]:
+        current = self.canned_response(actor, canned_id)
+        self._require_canned_scope(actor, current.team_id)
+        if "team_id" in changes:
+            self._require_canned_scope(actor, changes["team_id"])
+        return self._change_org(
+            actor, lambda org, now: org.update_canned_response(canned_id, changes, actor.user_id, now)
+        )
+
+    def delete_canned_response(self, actor: Actor, canned_id: UUID) -> Saved[None]:
+        self._require_canned_scope(actor, self.canned_response(actor, canned_id).team_id)
+        return self._change_org(
+            actor, lambda org, now: org.delete_canned_response(canned_id, actor.user_id, now)
+        )

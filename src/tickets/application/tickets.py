@@ -1,0 +1,324 @@
+"""Ticket commands and queries: load, check, call the aggregate, save, return the position."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+
+from tickets.application.actors import Actor
+from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
+from tickets.application.directory import DirectoryService
+from tickets.domain.errors import InvalidValueError, NotFoundError
+from tickets.domain.mentions import parse_mentions
+from tickets.domain.organization import Organization
+from tickets.domain.registry import NAMESPACE, TicketCounter, TicketNumber
+from tickets.domain.ticket import Message, Ticket, event_activity
+from tickets.domain.values import Category, Priority, Role, Source
+from tickets.infrastructure.clock import Clock, system_clock
+
+T = TypeVar("T")
+
+TICKET_NUMBER_REF = re.compile(r"^#?(\d{1,18})$")
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    subject: str
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    category: Category = Category.GENERAL
+    source: Source = Source.API
+    team_id: UUID | None = None
+    assignee_id: UUID | None = None
+    contact_email: str | None = None
+    contact_name: str | None = None
+    tag_ids: list[UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a ticket, as the activity timeline shows it."""
+
+    id: UUID
+    type: str
+    actor_id: UUID | None
+    old_value: Any
+    new_value: Any
+    created_at: datetime
+    version: int
+
+
+# The fields a PATCH may carry, in the order they are applied (status last, so that
+# resolving a ticket in the same request as other edits records the edits first).
+UPDATABLE_FIELDS = (
+    "subject",
+    "description",
+    "contact_email",
+    "contact_name",
+    "category",
+    "team_id",
+    "priority",
+    "assignee_id",
+    "tag_ids",
+    "status",
+)
+
+
+class TicketService:
+    """The write side of tickets, and reads of one ticket and its history."""
+
+    def __init__(self, app: TicketsApp, directory: DirectoryService, clock: Clock = system_clock) -> None:
+        self.app = app
+        self.directory = directory
+        self.clock = clock
+
+    # ------------------------------------------------------------------ loading
+
+    def resolve_id(self, actor: Actor, ref: str) -> UUID:
+        """A ticket's id from its UUID or its org-wide number (`42` or `#42`)."""
+        number = TICKET_NUMBER_REF.match(ref.strip())
+        if number:
+            try:
+                index: TicketNumber = self.app.repository.get(
+                    TicketNumber.create_id(actor.org_id, int(number.group(1)))
+                )
+            except AggregateNotFoundError:
+                raise NotFoundError(f"ticket #{number.group(1)} not found") from None
+            return index.ticket_id
+        try:
+            return UUID(ref)
+        except ValueError:
+            raise NotFoundError(f"ticket {ref!r} not found: use the ticket's UUID or its number") from None
+
+    def _load(self, actor: Actor, ticket_id: UUID, version: int | None = None) -> Ticket:
+        try:
+            ticket = self.app.repository.get(ticket_id, version=version)
+        except AggregateNotFoundError:
+            ticket = None
+        # Another org's ticket answers exactly like a missing one.
+        if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id or ticket.deleted:
+            raise NotFoundError(f"ticket {ticket_id} not found")
+        if version is not None and ticket.version != version:
+            raise NotFoundError(f"ticket {ticket_id} has no version {version}")
+        return ticket
+
+    def get(
+        self, actor: Actor, ref: str, version: int | None = None, as_of: datetime | None = None
+    ) -> Ticket:
+        """The ticket now, or as it was at `version` or at time `as_of` (for auditors)."""
+        ticket_id = self.resolve_id(actor, ref)
+        current = self._load(actor, ticket_id)
+        if as_of is not None:
+            versions = [e.originator_version for e in self.app.events.get(ticket_id) if e.timestamp <= as_of]
+            if not versions:
+                raise NotFoundError(f"ticket #{current.ticket_number} did not exist at {as_of.isoformat()}")
+            version = max(versions)
+        if version is not None:
+            if version > current.version:
+                raise NotFoundError(
+                    f"ticket #{current.ticket_number} has no version {version}; latest is {current.version}"
+                )
+            return self._load(actor, ticket_id, version)
+        return current
+
+    # ------------------------------------------------------------------ commands
+
+    def _change(
+        self, actor: Actor, ref: str, change: Callable[[Ticket, Organization, datetime], T]
+    ) -> Saved[T]:
+        """Load the ticket and org, apply `change`, save; retried against the newest version."""
+        actor.require(Role.AGENT)
+        ticket_id = self.resolve_id(actor, ref)
+
+        def attempt() -> Saved[T]:
+            ticket = self._load(actor, ticket_id)
+            org = self.directory.org(actor.org_id)
+            result = change(ticket, org, self.clock())
+            return Saved(result, position_of(self.app.save(ticket)))
+
+        return retry_on_conflict(attempt)
+
+    def _open_ticket(
+        self, actor: Actor, org: Organization, new: NewTicket, now: datetime, follow_up_of: UUID | None = None
+    ) -> tuple[Ticket, TicketCounter, TicketNumber]:
+        org.require_team(new.team_id)
+        org.require_tags(new.tag_ids)
+        if new.assignee_id is not None and not org.is_member(new.assignee_id):
+            raise InvalidValueError(f"assigneeId {new.assignee_id} is not a member of this org")
+        counter = self._counter(actor.org_id, now)
+        ticket = Ticket.open(
+            org_id=actor.org_id,
+            ticket_number=counter.last_number + 1,
+            subject=new.subject,
+            description=new.description,
+            priority=new.priority,
+            category=new.category,
+            source=new.source,
+            team_id=new.team_id,
+            assignee_id=new.assignee_id,
+            contact_email=new.contact_email,
+            contact_name=new.contact_name,
+            tag_ids=new.tag_ids,
+            follow_up_of=follow_up_of,
+            sla_targets=org.sla_targets_for(new.priority, new.team_id),
+            actor_id=actor.user_id,
+            at=now,
+        )
+        number = counter.next_number(ticket.id, now)
+        index = TicketNumber(org_id=actor.org_id, number=number, ticket_id=ticket.id, timestamp=now)
+        return ticket, counter, index
+
+    def _counter(self, org_id: UUID, now: datetime) -> TicketCounter:
+        try:
+            counter: TicketCounter = self.app.repository.get(TicketCounter.create_id(org_id))
+        except AggregateNotFoundError:
+            counter = TicketCounter(org_id=org_id, timestamp=now)
+        return counter
+
+    def create(self, actor: Actor, new: NewTicket) -> Saved[Ticket]:
+        """Open a ticket with the org's next number; counter, ticket and index commit together."""
+        actor.require(Role.AGENT)
+
+        def attempt() -> Saved[Ticket]:
+            now = self.clock()
+            org = self.directory.org(actor.org_id)
+            ticket, counter, index = self._open_ticket(actor, org, new, now)
+            return Saved(ticket, position_of(self.app.save(counter, ticket, index)))
+
+        return retry_on_conflict(attempt)
+
+    def follow_up(self, actor: Actor, ref: str) -> Saved[Ticket]:
+        """Open a new ticket linked to a closed one, carrying over its subject, contact and routing."""
+        actor.require(Role.AGENT)
+        original_id = self.resolve_id(actor, ref)
+
+        def attempt() -> Saved[Ticket]:
+            now = self.clock()
+            original = self._load(actor, original_id)
+            org = self.directory.org(actor.org_id)
+            carried = NewTicket(
+                subject=original.subject,
+                priority=original.priority,
+                category=original.category,
+                source=original.source,
+                team_id=original.team_id if original.team_id and str(original.team_id) in org.teams else None,
+                contact_email=original.contact_email,
+                contact_name=original.contact_name,
+            )
+            ticket, counter, index = self._open_ticket(actor, org, carried, now, follow_up_of=original.id)
+            original.record_follow_up(ticket.id, actor.user_id, now)
+            return Saved(ticket, position_of(self.app.save(counter, ticket, index, original)))
+
+        return retry_on_conflict(attempt)
+
+    def update(self, actor: Actor, ref: str, changes: dict[str, Any]) -> Saved[Ticket]:
+        """Apply the given fields (keys of UPDATABLE_FIELDS); unchanged values record nothing."""
+        unknown = set(changes) - set(UPDATABLE_FIELDS)
+        if unknown:
+            raise InvalidValueError(f"cannot update {', '.join(sorted(unknown))}")
+
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
+            who = actor.user_id
+            if "subject" in changes:
+                ticket.change_subject(changes["subject"], who, now)
+            if "description" in changes:
+                ticket.change_description(changes["description"], who, now)
+            if "contact_email" in changes or "contact_name" in changes:
+                ticket.change_contact(
+                    changes.get("contact_email", ticket.contact_email),
+                    changes.get("contact_name", ticket.contact_name),
+                    who,
+                    now,
+                )
+            if "category" in changes:
+                ticket.change_category(changes["category"], who, now)
+            if "team_id" in changes:
+                org.require_team(changes["team_id"])
+                targets = org.sla_targets_for(ticket.priority, changes["team_id"])
+                ticket.change_team(changes["team_id"], targets, who, now)
+            if "priority" in changes:
+                targets = org.sla_targets_for(changes["priority"], ticket.team_id)
+                ticket.change_priority(changes["priority"], targets, who, now)
+            if "assignee_id" in changes:
+                self._check_assignee(org, changes["assignee_id"])
+                ticket.assign(changes["assignee_id"], who, now)
+            if "tag_ids" in changes:
+                org.require_tags(changes["tag_ids"])
+                ticket.set_tags(changes["tag_ids"], who, now)
+            if "status" in changes:
+                ticket.change_status(changes["status"], who, now)
+            return ticket
+
+        return self._change(actor, ref, apply)
+
+    @staticmethod
+    def _check_assignee(org: Organization, assignee_id: UUID | None) -> None:
+        if assignee_id is not None and not org.is_member(assignee_id):
+            raise InvalidValueError(f"assigneeId {assignee_id} is not a member of this org")
+
+    def assign(self, actor: Actor, ref: str, assignee_id: UUID | None) -> Saved[Ticket]:
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
+            self._check_assignee(org, assignee_id)
+            ticket.assign(assignee_id, actor.user_id, now)
+            return ticket
+
+        return self._change(actor, ref, apply)
+
+    def delete(self, actor: Actor, ref: str) -> Saved[None]:
+        return self._change(actor, ref, lambda ticket, _org, now: ticket.delete(actor.user_id, now))
+
+    # ------------------------------------------------------------------ thread
+
+    def messages(self, actor: Actor, ref: str) -> list[Message]:
+        """The thread, oldest first, with internal notes (callers here are org members)."""
+        return self.get(actor, ref).visible_messages(include_internal=True)
+
+    def add_message(self, actor: Actor, ref: str, content: str, is_internal_note: bool) -> Saved[Message]:
+        message_id = uuid4()
+
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> Message:
+            mentions = parse_mentions(content, org.members_by_handle())
+            return ticket.add_message(message_id, actor.user_id, content, is_internal_note, mentions, now)
+
+        return self._change(actor, ref, apply)
+
+    def edit_message(self, actor: Actor, ref: str, message_id: UUID, content: str) -> Saved[Message]:
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> Message:
+            mentions = parse_mentions(content, org.members_by_handle())
+            return ticket.edit_message(message_id, actor.user_id, content, mentions, now)
+
+        return self._change(actor, ref, apply)
+
+    def delete_message(self, actor: Actor, ref: str, message_id: UUID) -> Saved[None]:
+        return self._change(
+            actor, ref, lambda ticket, _org, now: ticket.delete_message(message_id, actor.user_id, now)
+        )
+
+    # ------------------------------------------------------------------ history
+
+    def timeline(
+        self, actor: Actor, ref: str, after_version: int = 0, limit: int | None = None
+    ) -> list[TimelineEntry]:
+        """The ticket's events after `after_version`, oldest first, as timeline entries."""
+        ticket = self.get(actor, ref)
+        entries = []
+        for domain_event in self.app.events.get(ticket.id, gt=after_version or None, limit=limit):
+            activity = event_activity(domain_event)
+            entries.append(
+                TimelineEntry(
+                    id=uuid5(NAMESPACE, f"{ticket.id}:{domain_event.originator_version}"),
+                    type=activity.type,
+                    actor_id=getattr(domain_event, "actor_id", None),
+                    old_value=activity.old_value,
+                    new_value=activity.new_value,
+                    created_at=domain_event.timestamp,
+                    version=domain_event.originator_version,
+                )
+            )
+        return entries

@@ -1,0 +1,93 @@
+"""Small aggregates with derived ids: lookups and counters kept in the event store.
+
+An aggregate whose id is derived from a natural key (a slug, a token hash, an org's
+ticket number) can exist only once: saving a second one fails on the store's unique
+(id, version) key. That is how slugs, tokens and ticket numbers stay unique without a
+second database next to the event store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = UUID("6f1c8a52-4f6e-4d0e-9a55-2b7d1f0c9e11")
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 of an API token: the only form in which tokens are stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class OrgSlug(Aggregate):
+    """Maps an org's slug to its id."""
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:
+        return uuid5(NAMESPACE, f"org-slug:{slug}")
+
+    @event("Registered")
+    def __init__(self, slug: str, org_id: UUID, timestamp: datetime) -> None:
+        self.slug = slug
+        self.org_id = org_id
+
+
+class ApiToken(Aggregate):
+    """An API token, known only by its hash, and whose it is."""
+
+    @staticmethod
+    def create_id(token_hash: str) -> UUID:
+        return uuid5(NAMESPACE, f"api-token:{token_hash}")
+
+    @classmethod
+    def id_for(cls, token: str) -> UUID:
+        return cls.create_id(hash_token(token))
+
+    @event("Issued")
+    def __init__(self, token_hash: str, org_id: UUID, user_id: UUID, timestamp: datetime) -> None:
+        self.token_hash = token_hash
+        self.org_id = org_id
+        self.user_id = user_id
+        self.revoked = False
+
+    @event("Revoked")
+    def revoke(self, timestamp: datetime) -> None:
+        self.revoked = True
+
+
+class TicketCounter(Aggregate):
+    """Issues an org's ticket numbers: 1, 2, 3, ... saved with the ticket, so gap-free."""
+
+    @staticmethod
+    def create_id(org_id: UUID) -> UUID:
+        return uuid5(NAMESPACE, f"ticket-counter:{org_id}")
+
+    @event("Started")
+    def __init__(self, org_id: UUID, timestamp: datetime) -> None:
+        self.org_id = org_id
+        self.last_number = 0
+
+    def next_number(self, ticket_id: UUID, at: datetime) -> int:
+        self._number_issued(number=self.last_number + 1, ticket_id=ticket_id, timestamp=at)
+        return self.last_number
+
+    @event("NumberIssued")
+    def _number_issued(self, number: int, ticket_id: UUID, timestamp: datetime) -> None:
+        self.last_number = number
+
+
+class TicketNumber(Aggregate):
+    """Maps an org's ticket number to the ticket's id."""
+
+    @staticmethod
+    def create_id(org_id: UUID, number: int) -> UUID:
+        return uuid5(NAMESPACE, f"ticket-number:{org_id}:{number}")
+
+    @event("Registered")
+    def __init__(self, org_id: UUID, number: int, ticket_id: UUID, timestamp: datetime) -> None:
+        self.org_id = org_id
+        self.number = number
+        self.ticket_id = ticket_id

@@ -1,0 +1,725 @@
+"""The Ticket aggregate: a support request and its thread.
+
+Every change is one event. Each event class says how it changes the ticket (the
+decorated method body, which also runs on replay) and how it reads in the activity
+timeline (`activity()`): an event type and its rendering live side by side.
+
+Public methods check the rules first and only then trigger an event, so replaying
+history never fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from tickets.domain.errors import ForbiddenError, NotFoundError, TicketClosedError
+from tickets.domain.values import SLA_STOPPED_STATUSES, Category, Priority, SlaTargets, Source, Status
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of the timeline, derived from one event."""
+
+    type: str
+    old_value: Any = None
+    new_value: Any = None
+
+
+@dataclass
+class Message:
+    """A public message or an internal note in a ticket's thread."""
+
+    id: UUID
+    author_id: UUID
+    content: str
+    is_internal_note: bool
+    mentions: list[UUID]
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass
+class SlaDueTimes:
+    """The due times stamped by an SLA policy (both None when no policy applies)."""
+
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+
+
+def due_times(created_at: datetime, held: timedelta, targets: SlaTargets | None) -> SlaDueTimes:
+    """Due times for a ticket created at `created_at` that has spent `held` on hold."""
+    if targets is None:
+        return SlaDueTimes()
+    start = created_at + held
+    return SlaDueTimes(
+        first_response_due_at=start + timedelta(minutes=targets.first_response_minutes),
+        resolution_due_at=start + timedelta(minutes=targets.resolution_minutes),
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+class Ticket(Aggregate):
+    """A customer-support ticket. Its events are the source of truth."""
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        org_id: UUID,
+        ticket_number: int,
+        subject: str,
+        actor_id: UUID,
+        at: datetime,
+        description: str = "",
+        priority: Priority = Priority.MEDIUM,
+        category: Category = Category.GENERAL,
+        source: Source = Source.API,
+        team_id: UUID | None = None,
+        assignee_id: UUID | None = None,
+        contact_email: str | None = None,
+        contact_name: str | None = None,
+        tag_ids: list[UUID] | None = None,
+        follow_up_of: UUID | None = None,
+        sla_targets: SlaTargets | None = None,
+    ) -> Ticket:
+        """Open a new ticket; `sla_targets` (from the matching policy) stamps its due times."""
+        due = due_times(at, timedelta(0), sla_targets)
+        return cls(
+            org_id=org_id,
+            ticket_number=ticket_number,
+            subject=subject,
+            description=description,
+            priority=priority.value,
+            category=category.value,
+            source=source.value,
+            team_id=team_id,
+            assignee_id=assignee_id,
+            creator_id=actor_id,
+            contact_email=contact_email,
+            contact_name=contact_name,
+            tag_ids=list(dict.fromkeys(tag_ids or [])),
+            follow_up_of=follow_up_of,
+            first_response_due_at=due.first_response_due_at,
+            resolution_due_at=due.resolution_due_at,
+            actor_id=actor_id,
+            timestamp=at,
+        )
+
+    class Event(Aggregate.Event):
+        """Every ticket event names who acted (None for the system itself)."""
+
+        actor_id: UUID | None
+
+    class Created(Event, Aggregate.Created):
+        org_id: UUID
+        ticket_number: int
+        subject: str
+        description: str
+        priority: str
+        category: str
+        source: str
+        team_id: UUID | None
+        assignee_id: UUID | None
+        creator_id: UUID
+        contact_email: str | None
+        contact_name: str | None
+        tag_ids: list[UUID]
+        follow_up_of: UUID | None
+        first_response_due_at: datetime | None
+        resolution_due_at: datetime | None
+
+        def activity(self) -> Activity:
+            return Activity("created", None, self.subject)
+
+    @event(Created)
+    def __init__(
+        self,
+        org_id: UUID,
+        ticket_number: int,
+        subject: str,
+        description: str,
+        priority: str,
+        category: str,
+        source: str,
+        team_id: UUID | None,
+        assignee_id: UUID | None,
+        creator_id: UUID,
+        contact_email: str | None,
+        contact_name: str | None,
+        tag_ids: list[UUID],
+        follow_up_of: UUID | None,
+        first_response_due_at: datetime | None,
+        resolution_due_at: datetime | None,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.org_id = org_id
+        self.ticket_number = ticket_number
+        self.subject = subject
+        self.description = description
+        self.status = Status.OPEN
+        self.priority = Priority(priority)
+        self.category = Category(category)
+        self.source = Source(source)
+        self.team_id = team_id
+        self.assignee_id = assignee_id
+        self.creator_id = creator_id
+        self.contact_email = contact_email
+        self.contact_name = contact_name
+        self.tag_ids: list[UUID] = list(tag_ids)
+        self.follow_up_of = follow_up_of
+        self.follow_up_ids: list[UUID] = []
+        self.messages: dict[str, Message] = {}
+        self.message_count = 0
+        self.deleted = False
+        self.first_response_due_at = first_response_due_at
+        self.resolution_due_at = resolution_due_at
+        self.first_response_at: datetime | None = None
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.on_hold_since: datetime | None = None
+        self.held_seconds = 0.0
+        self.sla_breached_deadline: datetime | None = None
+
+    # ------------------------------------------------------------------ derived state
+
+    @property
+    def sla_deadline(self) -> datetime | None:
+        """The earliest SLA target not yet met, or None."""
+        pending: list[datetime] = []
+        if self.first_response_at is None and self.first_response_due_at is not None:
+            pending.append(self.first_response_due_at)
+        if self.resolved_at is None and self.resolution_due_at is not None:
+            pending.append(self.resolution_due_at)
+        return min(pending) if pending else None
+
+    def is_sla_breached(self, now: datetime) -> bool:
+        """True when `now` is past the deadline and the SLA clock is running."""
+        deadline = self.sla_deadline
+        return deadline is not None and self.status not in SLA_STOPPED_STATUSES and now > deadline
+
+    @property
+    def held(self) -> timedelta:
+        return timedelta(seconds=self.held_seconds)
+
+    def visible_messages(self, include_internal: bool = True) -> list[Message]:
+        """The thread, oldest first, without deleted messages."""
+        return [
+            m
+            for m in self.messages.values()
+            if not m.deleted and (include_internal or not m.is_internal_note)
+        ]
+
+    # ------------------------------------------------------------------ guards
+
+    def _ensure_changeable(self) -> None:
+        if self.deleted:
+            raise NotFoundError(f"ticket {self.id} not found")
+        if self.status == Status.CLOSED:
+            raise TicketClosedError(
+                f"ticket #{self.ticket_number} is closed; create a follow-up ticket instead"
+            )
+
+    # ------------------------------------------------------------------ field changes
+
+    def change_subject(self, subject: str, actor_id: UUID, at: datetime) -> None:
+        self._ensure_changeable()
+        if subject != self.subject:
+            self._subject_changed(old=self.subject, new=subject, actor_id=actor_id, timestamp=at)
+
+    class SubjectChanged(Event):
+        old: str
+        new: str
+
+        def activity(self) -> Activity:
+            return Activity("subject_changed", self.old, self.new)
+
+    @event(SubjectChanged)
+    def _subject_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
+        self.subject = new
+
+    def change_description(self, description: str, actor_id: UUID, at: datetime) -> None:
+        self._ensure_changeable()
+        if description != self.description:
+            self._description_changed(old=self.description, new=description, actor_id=actor_id, timestamp=at)
+
+    class DescriptionChanged(Event):
+        old: str
+        new: str
+
+        def activity(self) -> Activity:
+            return Activity("description_changed", self.old, self.new)
+
+    @event(DescriptionChanged)
+    def _description_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
+        self.description = new
+
+    def change_status(self, status: Status, actor_id: UUID, at: datetime) -> None:
+        """Move to `status`. Any open status may go to any other; closed is final."""
+        self._ensure_changeable()
+        if status != self.status:
+            self._status_changed(old=self.status.value, new=status.value, actor_id=actor_id, timestamp=at)
+
+    class StatusChanged(Event):
+        old: str
+        new: str
+
+        def activity(self) -> Activity:
+            return Activity("status_changed", self.old, self.new)
+
+    @event(StatusChanged)
+    def _status_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
+        previous, status = Status(old), Status(new)
+        if previous == Status.ON_HOLD and self.on_hold_since is not None:
+            # Time on hold does not count: push the unmet targets back by it.
+            paused = timestamp - self.on_hold_since
+            self.held_seconds += paused.total_seconds()
+            if self.first_response_at is None and self.first_response_due_at is not None:
+                self.first_response_due_at += paused
+            if self.resolved_at is None and self.resolution_due_at is not None:
+                self.resolution_due_at += paused
+            self.on_hold_since = None
+        if status == Status.ON_HOLD:
+            self.on_hold_since = timestamp
+        if status == Status.RESOLVED:
+            self.resolved_at = timestamp
+        elif status == Status.CLOSED:
+            self.closed_at = timestamp
+            if self.resolved_at is None:
+                self.resolved_at = timestamp
+        elif previous == Status.RESOLVED:
+            # Reopened: the resolution target is unmet again.
+            self.resolved_at = None
+        self.status = status
+
+    def change_priority(
+        self, priority: Priority, sla_targets: SlaTargets | None, actor_id: UUID, at: datetime
+    ) -> None:
+        """Change the priority and re-stamp the SLA due times from the matching policy."""
+        self._ensure_changeable()
+        if priority != self.priority:
+            self._priority_changed(
+                old=self.priority.value, new=priority.value, actor_id=actor_id, timestamp=at
+            )
+            self.apply_sla_targets(sla_targets, actor_id, at)
+
+    class PriorityChanged(Event):
+        old: str
+        new: str
+
+        def activity(self) -> Activity:
+            return Activity("priority_changed", self.old, self.new)
+
+    @event(PriorityChanged)
+    def _priority_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
+        self.priority = Priority(new)
+
+    def change_category(self, category: Category, actor_id: UUID, at: datetime) -> None:
+        self._ensure_changeable()
+        if category != self.category:
+            self._category_changed(
+                old=self.category.value, new=category.value, actor_id=actor_id, timestamp=at
+            )
+
+    class CategoryChanged(Event):
+        old: str
+        new: str
+
+        def activity(self) -> Activity:
+            return Activity("category_changed", self.old, self.new)
+
+    @event(CategoryChanged)
+    def _category_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
+        self.category = Category(new)
+
+    def change_team(
+        self, team_id: UUID | None, sla_targets: SlaTargets | None, actor_id: UUID, at: datetime
+    ) -> None:
+        """Move the ticket to another team (or none) and re-stamp the SLA due times."""
+        self._ensure_changeable()
+        if team_id != self.team_id:
+            self._team_changed(old=self.team_id, new=team_id, actor_id=actor_id, timestamp=at)
+            self.apply_sla_targets(sla_targets, actor_id, at)
+
+    class TeamChanged(Event):
+        old: UUID | None
+        new: UUID | None
+
+        def activity(self) -> Activity:
+            return Activity("team_changed", _str(self.old), _str(self.new))
+
+    @event(TeamChanged)
+    def _team_changed(self, old: UUID | None, new: UUID | None, actor_id: UUID, timestamp: datetime) -> None:
+        self.team_id = new
+
+    def change_contact(self, email: str | None, name: str | None, actor_id: UUID, at: datetime) -> None:
+        self._ensure_changeable()
+        if (email, name) != (self.contact_email, self.contact_name):
+            self._contact_changed(
+                old_email=self.contact_email,
+                old_name=self.contact_name,
+                email=email,
+                name=name,
+                actor_id=actor_id,
+                timestamp=at,
+            )
+
+    class ContactChanged(Event):
+        old_email: str | None
+        old_name: str | None
+        email: str | None
+        name: str | None
+
+        def activity(self) -> Activity:
+            return Activity(
+                "contact_changed",
+                {"email": self.old_email, "name": self.old_name},
+                {"email": self.email, "name": self.name},
+            )
+
+    @event(ContactChanged)
+    def _contact_changed(
+        self,
+        old_email: str | None,
+        old_name: str | None,
+        email: str | None,
+        name: str | None,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.contact_email = email
+        self.contact_name = name
+
+    def assign(self, assignee_id: UUID | None, actor_id: UUID, at: datetime) -> None:
+        """Make `assignee_id` (an org member, checked by the caller) responsible; None unassigns."""
+        self._ensure_changeable()
+        if assignee_id != self.assignee_id:
+            self._assigned(old=self.assignee_id, new=assignee_id, actor_id=actor_id, timestamp=at)
+
+    class Assigned(Event):
+        old: UUID | None
+        new: UUID | None
+
+        def activity(self) -> Activity:
+            return Activity("assigned", _str(self.old), _str(self.new))
+
+    @event(Assigned)
+    def _assigned(self, old: UUID | None, new: UUID | None, actor_id: UUID, timestamp: datetime) -> None:
+        self.assignee_id = new
+
+    # ------------------------------------------------------------------ tags
+
+    def set_tags(self, tag_ids: list[UUID], actor_id: UUID, at: datetime) -> None:
+        """Replace the tag set, recording one event per tag added or removed."""
+        self._ensure_changeable()
+        wanted = list(dict.fromkeys(tag_ids))
+        for tag_id in [t for t in self.tag_ids if t not in wanted]:
+            self._tag_removed(tag_id=tag_id, actor_id=actor_id, timestamp=at)
+        for tag_id in [t for t in wanted if t not in self.tag_ids]:
+            self._tag_added(tag_id=tag_id, actor_id=actor_id, timestamp=at)
+
+    class TagAdded(Event):
+        tag_id: UUID
+
+        def activity(self) -> Activity:
+            return Activity("tag_added", None, str(self.tag_id))
+
+    @event(TagAdded)
+    def _tag_added(self, tag_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        self.tag_ids.append(tag_id)
+
+    class TagRemoved(Event):
+        tag_id: UUID
+
+        def activity(self) -> Activity:
+            return Activity("tag_removed", str(self.tag_id), None)
+
+    @event(TagRemoved)
+    def _tag_removed(self, tag_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        self.tag_ids.remove(tag_id)
+
+    # ------------------------------------------------------------------ thread
+
+    def add_message(
+        self,
+        message_id: UUID,
+        author_id: UUID,
+        content: str,
+        is_internal_note: bool,
+        mentions: list[UUID],
+        at: datetime,
+    ) -> Message:
+        """Append a public message or an internal note to the thread."""
+        self._ensure_changeable()
+        trigger = self._note_added if is_internal_note else self._message_added
+        trigger(message_id=message_id, content=content, mentions=mentions, actor_id=author_id, timestamp=at)
+        return self.messages[str(message_id)]
+
+    class MessageAdded(Event):
+        message_id: UUID
+        content: str
+        mentions: list[UUID]
+
+        def activity(self) -> Activity:
+            return Activity("message_added", None, str(self.message_id))
+
+    @event(MessageAdded)
+    def _message_added(
+        self, message_id: UUID, content: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
+    ) -> None:
+        self._append_message(message_id, actor_id, content, False, mentions, timestamp)
+        if self.first_response_at is None and actor_id != self.creator_id:
+            self.first_response_at = timestamp
+
+    class NoteAdded(Event):
+        message_id: UUID
+        content: str
+        mentions: list[UUID]
+
+        def activity(self) -> Activity:
+            return Activity("note_added", None, str(self.message_id))
+
+    @event(NoteAdded)
+    def _note_added(
+        self, message_id: UUID, content: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
+    ) -> None:
+        self._append_message(message_id, actor_id, content, True, mentions, timestamp)
+
+    def _append_message(
+        self,
+        message_id: UUID,
+        author_id: UUID,
+        content: str,
+        is_internal_note: bool,
+        mentions: list[UUID],
+        at: datetime,
+    ) -> None:
+        self.messages[str(message_id)] = Message(
+            id=message_id,
+            author_id=author_id,
+            content=content,
+            is_internal_note=is_internal_note,
+            mentions=list(mentions),
+            created_at=at,
+        )
+        self.message_count += 1
+
+    def message(self, message_id: UUID) -> Message:
+        """The live message with this id, or NotFoundError."""
+        found = self.messages.get(str(message_id))
+        if found is None or found.deleted:
+            raise NotFoundError(f"message {message_id} not found on ticket #{self.ticket_number}")
+        return found
+
+    def edit_message(
+        self, message_id: UUID, editor_id: UUID, content: str, mentions: list[UUID], at: datetime
+    ) -> Message:
+        """Change a message's content; only its author may."""
+        self._ensure_changeable()
+        message = self.message(message_id)
+        if message.author_id != editor_id:
+            raise ForbiddenError("only the author of a message may edit it")
+        if content != message.content:
+            self._message_edited(
+                message_id=message_id,
+                old=message.content,
+                new=content,
+                mentions=mentions,
+                actor_id=editor_id,
+                timestamp=at,
+            )
+        return message
+
+    class MessageEdited(Event):
+        message_id: UUID
+        old: str
+        new: str
+        mentions: list[UUID]
+
+        def activity(self) -> Activity:
+            return Activity("message_edited", self.old, self.new)
+
+    @event(MessageEdited)
+    def _message_edited(
+        self, message_id: UUID, old: str, new: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
+    ) -> None:
+        message = self.messages[str(message_id)]
+        message.content = new
+        message.mentions = list(mentions)
+        message.edited_at = timestamp
+
+    def delete_message(self, message_id: UUID, actor_id: UUID, at: datetime) -> None:
+        """Remove a message from the thread; only its author may. Its events stay."""
+        self._ensure_changeable()
+        message = self.message(message_id)
+        if message.author_id != actor_id:
+            raise ForbiddenError("only the author of a message may delete it")
+        self._message_deleted(message_id=message_id, actor_id=actor_id, timestamp=at)
+
+    class MessageDeleted(Event):
+        message_id: UUID
+
+        def activity(self) -> Activity:
+            return Activity("message_deleted", str(self.message_id), None)
+
+    @event(MessageDeleted)
+    def _message_deleted(self, message_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        self.messages[str(message_id)].deleted = True
+        self.message_count -= 1
+
+    # ------------------------------------------------------------------ SLA
+
+    def apply_sla_targets(self, targets: SlaTargets | None, actor_id: UUID, at: datetime) -> None:
+        """Stamp the due times of the matching policy (None clears them)."""
+        due = due_times(self.created_on, self.held, targets)
+        current = SlaDueTimes(self.first_response_due_at, self.resolution_due_at)
+        if due != current:
+            self._sla_deadline_set(
+                first_response_due_at=due.first_response_due_at,
+                resolution_due_at=due.resolution_due_at,
+                old_deadline=self.sla_deadline,
+                actor_id=actor_id,
+                timestamp=at,
+            )
+
+    class SlaDeadlineSet(Event):
+        first_response_due_at: datetime | None
+        resolution_due_at: datetime | None
+        old_deadline: datetime | None
+
+        def activity(self) -> Activity:
+            return Activity(
+                "sla_deadline_set",
+                _iso(self.old_deadline),
+                {
+                    "firstResponseDueAt": _iso(self.first_response_due_at),
+                    "resolutionDueAt": _iso(self.resolution_due_at),
+                },
+            )
+
+    @event(SlaDeadlineSet)
+    def _sla_deadline_set(
+        self,
+        first_response_due_at: datetime | None,
+        resolution_due_at: datetime | None,
+        old_deadline: datetime | None,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.first_response_due_at = first_response_due_at
+        self.resolution_due_at = resolution_due_at
+
+    def record_sla_breach(self, now: datetime) -> bool:
+        """Record, once per deadline, that the SLA deadline has passed. Returns whether it did."""
+        deadline = self.sla_deadline
+        if self.deleted or deadline is None or not self.is_sla_breached(now):
+            return False
+        if self.sla_breached_deadline == deadline:
+            return False
+        self._sla_breached(deadline=deadline, actor_id=None, timestamp=now)
+        return True
+
+    class SlaBreached(Event):
+        deadline: datetime
+
+        def activity(self) -> Activity:
+            return Activity("sla_breached", None, _iso(self.deadline))
+
+    @event(SlaBreached)
+    def _sla_breached(self, deadline: datetime, actor_id: UUID | None, timestamp: datetime) -> None:
+        self.sla_breached_deadline = deadline
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def delete(self, actor_id: UUID, at: datetime) -> None:
+        """Soft-delete: the ticket disappears from the API; its events stay."""
+        if self.deleted:
+            raise NotFoundError(f"ticket {self.id} not found")
+        self._deleted(actor_id=actor_id, timestamp=at)
+
+    class Deleted(Event):
+        def activity(self) -> Activity:
+            return Activity("deleted")
+
+    @event(Deleted)
+    def _deleted(self, actor_id: UUID, timestamp: datetime) -> None:
+        self.deleted = True
+
+    def record_follow_up(self, follow_up_id: UUID, actor_id: UUID, at: datetime) -> None:
+        """Link a follow-up ticket; only a closed ticket gets one."""
+        if self.deleted:
+            raise NotFoundError(f"ticket {self.id} not found")
+        if self.status != Status.CLOSED:
+            raise TicketClosedError(
+                f"ticket #{self.ticket_number} is {self.status.value}, not closed; change it directly"
+            )
+        self._follow_up_created(follow_up_id=follow_up_id, actor_id=actor_id, timestamp=at)
+
+    class FollowUpCreated(Event):
+        follow_up_id: UUID
+
+        def activity(self) -> Activity:
+            return Activity("follow_up_created", None, str(self.follow_up_id))
+
+    @event(FollowUpCreated)
+    def _follow_up_created(self, follow_up_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        self.follow_up_ids.append(follow_up_id)
+
+
+# Every ticket event that exists, for catalogues and projections: one place.
+TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
+    Ticket.Created,
+    Ticket.SubjectChanged,
+    Ticket.DescriptionChanged,
+    Ticket.StatusChanged,
+    Ticket.PriorityChanged,
+    Ticket.CategoryChanged,
+    Ticket.TeamChanged,
+    Ticket.ContactChanged,
+    Ticket.Assigned,
+    Ticket.TagAdded,
+    Ticket.TagRemoved,
+    Ticket.MessageAdded,
+    Ticket.NoteAdded,
+    Ticket.MessageEdited,
+    Ticket.MessageDeleted,
+    Ticket.SlaDeadlineSet,
+    Ticket.SlaBreached,
+    Ticket.Deleted,
+    Ticket.FollowUpCreated,
+)
+
+
+def event_activity(domain_event: object) -> Activity:
+    """The timeline entry of a ticket event."""
+    render = getattr(domain_event, "activity", None)
+    if render is None:
+        return Activity(type(domain_event).__name__)
+    result: Activity = render()
+    return result
+
+
+__all__ = [
+    "TICKET_EVENT_TYPES",
+    "Activity",
+    "Message",
+    "SlaDueTimes",
+    "Ticket",
+    "due_times",
+    "event_activity",
+]

@@ -1,0 +1,80 @@
+"""Configuration: one database URL chooses the store; everything else has defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/tickets.db"
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(database_url=os.environ.get("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL))
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlparse(self.database_url).scheme.startswith("postgres")
+
+    def persistence_env(self) -> dict[str, str]:
+        """The `eventsourcing` persistence settings for this database URL."""
+        return persistence_env(self.database_url)
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a sqlite:/// URL (relative paths are relative to the working directory)."""
+    parsed = urlparse(url)
+    raw = unquote(parsed.netloc + parsed.path)
+    # sqlite:///./var/x.db -> "/./var/x.db"; sqlite:////abs/x.db -> "//abs/x.db"
+    if raw.startswith("//"):
+        return Path(raw[1:])
+    return Path(raw.lstrip("/")) if raw.startswith("/.") else Path(raw)
+
+
+def persistence_env(url: str) -> dict[str, str]:
+    """Map a database URL onto the library's settings (sqlite or postgres module)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = sqlite_path(url)
+        if str(path) in ("", "."):
+            raise SettingsError(f"no file in database URL {url!r}; use sqlite:///path/to/file.db")
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        dbname = parsed.path.lstrip("/")
+        if not dbname:
+            raise SettingsError(f"no database name in {url!r}; use postgresql://user@host:5432/dbname")
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            # Waiting forever on the table lock would hang a request: give up after 5 s.
+            "POSTGRES_LOCK_TIMEOUT": options.get("lock_timeout", "5"),
+            "POSTGRES_POOL_SIZE": options.get("pool_size", "5"),
+            "POSTGRES_MAX_OVERFLOW": options.get("max_overflow", "10"),
+        }
+        if "schema" in options:
+            env["POSTGRES_SCHEMA"] = options["schema"]
+        return env
+    raise SettingsError(
+        f"unsupported database URL {url!r}: use sqlite:///file.db or postgresql://user@host/db"
+    )

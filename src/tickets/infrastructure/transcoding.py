@@ -1,0 +1,40 @@
+"""JSON transcodings for the domain's value types, so snapshots round-trip exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from enum import Enum
+from typing import Any
+
+from eventsourcing.persistence import Transcoder, Transcoding
+
+from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, Team
+from tickets.domain.ticket import Message
+
+SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (Message, Member, Team, Tag, SlaPolicy, CannedResponse)
+
+
+class DataclassTranscoding(Transcoding):
+    """Encodes a dataclass as a dict of its fields; enum fields are restored on decode."""
+
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__name__
+        hints = typing.get_type_hints(cls)
+        self._enums = {
+            name: hint for name, hint in hints.items() if isinstance(hint, type) and issubclass(hint, Enum)
+        }
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        for name, enum in self._enums.items():
+            data[name] = enum(data[name])
+        return self.type(**data)
+
+
+def register_domain_transcodings(transcoder: Transcoder) -> None:
+    for cls in SNAPSHOTTED_VALUE_TYPES:
+        transcoder.register(DataclassTranscoding(cls))  # type: ignore[attr-defined]
