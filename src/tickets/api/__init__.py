@@ -1,0 +1,1 @@
+"""The HTTP adapter: a thin Litestar layer over the application services."""

@@ -1,0 +1,111 @@
+"""The caller, the org's members and its teams."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from tickets.api import presenters, schemas
+from tickets.api.controllers.common import written
+from tickets.api.dependencies import Services
+from tickets.application.actors import Actor
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["identity"]
+
+    @get("/", sync_to_thread=True, summary="Who am I")
+    def me(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> schemas.MeOut:
+        org = services.directory.org(actor.org_id)
+        return schemas.MeOut(user=presenters.user(org.member(actor.user_id)), org=presenters.org(org))
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["identity"]
+
+    @get("/", sync_to_thread=True, summary="List the org's members")
+    def list_users(
+        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> list[schemas.UserOut]:
+        return [presenters.user(m) for m in services.directory.members(actor)]
+
+    @get("/{user_id:uuid}", sync_to_thread=True, summary="Read a member")
+    def get_user(
+        self, user_id: FromPath[UUID], services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> schemas.UserOut:
+        return presenters.user(services.directory.member(actor, user_id))
+
+    @post("/", sync_to_thread=True, status_code=201, summary="Add a member (admin)")
+    def create_user(
+        self,
+        data: JSONBody[schemas.UserCreate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> schemas.UserCreated:
+        """Returns the new member's API token; it is shown only this once."""
+        created = services.directory.create_user(
+            actor.org_id, data.email, data.name, data.role, data.handle, actor=actor
+        )
+        member = services.directory.member(actor, created.user_id)
+        return schemas.UserCreated(user=presenters.user(member), token=created.token)
+
+    @patch("/{user_id:uuid}", sync_to_thread=True, summary="Change a member's name or role (admin)")
+    def update_user(
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[schemas.UserUpdate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.UserOut]:
+        sent = schemas.sent_fields(data)
+        saved = services.directory.update_member(actor, user_id, sent.get("name"), sent.get("role"))
+        return written(presenters.user(saved.value), saved)
+
+
+class TeamController(Controller):
+    path = "/api/v1/teams"
+    tags = ["teams"]
+
+    @get("/", sync_to_thread=True, summary="List teams")
+    def list_teams(
+        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> list[schemas.TeamOut]:
+        return [presenters.team(t) for t in services.directory.teams(actor)]
+
+    @get("/{team_id:uuid}", sync_to_thread=True, summary="Read a team")
+    def get_team(
+        self, team_id: FromPath[UUID], services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> schemas.TeamOut:
+        return presenters.team(services.directory.team(actor, team_id))
+
+    @post("/", sync_to_thread=True, status_code=201, summary="Create a team (admin)")
+    def create_team(
+        self,
+        data: JSONBody[schemas.TeamCreate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.TeamOut]:
+        saved = services.directory.create_team(actor, data.name, data.description)
+        return written(presenters.team(saved.value), saved, 201)
+
+    @patch("/{team_id:uuid}", sync_to_thread=True, summary="Update a team (admin)")
+    def update_team(
+        self,
+        team_id: FromPath[UUID],
+        data: JSONBody[schemas.TeamUpdate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.TeamOut]:
+        saved = services.directory.update_team(actor, team_id, schemas.sent_fields(data))
+        return written(presenters.team(saved.value), saved)
+
+    @delete("/{team_id:uuid}", sync_to_thread=True, status_code=204, summary="Delete a team (admin)")
+    def delete_team(
+        self, team_id: FromPath[UUID], services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> Response[None]:
+        return written(None, services.directory.delete_team(actor, team_id), 204)

@@ -1,0 +1,201 @@
+"""Tickets, their thread and their timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from tickets.api import presenters, schemas
+from tickets.api.controllers.common import Cursor, Limit, written
+from tickets.api.cursors import decode_cursor, encode_cursor
+from tickets.api.dependencies import Services
+from tickets.application.actors import Actor
+from tickets.application.tickets import NewTicket
+
+
+class TicketController(Controller):
+    path = "/api/v1/tickets"
+    tags = ["tickets"]
+
+    def _out(self, services: Services, actor: Actor, ticket: object) -> schemas.TicketOut:
+        org = services.directory.org(actor.org_id)
+        return presenters.ticket(ticket, org, services.clock())  # type: ignore[arg-type]
+
+    @post("/", sync_to_thread=True, status_code=201, summary="Create a ticket")
+    def create_ticket(
+        self,
+        data: JSONBody[schemas.TicketCreate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.TicketOut]:
+        """Open a ticket. Only `subject` is required; it gets the org's next number."""
+        saved = services.tickets.create(
+            actor,
+            NewTicket(
+                subject=data.subject,
+                description=data.description,
+                priority=data.priority,
+                category=data.category,
+                source=data.source,
+                team_id=data.team_id,
+                assignee_id=data.assignee_id,
+                contact_email=data.contact_email,
+                contact_name=data.contact_name,
+                tag_ids=list(data.tag_ids),
+            ),
+        )
+        return written(self._out(services, actor, saved.value), saved, 201)
+
+    @get("/{ticket_ref:str}", sync_to_thread=True, summary="Read a ticket (now, or as it was)")
+    def get_ticket(
+        self,
+        ticket_ref: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        version: Annotated[
+            int | None, QueryParameter(ge=1, description="Return the ticket as of this version")
+        ] = None,
+        as_of: Annotated[
+            datetime | None,
+            QueryParameter(name="asOf", description="Return the ticket as it was at this RFC 3339 time"),
+        ] = None,
+    ) -> schemas.TicketOut:
+        """`ticket_ref` is the ticket's UUID or its number (`42`)."""
+        ticket = services.tickets.get(actor, ticket_ref, version=version, as_of=as_of)
+        return self._out(services, actor, ticket)
+
+    @patch("/{ticket_ref:str}", sync_to_thread=True, summary="Update a ticket")
+    def update_ticket(
+        self,
+        ticket_ref: FromPath[str],
+        data: JSONBody[schemas.TicketUpdate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.TicketOut]:
+        """Change any of the sent fields; `tagIds` is the full new set. Unchanged values record nothing."""
+        saved = services.tickets.update(actor, ticket_ref, data.changes())
+        return written(self._out(services, actor, saved.value), saved)
+
+    @delete("/{ticket_ref:str}", sync_to_thread=True, status_code=204, summary="Soft-delete a ticket")
+    def delete_ticket(
+        self, ticket_ref: FromPath[str], services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> Response[None]:
+        saved = services.tickets.delete(actor, ticket_ref)
+        return written(None, saved, 204)
+
+    @post("/{ticket_ref:str}/assign", sync_to_thread=True, status_code=200, summary="Reassign a ticket")
+    def assign_ticket(
+        self,
+        ticket_ref: FromPath[str],
+        data: JSONBody[schemas.AssignRequest],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.TicketOut]:
+        """`assigneeId` must be a member of the org; null unassigns."""
+        saved = services.tickets.assign(actor, ticket_ref, data.assignee_id)
+        return written(self._out(services, actor, saved.value), saved)
+
+    @post(
+        "/{ticket_ref:str}/follow-up",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Follow up a closed ticket",
+    )
+    def follow_up(
+        self, ticket_ref: FromPath[str], services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> Response[schemas.TicketOut]:
+        """Create a new ticket linked to a closed one (`followUpOf`), with its subject, contact and routing."""
+        saved = services.tickets.follow_up(actor, ticket_ref)
+        return written(self._out(services, actor, saved.value), saved, 201)
+
+    # -------------------------------------------------------------------- thread
+
+    @get("/{ticket_ref:str}/messages", sync_to_thread=True, summary="List a ticket's thread")
+    def list_messages(
+        self,
+        ticket_ref: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> schemas.Page[schemas.MessageOut]:
+        """Messages and internal notes, oldest first."""
+        ticket = services.tickets.get(actor, ticket_ref)
+        start = decode_cursor("m", cursor)
+        everything = list(ticket.messages.values())
+        page: list[schemas.MessageOut] = []
+        position = start
+        while position < len(everything) and len(page) < limit:
+            message = everything[position]
+            position += 1
+            if not message.deleted:
+                page.append(presenters.message(message, ticket.id))
+        has_more = any(not m.deleted for m in everything[position:])
+        return schemas.Page(items=page, next_cursor=encode_cursor("m", position) if has_more else None)
+
+    @post(
+        "/{ticket_ref:str}/messages", sync_to_thread=True, status_code=201, summary="Post a message or note"
+    )
+    def add_message(
+        self,
+        ticket_ref: FromPath[str],
+        data: JSONBody[schemas.MessageCreate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.MessageOut]:
+        """`isInternalNote: true` keeps it team-only. `@handle` mentions are resolved to user ids."""
+        saved = services.tickets.add_message(actor, ticket_ref, data.content, data.is_internal_note)
+        ticket_id = services.tickets.resolve_id(actor, ticket_ref)
+        return written(presenters.message(saved.value, ticket_id), saved, 201)
+
+    @patch("/{ticket_ref:str}/messages/{message_id:uuid}", sync_to_thread=True, summary="Edit your message")
+    def edit_message(
+        self,
+        ticket_ref: FromPath[str],
+        message_id: FromPath[UUID],
+        data: JSONBody[schemas.MessageUpdate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.MessageOut]:
+        saved = services.tickets.edit_message(actor, ticket_ref, message_id, data.content)
+        ticket_id = services.tickets.resolve_id(actor, ticket_ref)
+        return written(presenters.message(saved.value, ticket_id), saved)
+
+    @delete(
+        "/{ticket_ref:str}/messages/{message_id:uuid}",
+        sync_to_thread=True,
+        status_code=204,
+        summary="Delete your message",
+    )
+    def delete_message(
+        self,
+        ticket_ref: FromPath[str],
+        message_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[None]:
+        saved = services.tickets.delete_message(actor, ticket_ref, message_id)
+        return written(None, saved, 204)
+
+    # -------------------------------------------------------------------- timeline
+
+    @get("/{ticket_ref:str}/activities", sync_to_thread=True, summary="The ticket's audit timeline")
+    def list_activities(
+        self,
+        ticket_ref: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> schemas.Page[schemas.ActivityOut]:
+        """One entry per event, oldest first, with `oldValue` / `newValue`."""
+        after = decode_cursor("v", cursor)
+        entries = services.tickets.timeline(actor, ticket_ref, after_version=after, limit=limit + 1)
+        page = entries[:limit]
+        next_cursor = encode_cursor("v", page[-1].version) if len(entries) > limit else None
+        return schemas.Page(items=[presenters.activity(e) for e in page], next_cursor=next_cursor)

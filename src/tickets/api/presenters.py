@@ -1,0 +1,126 @@
+"""Domain objects to response bodies: the one place that shapes what clients see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+
+from tickets.api import schemas
+from tickets.application.tickets import TimelineEntry
+from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
+from tickets.domain.ticket import Message, Ticket
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # Raw HTML in Markdown is escaped, not passed through: descriptions come from customers.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(text: str) -> str:
+    return _markdown().render(text) if text else ""
+
+
+def user(member: Member) -> schemas.UserOut:
+    return schemas.UserOut(
+        id=member.id, email=member.email, name=member.name, role=member.role, handle=member.handle
+    )
+
+
+def user_ref(org: Organization, user_id: object) -> schemas.UserRef | None:
+    member = org.members.get(str(user_id)) if user_id else None
+    if member is None:
+        return None
+    return schemas.UserRef(id=member.id, name=member.name, email=member.email, handle=member.handle)
+
+
+def org(organization: Organization) -> schemas.OrgOut:
+    return schemas.OrgOut(id=organization.id, slug=organization.slug, name=organization.name)
+
+
+def team(value: Team) -> schemas.TeamOut:
+    return schemas.TeamOut(id=value.id, name=value.name, description=value.description)
+
+
+def tag(value: Tag) -> schemas.TagOut:
+    return schemas.TagOut(id=value.id, name=value.name, color=value.color, team_id=value.team_id)
+
+
+def sla_policy(value: SlaPolicy) -> schemas.SlaPolicyOut:
+    return schemas.SlaPolicyOut(
+        id=value.id,
+        priority=value.priority,
+        first_response_minutes=value.first_response_minutes,
+        resolution_minutes=value.resolution_minutes,
+        team_id=value.team_id,
+    )
+
+
+def canned_response(value: CannedResponse) -> schemas.CannedResponseOut:
+    return schemas.CannedResponseOut(
+        id=value.id, title=value.title, body=value.body, team_id=value.team_id, created_by=value.created_by
+    )
+
+
+def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.TicketOut:
+    tags = [organization.tags[str(t)] for t in value.tag_ids if str(t) in organization.tags]
+    return schemas.TicketOut(
+        id=value.id,
+        ticket_number=value.ticket_number,
+        subject=value.subject,
+        description=value.description,
+        description_html=render_markdown(value.description),
+        status=value.status,
+        priority=value.priority,
+        category=value.category,
+        source=value.source,
+        team_id=value.team_id,
+        assignee_id=value.assignee_id,
+        assignee=user_ref(organization, value.assignee_id),
+        creator_id=value.creator_id,
+        creator=user_ref(organization, value.creator_id),
+        contact_email=value.contact_email,
+        contact_name=value.contact_name,
+        tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
+        message_count=value.message_count,
+        sla_deadline=value.sla_deadline,
+        first_response_due_at=value.first_response_due_at,
+        resolution_due_at=value.resolution_due_at,
+        first_response_at=value.first_response_at,
+        resolved_at=value.resolved_at,
+        closed_at=value.closed_at,
+        sla_breached=value.is_sla_breached(now),
+        follow_up_of=value.follow_up_of,
+        follow_up_ids=list(value.follow_up_ids),
+        created_at=value.created_on,
+        updated_at=value.modified_on,
+        version=value.version,
+    )
+
+
+def message(value: Message, ticket_id: object) -> schemas.MessageOut:
+    return schemas.MessageOut(
+        id=value.id,
+        ticket_id=ticket_id,  # type: ignore[arg-type]
+        author_id=value.author_id,
+        content=value.content,
+        content_html=render_markdown(value.content),
+        is_internal_note=value.is_internal_note,
+        mentions=list(value.mentions),
+        created_at=value.created_at,
+        edited_at=value.edited_at,
+    )
+
+
+def activity(entry: TimelineEntry) -> schemas.ActivityOut:
+    return schemas.ActivityOut(
+        id=entry.id,
+        type=entry.type,
+        actor_id=entry.actor_id,
+        old_value=entry.old_value,
+        new_value=entry.new_value,
+        created_at=entry.created_at,
+        version=entry.version,
+    )

@@ -1,0 +1,301 @@
+"""Request and response bodies: msgspec Structs with the spec's camelCase names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from tickets.domain.values import Category, Priority, Role, Source, Status
+
+T = TypeVar("T")
+
+# Reusable constrained types, declared once.
+Subject = Annotated[
+    str, Meta(min_length=1, max_length=500, description="Short headline, like an e-mail subject")
+]
+Markdown = Annotated[str, Meta(max_length=65_536, description="Markdown text")]
+Content = Annotated[str, Meta(min_length=1, max_length=65_536, description="Markdown text")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+ShortName = Annotated[str, Meta(min_length=1, max_length=64)]
+Email = Annotated[
+    str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["ann@example.com"])
+]
+Handle = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^@?[A-Za-z0-9._-]+$")]
+# Checked by the domain (422) rather than here, so a bad colour reads as invalid, not malformed.
+Color = Annotated[str, Meta(max_length=32, description="#rrggbb", examples=["#ef4444"])]
+Minutes = Annotated[int, Meta(gt=0, le=525_600, description="Positive number of minutes")]
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+def sent_fields(body: msgspec.Struct) -> dict[str, Any]:
+    """The fields of a PATCH body that were sent (not UNSET), by their snake_case names."""
+    return {name: getattr(body, name) for name in body.__struct_fields__ if getattr(body, name) is not UNSET}
+
+
+class Request(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies: camelCase, and unknown fields are an error (typos do not pass silently)."""
+
+
+class Response(msgspec.Struct, rename="camel", kw_only=True):
+    """Base of response bodies."""
+
+
+class Page(Response, Generic[T]):
+    """A page of a list; pass `nextCursor` back as `cursor` for the next one."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------------------- identity
+
+
+class OrgOut(Response):
+    id: UUID
+    slug: str
+    name: str
+
+
+class UserOut(Response):
+    id: UUID
+    email: str
+    name: str
+    role: Role
+    handle: str
+
+
+class MeOut(Response):
+    user: UserOut
+    org: OrgOut
+
+
+class UserCreate(Request):
+    email: Email
+    name: Name
+    role: Role = Role.AGENT
+    handle: Handle | None = None
+
+
+class UserCreated(Response):
+    user: UserOut
+    token: str
+
+
+class UserUpdate(Request):
+    name: Name | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+
+
+class TeamOut(Response):
+    id: UUID
+    name: str
+    description: str
+
+
+class TeamCreate(Request):
+    name: Name
+    description: Markdown = ""
+
+
+class TeamUpdate(Request):
+    name: Name | UnsetType = UNSET
+    description: Markdown | UnsetType = UNSET
+
+
+# ---------------------------------------------------------------------------- tags, SLA, canned
+
+
+class TagOut(Response):
+    id: UUID
+    name: str
+    color: str
+    team_id: UUID | None
+
+
+class TagRef(Response):
+    id: UUID
+    name: str
+    color: str
+
+
+class TagCreate(Request):
+    name: ShortName
+    color: Color = "#6b7280"
+    team_id: UUID | None = None
+
+
+class TagUpdate(Request):
+    name: ShortName | UnsetType = UNSET
+    color: Color | UnsetType = UNSET
+    team_id: UUID | UnsetType | None = UNSET
+
+
+class SlaPolicyOut(Response):
+    id: UUID
+    priority: Priority
+    first_response_minutes: int
+    resolution_minutes: int
+    team_id: UUID | None
+
+
+class SlaPolicyCreate(Request):
+    priority: Priority
+    first_response_minutes: Minutes
+    resolution_minutes: Minutes
+    team_id: UUID | None = None
+
+
+class SlaPolicyUpdate(Request):
+    priority: Priority | UnsetType = UNSET
+    first_response_minutes: Minutes | UnsetType = UNSET
+    resolution_minutes: Minutes | UnsetType = UNSET
+    team_id: UUID | UnsetType | None = UNSET
+
+
+class CannedResponseOut(Response):
+    id: UUID
+    title: str
+    body: str
+    team_id: UUID | None
+    created_by: UUID
+
+
+class CannedResponseCreate(Request):
+    title: Title
+    body: Content
+    team_id: UUID | None = None
+
+
+class CannedResponseUpdate(Request):
+    title: Title | UnsetType = UNSET
+    body: Content | UnsetType = UNSET
+    team_id: UUID | UnsetType | None = UNSET
+
+
+# ---------------------------------------------------------------------------- tickets
+
+
+class UserRef(Response):
+    id: UUID
+    name: str
+    email: str
+    handle: str
+
+
+class TicketOut(Response):
+    id: UUID
+    ticket_number: int
+    subject: str
+    description: str
+    description_html: str
+    status: Status
+    priority: Priority
+    category: Category
+    source: Source
+    team_id: UUID | None
+    assignee_id: UUID | None
+    assignee: UserRef | None
+    creator_id: UUID
+    creator: UserRef | None
+    contact_email: str | None
+    contact_name: str | None
+    tags: list[TagRef]
+    message_count: int
+    sla_deadline: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    sla_breached: bool
+    follow_up_of: UUID | None
+    follow_up_ids: list[UUID]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TicketCreate(Request):
+    subject: Subject
+    description: Markdown = ""
+    priority: Priority = Priority.MEDIUM
+    category: Category = Category.GENERAL
+    source: Source = Source.API
+    team_id: UUID | None = None
+    assignee_id: UUID | None = None
+    contact_email: Email | None = None
+    contact_name: Name | None = None
+    tag_ids: Annotated[list[UUID], Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
+class TicketUpdate(Request):
+    subject: Subject | UnsetType = UNSET
+    description: Markdown | UnsetType = UNSET
+    status: Status | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    category: Category | UnsetType = UNSET
+    team_id: UUID | UnsetType | None = UNSET
+    contact_email: Email | UnsetType | None = UNSET
+    contact_name: Name | UnsetType | None = UNSET
+    assignee_id: UUID | UnsetType | None = UNSET
+    tag_ids: Annotated[list[UUID], Meta(max_length=50)] | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent, by their snake_case names."""
+        return sent_fields(self)
+
+
+class AssignRequest(Request):
+    assignee_id: UUID | None
+
+
+class MessageOut(Response):
+    id: UUID
+    ticket_id: UUID
+    author_id: UUID
+    content: str
+    content_html: str
+    is_internal_note: bool
+    mentions: list[UUID]
+    created_at: datetime
+    edited_at: datetime | None
+
+
+class MessageCreate(Request):
+    content: Content
+    is_internal_note: bool = False
+
+
+class MessageUpdate(Request):
+    content: Content
+
+
+class ActivityOut(Response):
+    id: UUID
+    type: str
+    actor_id: UUID | None
+    old_value: Any
+    new_value: Any
+    created_at: datetime
+    version: int
+
+
+class Health(Response):
+    status: str
+    store: str
+    head_position: int
+
+
+class ProblemOut(Response):
+    """RFC 9457 problem details (media type application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None

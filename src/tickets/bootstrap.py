@@ -1,0 +1,20 @@
+"""Wires the real adapters: settings -> event store -> services."""
+
+from __future__ import annotations
+
+from tickets.api.dependencies import Services
+from tickets.application.app import TicketsApp
+from tickets.application.directory import DirectoryService
+from tickets.application.tickets import TicketService
+from tickets.infrastructure.clock import Clock, system_clock
+from tickets.infrastructure.settings import Settings
+
+
+def build_services(settings: Settings | None = None, clock: Clock = system_clock) -> Services:
+    """Open the event store named by the settings (creating its tables) and build the services."""
+    settings = settings or Settings.from_env()
+    app = TicketsApp(env=settings.persistence_env())
+    directory = DirectoryService(app, clock)
+    tickets = TicketService(app, directory, clock)
+    store = "postgresql" if settings.is_postgres else "sqlite"
+    return Services(app=app, directory=directory, tickets=tickets, clock=clock, store=store)

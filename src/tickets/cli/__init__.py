@@ -1,0 +1,1 @@
+"""The `pfai` command: server, operator (admin) and client commands."""

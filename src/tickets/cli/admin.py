@@ -1,0 +1,73 @@
+"""`pfai admin`: operator commands that act directly on the store named by TICKETS_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from tickets.bootstrap import build_services
+from tickets.domain.errors import DomainError
+from tickets.domain.values import Role
+
+
+@click.group()
+def admin() -> None:
+    """Create orgs and users directly in the store (TICKETS_DATABASE_URL).
+
+    \b
+    Examples:
+      pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
+      pfai admin create-user --org acme --email bob@acme.test --name Bob --role agent --json
+    """
+
+
+def _emit(as_json: bool, org_id: object, user_id: object, token: str, what: str) -> None:
+    if as_json:
+        click.echo(json.dumps({"orgId": str(org_id), "userId": str(user_id), "token": token}))
+    else:
+        click.echo(f"{what}\n  org id:  {org_id}\n  user id: {user_id}\n  token:   {token}")
+        click.echo("Keep the token: it is shown only once.", err=True)
+
+
+@admin.command("create-org")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name of the org.")
+@click.option("--admin-email", required=True, help="E-mail of the org's first admin.")
+@click.option("--admin-name", default=None, help="Name of the first admin (default: the e-mail).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with orgId, userId, token.")
+def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, as_json: bool) -> None:
+    """Create an org and its first admin, and print the admin's new API token."""
+    services = build_services()
+    try:
+        created = services.directory.create_org(slug, name, admin_email, admin_name)
+    except DomainError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    finally:
+        services.app.close()
+    _emit(as_json, created.org_id, created.user_id, created.token, f"Created org {slug!r}.")
+
+
+@admin.command("create-user")
+@click.option("--org", "org_slug", required=True, help="Slug of the org.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value, show_default=True
+)
+@click.option("--handle", default=None, help="@handle for mentions (default: the e-mail's local part).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with orgId, userId, token.")
+def create_user(org_slug: str, email: str, name: str, role: str, handle: str | None, as_json: bool) -> None:
+    """Add a member to an org and print their new API token."""
+    services = build_services()
+    try:
+        org_id = services.directory.org_id_for_slug(org_slug)
+        created = services.directory.create_user(org_id, email, name, Role(role), handle)
+    except DomainError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    finally:
+        services.app.close()
+    _emit(as_json, created.org_id, created.user_id, created.token, f"Added {email} to {org_slug!r}.")
