@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
 from tickets.application.actors import Actor
@@ -32,7 +33,7 @@ def provide_services(state: State) -> Services:
     return services
 
 
-def provide_actor(request: Request[Any, Any, Any], services: Services) -> Actor:
+def provide_actor(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Actor:
     """The member the bearer token belongs to; 401 without a valid one."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
