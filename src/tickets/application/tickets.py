@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
 from tickets.application.directory import DirectoryService
-from tickets.domain.errors import InvalidValueError, NotFoundError
+from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
 from tickets.domain.registry import NAMESPACE, TicketCounter, TicketNumber
@@ -25,6 +25,10 @@ from tickets.infrastructure.clock import Clock, system_clock
 T = TypeVar("T")
 
 TICKET_NUMBER_REF = re.compile(r"^#?(\d{1,18})$")
+
+
+class StaleVersionError(ConflictError):
+    """The client changed a version of the ticket that is no longer the latest."""
 
 
 @dataclass(frozen=True)
@@ -217,13 +221,20 @@ class TicketService:
 
         return retry_on_conflict(attempt)
 
-    def update(self, actor: Actor, ref: str, changes: dict[str, Any]) -> Saved[Ticket]:
-        """Apply the given fields (keys of UPDATABLE_FIELDS); unchanged values record nothing."""
+    def update(
+        self, actor: Actor, ref: str, changes: dict[str, Any], expected_version: int | None = None
+    ) -> Saved[Ticket]:
+        """Apply the given fields (keys of UPDATABLE_FIELDS); unchanged values record nothing.
+
+        With `expected_version` (HTTP If-Match) the change applies only to that version, so a
+        client that edits what it read never overwrites a change it has not seen.
+        """
         unknown = set(changes) - set(UPDATABLE_FIELDS)
         if unknown:
             raise InvalidValueError(f"cannot update {', '.join(sorted(unknown))}")
 
         def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
+            self._check_version(ticket, expected_version)
             who = actor.user_id
             if "subject" in changes:
                 ticket.change_subject(changes["subject"], who, now)
@@ -258,12 +269,23 @@ class TicketService:
         return self._change(actor, ref, apply)
 
     @staticmethod
+    def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+        if expected_version is not None and ticket.version != expected_version:
+            raise StaleVersionError(
+                f"ticket #{ticket.ticket_number} is at version {ticket.version}, not {expected_version}; "
+                "reload it and apply your change again"
+            )
+
+    @staticmethod
     def _check_assignee(org: Organization, assignee_id: UUID | None) -> None:
         if assignee_id is not None and not org.is_member(assignee_id):
             raise InvalidValueError(f"assigneeId {assignee_id} is not a member of this org")
 
-    def assign(self, actor: Actor, ref: str, assignee_id: UUID | None) -> Saved[Ticket]:
+    def assign(
+        self, actor: Actor, ref: str, assignee_id: UUID | None, expected_version: int | None = None
+    ) -> Saved[Ticket]:
         def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
+            self._check_version(ticket, expected_version)
             self._check_assignee(org, assignee_id)
             ticket.assign(assignee_id, actor.user_id, now)
             return ticket

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 from litestar import Response
-from litestar.params import QueryParameter
+from litestar.exceptions import ValidationException
+from litestar.params import HeaderParameter, QueryParameter
 
 from tickets.application.app import Saved
 
@@ -14,6 +15,12 @@ T = TypeVar("T")
 POSITION_HEADER = "X-Event-Position"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size (default 50, max 200)")]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match", description='The version you read (its ETag, e.g. "7"); 409 if it moved on'
+    ),
+]
 Cursor = Annotated[
     str | None, QueryParameter(max_length=200, description="`nextCursor` of the previous page")
 ]
@@ -23,3 +30,20 @@ def written(body: T, saved: Saved[object], status_code: int = 200) -> Response[T
     """A response for a write, telling the position of its last event (for read-your-writes)."""
     headers = {POSITION_HEADER: str(saved.position)} if saved.position is not None else {}
     return Response(body, status_code=status_code, headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an If-Match header names (None when absent)."""
+    if value is None:
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise ValidationException(
+            detail="If-Match must be a ticket version",
+            extra=[{"key": "If-Match", "message": f'expected a version such as "7", got {value!r}'}],
+        )
+    return int(raw)

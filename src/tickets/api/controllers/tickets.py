@@ -7,11 +7,12 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import Cursor, Limit, written
+from tickets.api.controllers.common import Cursor, IfMatch, Limit, etag, parse_if_match, written
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
@@ -51,7 +52,16 @@ class TicketController(Controller):
         )
         return written(self._out(services, actor, saved.value), saved, 201)
 
-    @get("/{ticket_ref:str}", sync_to_thread=True, summary="Read a ticket (now, or as it was)")
+    @get(
+        "/{ticket_ref:str}",
+        sync_to_thread=True,
+        summary="Read a ticket (now, or as it was)",
+        response_headers=[
+            ResponseHeader(
+                name="ETag", description="The ticket's version, for If-Match", documentation_only=True
+            )
+        ],
+    )
     def get_ticket(
         self,
         ticket_ref: FromPath[str],
@@ -64,10 +74,10 @@ class TicketController(Controller):
             datetime | None,
             QueryParameter(name="asOf", description="Return the ticket as it was at this RFC 3339 time"),
         ] = None,
-    ) -> schemas.TicketOut:
+    ) -> Response[schemas.TicketOut]:
         """`ticket_ref` is the ticket's UUID or its number (`42`)."""
         ticket = services.tickets.get(actor, ticket_ref, version=version, as_of=as_of)
-        return self._out(services, actor, ticket)
+        return Response(self._out(services, actor, ticket), headers={"ETag": etag(ticket.version)})
 
     @patch("/{ticket_ref:str}", sync_to_thread=True, summary="Update a ticket")
     def update_ticket(
@@ -76,9 +86,14 @@ class TicketController(Controller):
         data: JSONBody[schemas.TicketUpdate],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        if_match: IfMatch = None,
     ) -> Response[schemas.TicketOut]:
-        """Change any of the sent fields; `tagIds` is the full new set. Unchanged values record nothing."""
-        saved = services.tickets.update(actor, ticket_ref, data.changes())
+        """Change any of the sent fields; `tagIds` is the full new set. Unchanged values record nothing.
+
+        Send `If-Match: "<version>"` (the ETag of your read) to get 409 instead of overwriting a
+        change you have not seen.
+        """
+        saved = services.tickets.update(actor, ticket_ref, data.changes(), parse_if_match(if_match))
         return written(self._out(services, actor, saved.value), saved)
 
     @delete("/{ticket_ref:str}", sync_to_thread=True, status_code=204, summary="Soft-delete a ticket")
@@ -95,9 +110,10 @@ class TicketController(Controller):
         data: JSONBody[schemas.AssignRequest],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        if_match: IfMatch = None,
     ) -> Response[schemas.TicketOut]:
-        """`assigneeId` must be a member of the org; null unassigns."""
-        saved = services.tickets.assign(actor, ticket_ref, data.assignee_id)
+        """`assigneeId` must be a member of the org; null unassigns. Honours `If-Match` like PATCH."""
+        saved = services.tickets.assign(actor, ticket_ref, data.assignee_id, parse_if_match(if_match))
         return written(self._out(services, actor, saved.value), saved)
 
     @post(
