@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from tickets.domain.errors import ConflictError
 from tickets.domain.organization import Organization
@@ -19,6 +19,7 @@ from tickets.domain.ticket import Ticket
 from tickets.infrastructure.transcoding import register_domain_transcodings
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class TicketsApp(Application[UUID]):
@@ -31,7 +32,7 @@ class TicketsApp(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
 
@@ -45,10 +46,10 @@ class ConcurrencyConflictError(ConflictError):
 
 
 @dataclass(frozen=True)
-class Saved(Generic[T]):
+class Saved(Generic[T_co]):
     """The result of a command and the log position of its last event (None if nothing changed)."""
 
-    value: T
+    value: T_co
     position: int | None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -170,7 +170,7 @@ class DirectoryService:
     # ------------------------------------------------------------------ tags
 
     def tags(self, actor: Actor, team_id: UUID | None = None) -> list[Tag]:
-        tags = self.org(actor.org_id).tags.values()
+        tags: Iterable[Tag] = self.org(actor.org_id).tags.values()
         if team_id is not None:
             tags = [t for t in tags if t.team_id == team_id]
         return sorted(tags, key=lambda t: t.name.lower())
@@ -227,7 +227,7 @@ class DirectoryService:
     # ------------------------------------------------------------------ canned responses
 
     def canned_responses(self, actor: Actor, team_id: UUID | None = None) -> list[CannedResponse]:
-        items = self.org(actor.org_id).canned_responses.values()
+        items: Iterable[CannedResponse] = self.org(actor.org_id).canned_responses.values()
         if team_id is not None:
             items = [c for c in items if c.team_id in (team_id, None)]
         return sorted(items, key=lambda c: c.title.lower())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
@@ -101,6 +101,7 @@ class TicketService:
             raise NotFoundError(f"ticket {ref!r} not found: use the ticket's UUID or its number") from None
 
     def _load(self, actor: Actor, ticket_id: UUID, version: int | None = None) -> Ticket:
+        ticket: object
         try:
             ticket = self.app.repository.get(ticket_id, version=version)
         except AggregateNotFoundError:
@@ -119,7 +120,8 @@ class TicketService:
         ticket_id = self.resolve_id(actor, ref)
         current = self._load(actor, ticket_id)
         if as_of is not None:
-            versions = [e.originator_version for e in self.app.events.get(ticket_id) if e.timestamp <= as_of]
+            events = cast("Iterable[Ticket.Event]", self.app.events.get(ticket_id))
+            versions = [e.originator_version for e in events if e.timestamp <= as_of]
             if not versions:
                 raise NotFoundError(f"ticket #{current.ticket_number} did not exist at {as_of.isoformat()}")
             version = max(versions)
@@ -330,7 +332,9 @@ class TicketService:
         """The ticket's events after `after_version`, oldest first, as timeline entries."""
         ticket = self.get(actor, ref)
         entries = []
-        for domain_event in self.app.events.get(ticket.id, gt=after_version or None, limit=limit):
+        for domain_event in cast(
+            "Iterable[Ticket.Event]", self.app.events.get(ticket.id, gt=after_version or None, limit=limit)
+        ):
             activity = event_activity(domain_event)
             entries.append(
                 TimelineEntry(

@@ -35,3 +35,7 @@ def serve(host: str, port: int) -> None:
 
 
 cli.add_command(admin)
+
+
+if __name__ == "__main__":
+    cli()

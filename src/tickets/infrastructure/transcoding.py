@@ -7,7 +7,7 @@ import typing
 from enum import Enum
 from typing import Any
 
-from eventsourcing.persistence import Transcoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, Team
 from tickets.domain.ticket import Message
@@ -35,6 +35,6 @@ class DataclassTranscoding(Transcoding):
         return self.type(**data)
 
 
-def register_domain_transcodings(transcoder: Transcoder) -> None:
+def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     for cls in SNAPSHOTTED_VALUE_TYPES:
-        transcoder.register(DataclassTranscoding(cls))  # type: ignore[attr-defined]
+        transcoder.register(DataclassTranscoding(cls))

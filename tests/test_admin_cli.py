@@ -1,0 +1,71 @@
+"""`pfai admin` creates orgs and users on the store named by TICKETS_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from tickets.bootstrap import build_services
+from tickets.infrastructure.settings import Settings
+
+
+def pfai(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TICKETS_DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "tickets.cli.main", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_create_org_and_user_print_working_tokens(database_url: str) -> None:
+    slug = f"cli-{os.getpid()}"
+    org = pfai(
+        database_url,
+        "admin",
+        "create-org",
+        slug,
+        "--name",
+        "CLI Org",
+        "--admin-email",
+        "ann@cli.test",
+        "--json",
+    )
+    assert org.returncode == 0, org.stderr
+    created: dict[str, Any] = json.loads(org.stdout)
+    assert set(created) == {"orgId", "userId", "token"}
+    user = pfai(
+        database_url,
+        "admin",
+        "create-user",
+        "--org",
+        slug,
+        "--email",
+        "bob@cli.test",
+        "--name",
+        "Bob",
+        "--role",
+        "viewer",
+        "--json",
+    )
+    assert user.returncode == 0, user.stderr
+    added = json.loads(user.stdout)
+    assert added["orgId"] == created["orgId"]
+    services = build_services(Settings(database_url))
+    try:
+        for token, user_id, role in (
+            (created["token"], created["userId"], "admin"),
+            (added["token"], added["userId"], "viewer"),
+        ):
+            actor = services.directory.authenticate(token)
+            assert actor is not None
+            assert (str(actor.user_id), actor.role.value) == (user_id, role)
+    finally:
+        services.app.close()
+    again = pfai(database_url, "admin", "create-org", slug, "--name", "Dup", "--admin-email", "x@cli.test")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    unknown = pfai(
+        database_url, "admin", "create-user", "--org", "nope", "--email", "a@b.test", "--name", "A"
+    )
+    assert unknown.returncode == 1 and "no org" in unknown.stderr
