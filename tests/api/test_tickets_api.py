@@ -107,6 +107,8 @@ def test_replay_by_version_and_as_of(client: TestClient[Any], org: Org, clock: M
     assert client.get(f"{API}/tickets/1?version=7", headers=h).status_code == 404
     assert client.get(f"{API}/tickets/1?version=0", headers=h).status_code == 400
     assert client.get(f"{API}/tickets/1", params={"asOf": "yesterday"}, headers=h).status_code == 400
+    naive = client.get(f"{API}/tickets/1", params={"asOf": "2026-01-05T09:00:00"}, headers=h)
+    assert naive.status_code == 400 and "offset" in naive.json()["detail"]
 
 
 def test_if_match_guards_against_overwriting_unseen_changes(client: TestClient[Any], org: Org) -> None:
@@ -223,6 +225,7 @@ def test_only_the_author_edits_a_message(client: TestClient[Any], org: Org) -> N
         (b"{not json", 400),
         (b'{"subject": 42}', 400),
         (b'{"subject": ""}', 400),
+        (b'{"subject": "   "}', 400),
         (b'{"subject": "' + b"x" * 501 + b'"}', 400),
         (b'{"subject": "ok", "priority": "critical"}', 400),
         (b'{"subject": "ok", "status": "open"}', 400),
@@ -258,3 +261,13 @@ def test_unknown_ticket_and_bad_ids_are_404(client: TestClient[Any], org: Org) -
         400,
         404,
     )
+
+
+def test_blank_messages_and_empty_patches_are_refused(client: TestClient[Any], org: Org) -> None:
+    create(client, org)
+    h = org.admin.headers
+    blank = client.post(f"{API}/tickets/1/messages", json={"content": "  \n "}, headers=h)
+    assert blank.status_code == 400
+    no_body = client.patch(f"{API}/tickets/1", headers=h)
+    assert no_body.status_code == 400 and "body is required" in no_body.json()["detail"]
+    assert client.get(f"{API}/tickets/1", headers=h).json()["messageCount"] == 0

@@ -59,6 +59,8 @@ def _validation_detail(extra: Any) -> tuple[str, list[dict[str, Any]] | None]:
         if isinstance(item, dict):
             key = item.get("key")
             message = str(item.get("message", "invalid value"))
+            if key == "data" and item.get("source") == "body" and message == "'data'":
+                key, message = None, "a JSON request body is required"
             parts.append(f"{key}: {message}" if key else message)
     return "; ".join(parts) or "the request is malformed", [e for e in extra if isinstance(e, dict)]
 

@@ -13,14 +13,21 @@ from tickets.domain.values import Category, Priority, Role, Source, Status
 
 T = TypeVar("T")
 
-# Reusable constrained types, declared once.
+# Reusable constrained types, declared once. `pattern` is a search: NOT_BLANK means
+# "contains something other than whitespace".
+NOT_BLANK = r"\S"
 Subject = Annotated[
-    str, Meta(min_length=1, max_length=500, description="Short headline, like an e-mail subject")
+    str,
+    Meta(
+        min_length=1, max_length=500, pattern=NOT_BLANK, description="Short headline, like an e-mail subject"
+    ),
 ]
 Markdown = Annotated[str, Meta(max_length=65_536, description="Markdown text")]
-Content = Annotated[str, Meta(min_length=1, max_length=65_536, description="Markdown text")]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-ShortName = Annotated[str, Meta(min_length=1, max_length=64)]
+Content = Annotated[
+    str, Meta(min_length=1, max_length=65_536, pattern=NOT_BLANK, description="Markdown text")
+]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+ShortName = Annotated[str, Meta(min_length=1, max_length=64, pattern=NOT_BLANK)]
 Email = Annotated[
     str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["ann@example.com"])
 ]
@@ -28,7 +35,7 @@ Handle = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^@?[A-Za-z0-
 # Checked by the domain (422) rather than here, so a bad colour reads as invalid, not malformed.
 Color = Annotated[str, Meta(max_length=32, description="#rrggbb", examples=["#ef4444"])]
 Minutes = Annotated[int, Meta(gt=0, le=525_600, description="Positive number of minutes")]
-Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Title = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 def sent_fields(body: msgspec.Struct) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
+from litestar.exceptions import ValidationException
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -76,6 +77,13 @@ class TicketController(Controller):
         ] = None,
     ) -> Response[schemas.TicketOut]:
         """`ticket_ref` is the ticket's UUID or its number (`42`)."""
+        if as_of is not None and as_of.tzinfo is None:
+            raise ValidationException(
+                detail="asOf needs a time zone",
+                extra=[
+                    {"key": "asOf", "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z"}
+                ],
+            )
         ticket = services.tickets.get(actor, ticket_ref, version=version, as_of=as_of)
         return Response(self._out(services, actor, ticket), headers={"ETag": etag(ticket.version)})
 
