@@ -1,0 +1,701 @@
+"""`pfai ticket`: list, view, create, update, delete, reply, note, history and stats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.rule import Rule
+from rich.text import Text
+
+from tickets.cli.aliases import AliasedGroup
+from tickets.cli.client import path_segment
+from tickets.cli.directory import Directory
+from tickets.cli.inputs import read_text
+from tickets.cli.options import api_client, client_options
+from tickets.cli.output import (
+    PRIORITY_STYLES,
+    STATUS_STYLES,
+    Cell,
+    Column,
+    Row,
+    age,
+    emit,
+    local_time,
+    note,
+    or_dash,
+    parse_time,
+    print_fields,
+    print_table,
+    said,
+    span,
+    styled,
+    table,
+)
+from tickets.domain.values import Category, Priority, Source, Status
+
+STATUSES = [s.value for s in Status]
+PRIORITIES = [p.value for p in Priority]
+CATEGORIES = [c.value for c in Category]
+SOURCES = [s.value for s in Source]
+FINISHED_STATUSES = {Status.RESOLVED.value, Status.CLOSED.value}
+DEFAULT_PAGE_SIZE = 50
+
+
+@click.group(cls=AliasedGroup)
+def ticket() -> None:
+    """Work with tickets: list, view, create, update, reply, history.
+
+    A ticket is named by its number (42 or #42) or its id.
+
+    \b
+    Examples:
+      pfai ticket list --status open --priority high
+      pfai ticket view 42
+      pfai ticket create --subject "Login broken" --priority high --category technical
+      pfai ticket update 42 --status resolved --assignee alice
+      pfai ticket reply 42 "We shipped a fix in v1.4.3, please try again."
+    """
+
+
+def ticket_path(ref: str, *rest: str) -> str:
+    """The API path of a ticket (by number, `#number` or id) and optional sub-resource."""
+    cleaned = ref.strip().removeprefix("#")
+    if not cleaned:
+        raise click.BadParameter("a ticket number or id is required")
+    return "/".join(["/tickets", path_segment(cleaned), *rest])
+
+
+def ticket_label(value: Row) -> str:
+    return f"#{value['ticketNumber']}"
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+def sla_cell(row: Row) -> Text:
+    """`BREACHED`, or how long until the SLA deadline while the ticket is still being worked."""
+    if row.get("slaBreached"):
+        return Text("BREACHED", style="bold red")
+    deadline = parse_time(row.get("slaDeadline"))
+    if deadline is None or row.get("status") in FINISHED_STATUSES:
+        return Text("-")
+    remaining = (deadline - datetime.now(UTC)).total_seconds()
+    return Text(
+        f"in {span(remaining)}" if remaining > 0 else "due", style="yellow" if remaining < 3600 else ""
+    )
+
+
+def tags_cell(row: Row) -> str:
+    return ",".join(tag["name"] for tag in row.get("tags") or []) or "-"
+
+
+def contact_cell(row: Row) -> str:
+    return or_dash(row.get("contactEmail") or row.get("contactName"))
+
+
+def ticket_columns(directory: Directory) -> list[Column]:
+    """Columns of the ticket list; the list gives `assigneeId` and `teamId`, shown by name."""
+    return [
+        Column("#", lambda r: str(r["ticketNumber"]), justify="right"),
+        Column("SUBJECT", lambda r: r["subject"], flexible=True),
+        Column("STATUS", lambda r: styled(r["status"], STATUS_STYLES)),
+        Column("PRIORITY", lambda r: styled(r["priority"], PRIORITY_STYLES)),
+        Column("CATEGORY", lambda r: r["category"], wide_only=True),
+        Column("ASSIGNEE", lambda r: directory.member_label(r.get("assigneeId"))),
+        Column("TEAM", lambda r: directory.team_name(r.get("teamId")), wide_only=True),
+        Column("TAGS", tags_cell, wide_only=True),
+        Column("CONTACT", contact_cell, wide_only=True),
+        Column("SLA", sla_cell),
+        Column("AGE", lambda r: age(r.get("createdAt")), justify="right"),
+        Column("UPDATED", lambda r: age(r.get("updatedAt")), wide_only=True, justify="right"),
+        Column("ID", lambda r: r["id"], wide_only=True),
+    ]
+
+
+# ----------------------------------------------------------------------------- list
+
+
+@ticket.command("list", aliases=["ls"])
+@click.option("--status", type=click.Choice(STATUSES), multiple=True, help="Only this status (repeatable).")
+@click.option(
+    "--priority", type=click.Choice(PRIORITIES), multiple=True, help="Only this priority (repeatable)."
+)
+@click.option(
+    "--category", type=click.Choice(CATEGORIES), multiple=True, help="Only this category (repeatable)."
+)
+@click.option("--source", type=click.Choice(SOURCES), multiple=True, help="Only this channel (repeatable).")
+@click.option(
+    "--assignee",
+    metavar="WHO",
+    multiple=True,
+    help="@handle, e-mail, `me`, or `none` for unassigned (repeatable).",
+)
+@click.option("--team", metavar="TEAM", multiple=True, help="Team name or id (repeatable).")
+@click.option("--tag", metavar="TAG", multiple=True, help="Tag name or id (repeatable).")
+@click.option("--contact-email", metavar="EMAIL", multiple=True, help="Only tickets of this requester.")
+@click.option("--q", "text", metavar="WORDS", help="Words that must all appear in subject or description.")
+@click.option("--breached", is_flag=True, help="Only tickets past their SLA deadline.")
+@click.option(
+    "--sort",
+    metavar="ORDER",
+    help="createdAt, updatedAt, priority or slaDeadline; a leading '-' for descending (default: -createdAt).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 200),
+    default=DEFAULT_PAGE_SIZE,
+    show_default=True,
+    help="Tickets per page.",
+)
+@click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
+@client_options
+def list_tickets(
+    status: tuple[str, ...],
+    priority: tuple[str, ...],
+    category: tuple[str, ...],
+    source: tuple[str, ...],
+    assignee: tuple[str, ...],
+    team: tuple[str, ...],
+    tag: tuple[str, ...],
+    contact_email: tuple[str, ...],
+    text: str | None,
+    breached: bool,
+    sort: str | None,
+    limit: int,
+    every_page: bool,
+) -> None:
+    """List tickets, newest first unless --sort says otherwise.
+
+    Several values of one filter are alternatives; different filters must all hold.
+
+    \b
+    Examples:
+      pfai ticket ls
+      pfai ticket list --status open --priority high
+      pfai ticket ls --assignee me --breached
+      pfai ticket ls --assignee none --team support --tag regression
+      pfai ticket ls --status open --status pending --sort -priority
+      pfai ticket ls --q "password reset" --all -o json
+      pfai ticket ls --query '[].ticketNumber'
+    """
+    client = api_client()
+    directory = Directory(client)
+    params: dict[str, Any] = {
+        "status": status,
+        "priority": priority,
+        "category": category,
+        "source": source,
+        "assigneeId": [assignee_filter(directory, who) for who in assignee],
+        "teamId": [directory.team_id(name) for name in team],
+        "tag": [directory.tag_id(name) for name in tag],
+        "contactEmail": contact_email,
+        "q": text,
+        "breached": "true" if breached else None,
+        "sort": sort,
+        "limit": limit,
+    }
+    items: list[dict[str, Any]] = []
+    more = False
+    for page in client.pages("/tickets", params, follow=every_page):
+        items.extend(page["items"])
+        more = bool(page.get("nextCursor"))
+    emit(items, table(ticket_columns(directory), "No tickets found."))
+    if more:
+        note(f"Showing the first {len(items)} tickets; use --all for every page.")
+
+
+def assignee_filter(directory: Directory, assignee: str) -> str:
+    if assignee.strip().lower() == "none":
+        return "none"
+    return directory.member_id(assignee)
+
+
+# ----------------------------------------------------------------------------- view
+
+
+@ticket.command("view", aliases=["get"])
+@click.argument("ref", metavar="TICKET")
+@click.option("--activities", is_flag=True, help="Also show the timeline of changes.")
+@click.option("--no-thread", is_flag=True, help="Leave out the messages.")
+@client_options
+def view_ticket(ref: str, activities: bool, no_thread: bool) -> None:
+    """Show a ticket with its thread (public replies and internal notes).
+
+    In JSON the ticket carries `messages` (and `activities` with --activities).
+
+    \b
+    Examples:
+      pfai ticket view 42
+      pfai ticket get 42 --activities
+      pfai ticket view 42 -o yaml
+      pfai ticket view 42 --json subject,status,assignee
+      pfai ticket view 42 --query 'messages[?isInternalNote].content'
+    """
+    client = api_client()
+    value: dict[str, Any] = client.get(ticket_path(ref))
+    if not no_thread:
+        value["messages"] = client.all_items(ticket_path(str(value["id"]), "messages"))
+    if activities:
+        value["activities"] = client.all_items(ticket_path(str(value["id"]), "activities"))
+    directory = Directory(client)
+    emit(value, lambda console, data, wide: describe_ticket(console, data, directory))
+
+
+def describe_ticket(console: Console, value: Row, directory: Directory) -> None:
+    title = Text(f"{ticket_label(value)}  ", style="bold")
+    title.append(value["subject"], style="bold")
+    console.print(title)
+    console.print()
+    contact = " ".join(
+        part
+        for part in (
+            value.get("contactName"),
+            f"<{value['contactEmail']}>" if value.get("contactEmail") else None,
+        )
+        if part
+    )
+    creator = value.get("creator")
+    fields: list[tuple[str, Cell]] = [
+        ("Status", styled(value["status"], STATUS_STYLES)),
+        ("Priority", styled(value["priority"], PRIORITY_STYLES)),
+        ("Category", value["category"]),
+        ("Source", value["source"]),
+        ("Assignee", person(value.get("assignee"))),
+        ("Team", directory.team_name(value.get("teamId"))),
+        ("Contact", contact or "-"),
+        ("Tags", ", ".join(tag["name"] for tag in value.get("tags") or []) or "-"),
+        ("SLA", sla_summary(value)),
+        ("Created", f"{local_time(value.get('createdAt'))} by {person(creator)}"),
+        ("Updated", local_time(value.get("updatedAt"))),
+        ("ID", value["id"]),
+    ]
+    if value.get("followUpOf"):
+        fields.append(("Follow-up of", value["followUpOf"]))
+    print_fields(console, fields)
+    if value.get("description"):
+        console.print()
+        console.print(Markdown(value["description"]))
+    messages = value.get("messages")
+    if messages is not None:
+        console.print()
+        console.print(Rule(f"Thread ({len(messages)})", align="left", style="dim"))
+        if not messages:
+            console.print(Text("No messages yet.", style="dim"))
+        for message in messages:
+            print_message(console, message, directory)
+    if value.get("activities") is not None:
+        console.print()
+        console.print(Rule("Activity", align="left", style="dim"))
+        print_history(console, value["activities"], directory)
+
+
+def person(user: Row | None) -> str:
+    return f"@{user['handle']} ({user['name']})" if user else "-"
+
+
+def sla_summary(value: Row) -> Text:
+    if value.get("slaBreached"):
+        return Text(f"BREACHED (deadline {local_time(value.get('slaDeadline'))})", style="bold red")
+    parts = []
+    if value.get("firstResponseAt"):
+        parts.append(f"first response {local_time(value['firstResponseAt'])}")
+    elif value.get("firstResponseDueAt"):
+        parts.append(f"first response due {local_time(value['firstResponseDueAt'])}")
+    if value.get("resolvedAt"):
+        parts.append(f"resolved {local_time(value['resolvedAt'])}")
+    elif value.get("resolutionDueAt"):
+        parts.append(f"resolution due {local_time(value['resolutionDueAt'])}")
+    return Text("; ".join(parts) or "no policy")
+
+
+def print_message(console: Console, message: Row, directory: Directory) -> None:
+    internal = bool(message.get("isInternalNote"))
+    header = Text(
+        f"{directory.member_label(message.get('authorId'))} · {local_time(message.get('createdAt'))} · "
+    )
+    header.append("internal note" if internal else "public reply", style="yellow" if internal else "green")
+    if message.get("editedAt"):
+        header.append(" · edited", style="dim")
+    console.print()
+    console.print(header, style="bold")
+    console.print(Markdown(message.get("content") or ""))
+
+
+# ----------------------------------------------------------------------------- create / update
+
+
+@ticket.command("create")
+@click.option("--subject", required=True, help="Short headline, like an e-mail subject.")
+@click.option("--description", help="Markdown description (or use --description-file, or pipe it in).")
+@click.option("--description-file", metavar="FILE", help="Read the description from FILE (`-` for stdin).")
+@click.option("--priority", type=click.Choice(PRIORITIES), help="Default: medium.")
+@click.option("--category", type=click.Choice(CATEGORIES), help="Default: general.")
+@click.option("--source", type=click.Choice(SOURCES), help="Channel it came from (default: api).")
+@click.option("--team", metavar="TEAM", help="Team name or id.")
+@click.option("--assignee", metavar="WHO", help="@handle, e-mail or `me`.")
+@click.option("--contact-email", metavar="EMAIL", help="E-mail of the requester.")
+@click.option("--contact-name", metavar="NAME", help="Name of the requester.")
+@click.option("--tag", "tags", metavar="TAG", multiple=True, help="Tag name or id (repeatable).")
+@client_options
+def create_ticket(
+    subject: str,
+    description: str | None,
+    description_file: str | None,
+    priority: str | None,
+    category: str | None,
+    source: str | None,
+    team: str | None,
+    assignee: str | None,
+    contact_email: str | None,
+    contact_name: str | None,
+    tags: tuple[str, ...],
+) -> None:
+    """Open a ticket. Only --subject is required.
+
+    The description comes from --description, --description-file, or standard input when it is piped.
+
+    \b
+    Examples:
+      pfai ticket create --subject "Login broken" --priority high --category technical
+      pfai ticket create --subject "Refund" --contact-email jo@example.com --tag billing --tag vip
+      git log -1 --format=%B | pfai ticket create --subject "Regression in 1.4"
+      pfai ticket create --subject "Crash on save" --description-file report.md --json id,ticketNumber
+    """
+    client = api_client()
+    directory = Directory(client)
+    text = read_text(description, description_file, what="description")
+    body: dict[str, Any] = {"subject": subject}
+    optional = {
+        "description": text or None,
+        "priority": priority,
+        "category": category,
+        "source": source,
+        "teamId": directory.team_id(team) if team else None,
+        "assigneeId": directory.member_id(assignee) if assignee else None,
+        "contactEmail": contact_email,
+        "contactName": contact_name,
+        "tagIds": [directory.tag_id(tag) for tag in tags] or None,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    created = client.post("/tickets", body)
+    emit(created, said(lambda t: f"Created ticket {ticket_label(t)}: {t['subject']}"))
+
+
+@ticket.command("update")
+@click.argument("ref", metavar="TICKET")
+@click.option("--subject", help="New subject.")
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--priority", type=click.Choice(PRIORITIES))
+@click.option("--category", type=click.Choice(CATEGORIES))
+@click.option("--team", metavar="TEAM", help="Team name or id; `none` to clear.")
+@click.option("--assignee", metavar="WHO", help="@handle, e-mail or `me`; `none` to unassign.")
+@click.option("--contact-email", metavar="EMAIL")
+@click.option("--contact-name", metavar="NAME")
+@click.option("--add-tag", "added_tags", metavar="TAG", multiple=True, help="Tag to add (repeatable).")
+@click.option(
+    "--remove-tag", "removed_tags", metavar="TAG", multiple=True, help="Tag to remove (repeatable)."
+)
+@client_options
+def update_ticket(
+    ref: str,
+    subject: str | None,
+    status: str | None,
+    priority: str | None,
+    category: str | None,
+    team: str | None,
+    assignee: str | None,
+    contact_email: str | None,
+    contact_name: str | None,
+    added_tags: tuple[str, ...],
+    removed_tags: tuple[str, ...],
+) -> None:
+    """Change a ticket's fields, tags or assignee.
+
+    The assignee is changed through the assign endpoint, so the timeline records it as a reassignment.
+
+    \b
+    Examples:
+      pfai ticket update 42 --status resolved --assignee alice
+      pfai ticket update 42 --priority urgent --add-tag regression --remove-tag triage
+      pfai ticket update 42 --assignee none --team none
+    """
+    client = api_client()
+    directory = Directory(client)
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "subject": subject,
+            "status": status,
+            "priority": priority,
+            "category": category,
+            "contactEmail": contact_email,
+            "contactName": contact_name,
+        }.items()
+        if value is not None
+    }
+    if team is not None:
+        changes["teamId"] = None if team.strip().lower() == "none" else directory.team_id(team)
+    if not changes and not added_tags and not removed_tags and assignee is None:
+        raise click.UsageError("nothing to update: give at least one option, e.g. --status resolved")
+    path = ticket_path(ref)
+    result: dict[str, Any] | None = None
+    precondition: dict[str, str] = {}
+    if added_tags or removed_tags:
+        current: dict[str, Any] = client.get(path)
+        changes["tagIds"] = updated_tag_ids(
+            [tag["id"] for tag in current["tags"]],
+            added=[directory.tag_id(tag) for tag in added_tags],
+            removed=[directory.tag_id(tag) for tag in removed_tags],
+        )
+        # The new tag set is computed from this read: refuse (409) rather than drop a concurrent change.
+        precondition["If-Match"] = f'"{current["version"]}"'
+    if changes:
+        result = client.patch(path, changes, headers=precondition)
+    if assignee is not None:
+        assignee_id = None if assignee.strip().lower() == "none" else directory.member_id(assignee)
+        result = client.post(ticket_path(ref, "assign"), {"assigneeId": assignee_id})
+    emit(result, said(lambda t: f"Updated ticket {ticket_label(t)}: {t['subject']}"))
+
+
+def updated_tag_ids(current: Iterable[str], added: Iterable[str], removed: Iterable[str]) -> list[str]:
+    """The tag set after adding and removing, in a stable order."""
+    removed_set = set(removed)
+    result = [tag_id for tag_id in current if tag_id not in removed_set]
+    result += [tag_id for tag_id in dict.fromkeys(added) if tag_id not in result]
+    return result
+
+
+@ticket.command("delete", aliases=["rm"])
+@click.argument("refs", metavar="TICKET...", nargs=-1, required=True)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@client_options
+def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
+    """Delete tickets (a soft delete: their history is kept).
+
+    \b
+    Examples:
+      pfai ticket delete 42
+      pfai ticket rm 42 43 --yes
+    """
+    client = api_client()
+    if not yes:
+        labels = ", ".join(
+            f"#{ref.removeprefix('#')}" if ref.removeprefix("#").isdigit() else ref for ref in refs
+        )
+        click.confirm(f"Delete ticket {labels}?", abort=True, err=True)
+    for ref in refs:
+        client.delete(ticket_path(ref))
+    emit({"deleted": list(refs)}, said(lambda d: f"Deleted ticket {', '.join(d['deleted'])}."))
+
+
+# ----------------------------------------------------------------------------- thread
+
+
+def post_message(ref: str, text: str | None, file: str | None, canned: str | None, internal: bool) -> None:
+    what = "note" if internal else "reply"
+    client = api_client()
+    if canned is not None:
+        if text is not None or file is not None:
+            raise click.UsageError("give either the text or --canned, not both")
+        content: str | None = Directory(client).canned_response(canned)["body"]
+    else:
+        content = read_text(text, file, what=what, editor=True)
+    if not content or not content.strip():
+        raise click.UsageError(f"the {what} is empty: give the text, --file, --canned, or pipe it in")
+    message = client.post(ticket_path(ref, "messages"), {"content": content, "isInternalNote": internal})
+    label = f"#{ref.removeprefix('#')}" if ref.removeprefix("#").isdigit() else ref
+    kind = "an internal note to" if internal else "a reply to"
+    emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
+
+
+thread_options = [
+    click.argument("ref", metavar="TICKET"),
+    click.argument("text", required=False),
+    click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
+    click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
+]
+
+
+def with_thread_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(thread_options):
+        function = option(function)
+    return function
+
+
+@ticket.command("reply")
+@with_thread_options
+@client_options
+def reply(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
+    """Post a public reply (visible to the requester). `@handle` mentions notify members.
+
+    Without TEXT, the reply is read from --file, piped stdin, or written in $EDITOR.
+
+    \b
+    Examples:
+      pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."
+      pfai ticket reply 42 --canned "Password reset"
+      pfai ticket reply 42 --file answer.md
+    """
+    post_message(ref, text, file, canned, internal=False)
+
+
+@ticket.command("note")
+@with_thread_options
+@client_options
+def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
+    """Add an internal note (team-only; the requester never sees it).
+
+    \b
+    Examples:
+      pfai ticket note 42 "@bob third report this week, file an issue?"
+      echo "Customer is on the enterprise plan" | pfai ticket note 42
+    """
+    post_message(ref, text, file, canned, internal=True)
+
+
+# ----------------------------------------------------------------------------- history
+
+
+@ticket.command("history")
+@click.argument("ref", metavar="TICKET")
+@client_options
+def history(ref: str) -> None:
+    """Show the ticket's timeline: every change, oldest first.
+
+    \b
+    Examples:
+      pfai ticket history 42
+      pfai ticket history 42 -o json
+      pfai ticket history 42 --query "[?type=='status_changed'].newValue"
+    """
+    client = api_client()
+    activities = client.all_items(ticket_path(ref, "activities"))
+    directory = Directory(client)
+    emit(activities, lambda console, data, wide: print_history(console, data, directory))
+
+
+def print_history(console: Console, activities: list[dict[str, Any]], directory: Directory) -> None:
+    if not activities:
+        note("No activity.")
+        return
+    columns = [
+        Column("WHEN", lambda a: local_time(a.get("createdAt")).split(" (")[0]),
+        Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
+        Column("CHANGE", lambda a: describe_activity(a, directory), flexible=True),
+    ]
+    print_table(console, activities, columns)
+
+
+def quoted(value: Any) -> str:
+    return f'"{value}"' if value else "-"
+
+
+def describe_activity(activity: Row, directory: Directory) -> str:
+    """One timeline entry in words, e.g. `priority medium → urgent`."""
+    kind = str(activity.get("type") or "")
+    old, new = activity.get("oldValue"), activity.get("newValue")
+    values: dict[str, Callable[[Any], str]] = {
+        "status_changed": or_dash,
+        "priority_changed": or_dash,
+        "category_changed": or_dash,
+        "subject_changed": quoted,
+        "team_changed": directory.team_name,
+        "assigned": directory.member_label,
+        "contact_changed": contact_label,
+    }
+    if kind in values:
+        label = {"assigned": "assignee", "contact_changed": "contact"}.get(
+            kind, kind.removesuffix("_changed")
+        )
+        show = values[kind]
+        return f"{label} {show(old)} → {show(new)}"
+    fixed: dict[str, Callable[[], str]] = {
+        "created": lambda: f"created {quoted(new)}",
+        "description_changed": lambda: "description edited",
+        "tag_added": lambda: f"tag added {directory.tag_name(new)}",
+        "tag_removed": lambda: f"tag removed {directory.tag_name(old)}",
+        "message_added": lambda: "public reply",
+        "note_added": lambda: "internal note",
+        "message_edited": lambda: "message edited",
+        "message_deleted": lambda: "message deleted",
+        "sla_deadline_set": lambda: sla_deadline_label(new),
+        "sla_breached": lambda: f"SLA breached (deadline {local_time(new).split(' (')[0]})",
+        "deleted": lambda: "deleted",
+        "follow_up_created": lambda: f"follow-up ticket {str(new)[:8]} created",
+    }
+    if kind in fixed:
+        return fixed[kind]()
+    change = f" {or_dash(old)} → {or_dash(new)}" if old is not None or new is not None else ""
+    return kind.replace("_", " ") + change
+
+
+def contact_label(value: Any) -> str:
+    if not isinstance(value, dict):
+        return or_dash(value)
+    name, email = value.get("name"), value.get("email")
+    return " ".join(part for part in (name, f"<{email}>" if email else None) if part) or "-"
+
+
+def sla_deadline_label(value: Any) -> str:
+    if not isinstance(value, dict):
+        return f"SLA deadline {or_dash(value)}"
+    due = [
+        f"{label} by {local_time(value[key]).split(' (')[0]}"
+        for key, label in (("firstResponseDueAt", "first response"), ("resolutionDueAt", "resolution"))
+        if value.get(key)
+    ]
+    return "SLA: " + ("; ".join(due) if due else "no deadline")
+
+
+# ----------------------------------------------------------------------------- stats
+
+
+@ticket.command("stats")
+@click.option("--team", metavar="TEAM", help="Only this team's tickets (name or id).")
+@click.option("--assignee", metavar="WHO", help="Only this member's tickets (@handle, e-mail or `me`).")
+@client_options
+def stats(team: str | None, assignee: str | None) -> None:
+    """Ticket counts by status, priority and category, and how many are past their SLA deadline.
+
+    \b
+    Examples:
+      pfai ticket stats
+      pfai ticket stats --assignee me
+      pfai ticket stats --team support --query byStatus.open
+    """
+    client = api_client()
+    directory = Directory(client)
+    params = {
+        "teamId": directory.team_id(team) if team else None,
+        "assigneeId": directory.member_id(assignee) if assignee else None,
+    }
+    counts: dict[str, Any] = client.get("/tickets/stats", params)
+    emit(counts, print_stats)
+
+
+def print_stats(console: Console, counts: Row, wide: bool) -> None:
+    print_fields(
+        console, [("Total", str(counts.get("total", 0))), ("SLA breached", str(counts.get("slaBreached", 0)))]
+    )
+    for title, key, values, styles in (
+        ("STATUS", "byStatus", STATUSES, STATUS_STYLES),
+        ("PRIORITY", "byPriority", PRIORITIES, PRIORITY_STYLES),
+        ("CATEGORY", "byCategory", CATEGORIES, {}),
+    ):
+        by_value: dict[str, int] = counts.get(key) or {}
+        rows = [{"value": value, "count": by_value.get(value, 0)} for value in values]
+        rows += [{"value": v, "count": n} for v, n in by_value.items() if v not in values]
+        console.print()
+        print_table(
+            console,
+            rows,
+            [
+                Column(title, lambda r, s=styles: styled(r["value"], s)),  # type: ignore[misc]
+                Column("TICKETS", lambda r: str(r["count"]), justify="right"),
+            ],
+        )

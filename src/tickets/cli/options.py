@@ -1,0 +1,187 @@
+"""The options every client command accepts (connection and output), and the API client they produce.
+
+They are accepted on the root (`pfai -o json ticket ls`) and on each command (`pfai ticket ls -o json`);
+a value given on the command wins. Connection settings come from, in order: `--server`/`--token`, then
+`PFAI_SERVER`/`PFAI_TOKEN`, then the saved profile (`pfai login`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from tickets.cli.client import ApiClient, CliError
+from tickets.cli.config import load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT_FORMATS = ("table", "wide", "json", "yaml")
+SERVER_ENV = "PFAI_SERVER"
+TOKEN_ENV = "PFAI_TOKEN"
+PROFILE_ENV = "PFAI_PROFILE"
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CLIENT_KEY = "pfai.client"
+
+
+@dataclass
+class Invocation:
+    """What the options of this run asked for (None: not given)."""
+
+    server: str | None = None
+    token: str | None = None
+    profile: str | None = None
+    output: str | None = None
+    json_fields: str | None = None  # "" for `--json` without field names
+    query: str | None = None
+
+
+def invocation() -> Invocation:
+    """The options of the running `pfai` command."""
+    return click.get_current_context().find_root().ensure_object(Invocation)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if (
+        value is None
+        or ctx.get_parameter_source(param.name or "") is not click.core.ParameterSource.COMMANDLINE
+    ):
+        return
+    setattr(ctx.find_root().ensure_object(Invocation), param.name or "", value)
+
+
+def _check_json_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # `--json` takes an optional value, so `--json 42` would swallow a ticket number: say so plainly.
+    if value and not all(FIELD_NAME.match(field.strip()) for field in value.split(",")):
+        raise click.BadParameter(
+            f"{value!r} is not a list of field names; write --json=id,subject or put --json last",
+            ctx=ctx,
+            param=param,
+        )
+    _remember(ctx, param, value)
+
+
+CONNECTION_OPTIONS = [
+    click.option(
+        "--server",
+        metavar="URL",
+        expose_value=False,
+        callback=_remember,
+        help=f"API server, e.g. http://127.0.0.1:8000 (env {SERVER_ENV}).",
+    ),
+    click.option(
+        "--token",
+        metavar="TOKEN",
+        expose_value=False,
+        callback=_remember,
+        help=f"API token (env {TOKEN_ENV}).",
+    ),
+    click.option(
+        "--profile",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember,
+        help=f"Saved profile to use (env {PROFILE_ENV}; default: the last login).",
+    ),
+]
+
+OUTPUT_OPTIONS = [
+    click.option(
+        "-o",
+        "--output",
+        type=click.Choice(OUTPUT_FORMATS),
+        expose_value=False,
+        callback=_remember,
+        help="Output format (default: table).",
+    ),
+    click.option(
+        "--json",
+        "json_fields",
+        metavar="[FIELDS]",
+        is_flag=False,
+        flag_value="",
+        expose_value=False,
+        callback=_check_json_fields,
+        help="Print JSON; with comma-separated field names, only those fields.",
+    ),
+    click.option(
+        "--query",
+        metavar="EXPR",
+        expose_value=False,
+        callback=_remember,
+        help="JMESPath expression applied to the JSON before printing, e.g. '[].ticketNumber'.",
+    ),
+]
+
+
+def _apply(options: Sequence[Callable[[Any], Any]], function: F) -> F:
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def connection_options(function: F) -> F:
+    return _apply(CONNECTION_OPTIONS, function)
+
+
+def output_options(function: F) -> F:
+    return _apply(OUTPUT_OPTIONS, function)
+
+
+def client_options(function: F) -> F:
+    """Connection and output options, for a command that calls the API and prints what it gets."""
+    return connection_options(output_options(function))
+
+
+@dataclass(frozen=True)
+class Connection:
+    server: str
+    token: str | None
+
+
+def resolve_connection() -> Connection:
+    """The server and token to use, from options, environment and the saved profile (in that order)."""
+    options = invocation()
+    profile_name = options.profile or os.environ.get(PROFILE_ENV) or None
+    config = load_config()
+    profile = config.profile(profile_name)
+    if profile_name and profile is None:
+        raise CliError(
+            f"no saved profile {profile_name!r}; create it with `pfai login --profile {profile_name}`"
+        )
+    server = options.server or os.environ.get(SERVER_ENV) or (profile.server if profile else None)
+    if not server:
+        raise click.UsageError(
+            f"no server given: pass --server URL, set {SERVER_ENV}, or run `pfai login --server URL --token T`"
+        )
+    server = checked_server_url(server)
+    token = options.token or os.environ.get(TOKEN_ENV)
+    # A saved token only goes to the server it was saved for.
+    if token is None and profile is not None and profile.server.rstrip("/") == server:
+        token = profile.token
+    return Connection(server, token)
+
+
+def checked_server_url(server: str) -> str:
+    """The server URL without a trailing slash; only http(s) URLs are accepted."""
+    if not server.startswith(("http://", "https://")):
+        raise click.UsageError(f"the server URL must start with http:// or https:// (got {server!r})")
+    return server.rstrip("/")
+
+
+def api_client() -> ApiClient:
+    """A client for the configured server, closed when the command ends."""
+    connection = resolve_connection()
+    if not connection.token:
+        raise click.UsageError(
+            f"no API token for {connection.server}: pass --token, set {TOKEN_ENV}, or run `pfai login`"
+        )
+    root = click.get_current_context().find_root()
+    if CLIENT_KEY not in root.meta:
+        root.meta[CLIENT_KEY] = root.with_resource(ApiClient(connection.server, connection.token))
+    client: ApiClient = root.meta[CLIENT_KEY]
+    return client
