@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck bench bench-write clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+bench-write: $(STAMP)
+	$(BIN)/python -m benchmarks.write_side
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,10 @@ from tests.conftest import Org
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.tickets import NewTicket, StaleVersionError
+from tickets.bootstrap import build_services
 from tickets.domain.registry import TicketCounter
 from tickets.domain.values import Category, Priority, Status
+from tickets.infrastructure.settings import Settings
 
 WORKERS = 8
 
@@ -21,15 +23,24 @@ def _actor(services: Services, token: str) -> Actor:
     return actor
 
 
-def test_parallel_creators_get_distinct_gap_free_numbers(services: Services, org: Org) -> None:
+def test_parallel_creators_get_distinct_gap_free_numbers(
+    services: Services, org: Org, database_url: str
+) -> None:
     actor = _actor(services, org.admin.token)
     count = 40
+    # A second, independent application on the same store stands for a second server
+    # process: its creates clash with ours in the store, not on an in-process lock.
+    other_server = build_services(Settings(database_url))
 
     def create(i: int) -> int:
-        return services.tickets.create(actor, NewTicket(subject=f"parallel {i}")).value.ticket_number
+        writer = services if i % 2 else other_server
+        return writer.tickets.create(actor, NewTicket(subject=f"parallel {i}")).value.ticket_number
 
-    with ThreadPoolExecutor(WORKERS) as pool:
-        numbers = list(pool.map(create, range(count)))
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            numbers = list(pool.map(create, range(count)))
+    finally:
+        other_server.app.close()
     assert sorted(numbers) == list(range(1, count + 1))
     counter: TicketCounter = services.app.repository.get(TicketCounter.create_id(UUID(org.admin.org_id)))
     assert counter.last_number == count

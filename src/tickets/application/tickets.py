@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from threading import Lock
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4, uuid5
 
@@ -81,6 +83,10 @@ class TicketService:
         self.app = app
         self.directory = directory
         self.clock = clock
+        # Creates in one org contend for its ticket counter. Queueing them in-process
+        # turns version clashes (and their retries) into a short wait; clashes with
+        # other processes are still caught by the store and retried.
+        self._counter_locks: defaultdict[UUID, Lock] = defaultdict(Lock)
 
     # ------------------------------------------------------------------ loading
 
@@ -197,7 +203,8 @@ class TicketService:
             ticket, counter, index = self._open_ticket(actor, org, new, now)
             return Saved(ticket, position_of(self.app.save(counter, ticket, index)))
 
-        return retry_on_conflict(attempt)
+        with self._counter_locks[actor.org_id]:
+            return retry_on_conflict(attempt)
 
     def follow_up(self, actor: Actor, ref: str) -> Saved[Ticket]:
         """Open a new ticket linked to a closed one, carrying over its subject, contact and routing."""
@@ -221,7 +228,8 @@ class TicketService:
             original.record_follow_up(ticket.id, actor.user_id, now)
             return Saved(ticket, position_of(self.app.save(counter, ticket, index, original)))
 
-        return retry_on_conflict(attempt)
+        with self._counter_locks[actor.org_id]:
+            return retry_on_conflict(attempt)
 
     def update(
         self, actor: Actor, ref: str, changes: dict[str, Any], expected_version: int | None = None

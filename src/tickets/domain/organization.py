@@ -127,7 +127,7 @@ class Organization(Aggregate):
         if any(m.email == email for m in self.members.values()):
             raise ConflictError(f"a member with e-mail {email} already exists")
         if any(m.handle == handle for m in self.members.values()):
-            raise ConflictError(f"handle @{handle} is taken; choose another with --handle")
+            raise ConflictError(f"handle @{handle} is taken; choose another handle")
         self._member_added(
             user_id=user_id,
             email=email,

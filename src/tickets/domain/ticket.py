@@ -11,7 +11,7 @@ history never fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -64,7 +64,10 @@ def due_times(created_at: datetime, held: timedelta, targets: SlaTargets | None)
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """RFC 3339 in UTC with a `Z`, as the API writes every other time."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _str(value: object) -> str | None:

@@ -32,13 +32,14 @@ class Settings:
 
 
 def sqlite_path(url: str) -> Path:
-    """The file of a sqlite:/// URL (relative paths are relative to the working directory)."""
+    """The file of a sqlite URL, as SQLAlchemy reads it.
+
+    `sqlite:///var/x.db` and `sqlite:///./var/x.db` are relative to the working directory;
+    `sqlite:////srv/x.db` (four slashes) is absolute.
+    """
     parsed = urlparse(url)
     raw = unquote(parsed.netloc + parsed.path)
-    # sqlite:///./var/x.db -> "/./var/x.db"; sqlite:////abs/x.db -> "//abs/x.db"
-    if raw.startswith("//"):
-        return Path(raw[1:])
-    return Path(raw.lstrip("/")) if raw.startswith("/.") else Path(raw)
+    return Path(raw[1:] if raw.startswith("/") else raw)
 
 
 def persistence_env(url: str) -> dict[str, str]:
