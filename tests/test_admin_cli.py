@@ -69,3 +69,20 @@ def test_create_org_and_user_print_working_tokens(database_url: str) -> None:
         database_url, "admin", "create-user", "--org", "nope", "--email", "a@b.test", "--name", "A"
     )
     assert unknown.returncode == 1 and "no org" in unknown.stderr
+
+
+def test_revoked_token_stops_working(database_url: str) -> None:
+    slug = f"rev-{os.getpid()}"
+    created = json.loads(
+        pfai(
+            database_url, "admin", "create-org", slug, "--name", "R", "--admin-email", "r@r.test", "--json"
+        ).stdout
+    )
+    revoked = pfai(database_url, "admin", "revoke-token", created["token"])
+    assert revoked.returncode == 0, revoked.stderr
+    services = build_services(Settings(database_url))
+    try:
+        assert services.directory.authenticate(created["token"]) is None
+    finally:
+        services.app.close()
+    assert pfai(database_url, "admin", "revoke-token", "pfai_unknown").returncode == 1

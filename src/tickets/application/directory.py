@@ -113,6 +113,16 @@ class DirectoryService:
             return None
         return Actor(user_id=member.id, org_id=org.id, role=member.role)
 
+    def revoke_token(self, token: str) -> None:
+        """Make a token stop working; its record stays, for the audit trail."""
+        try:
+            issued: ApiToken = self.app.repository.get(ApiToken.id_for(token))
+        except AggregateNotFoundError:
+            raise NotFoundError("no such token") from None
+        if not issued.revoked:
+            issued.revoke(timestamp=self.clock())
+            self.app.save(issued)
+
     def org(self, org_id: UUID) -> Organization:
         try:
             org: Organization = self.app.repository.get(org_id)

@@ -20,6 +20,7 @@ def admin() -> None:
     Examples:
       pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
       pfai admin create-user --org acme --email bob@acme.test --name Bob --role agent --json
+      pfai admin revoke-token pfai_3kq...
     """
 
 
@@ -38,7 +39,13 @@ def _emit(as_json: bool, org_id: object, user_id: object, token: str, what: str)
 @click.option("--admin-name", default=None, help="Name of the first admin (default: the e-mail).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with orgId, userId, token.")
 def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, as_json: bool) -> None:
-    """Create an org and its first admin, and print the admin's new API token."""
+    """Create an org and its first admin, and print the admin's new API token.
+
+    \b
+    Examples:
+      pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
+      TOKEN=$(pfai admin create-org acme --name Acme --admin-email alice@acme.test --json | jq -r .token)
+    """
     services = build_services()
     try:
         created = services.directory.create_org(slug, name, admin_email, admin_name)
@@ -60,7 +67,13 @@ def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, a
 @click.option("--handle", default=None, help="@handle for mentions (default: the e-mail's local part).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with orgId, userId, token.")
 def create_user(org_slug: str, email: str, name: str, role: str, handle: str | None, as_json: bool) -> None:
-    """Add a member to an org and print their new API token."""
+    """Add a member to an org and print their new API token.
+
+    \b
+    Examples:
+      pfai admin create-user --org acme --email bob@acme.test --name Bob
+      pfai admin create-user --org acme --email vic@acme.test --name Vic --role viewer --json
+    """
     services = build_services()
     try:
         org_id = services.directory.org_id_for_slug(org_slug)
@@ -71,3 +84,23 @@ def create_user(org_slug: str, email: str, name: str, role: str, handle: str | N
     finally:
         services.app.close()
     _emit(as_json, created.org_id, created.user_id, created.token, f"Added {email} to {org_slug!r}.")
+
+
+@admin.command("revoke-token")
+@click.argument("token")
+def revoke_token(token: str) -> None:
+    """Revoke an API token: requests with it answer 401 from now on.
+
+    \b
+    Example:
+      pfai admin revoke-token pfai_3kq...
+    """
+    services = build_services()
+    try:
+        services.directory.revoke_token(token)
+    except DomainError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    finally:
+        services.app.close()
+    click.echo("Token revoked.")
