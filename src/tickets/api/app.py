@@ -8,15 +8,16 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from projections.runner import Follower
 from tickets.api import schemas
 from tickets.api.controllers.directory import MeController, TeamController, UserController
+from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
-from tickets.api.controllers.tickets import TicketController
 from tickets.api.dependencies import Services, provide_actor, provide_services
 from tickets.api.problems import EXCEPTION_HANDLERS
 
 API_CONTROLLERS = [
-    TicketController,
+    TicketListController,
     MeController,
     UserController,
     TeamController,
@@ -34,7 +35,22 @@ def health(services: NamedDependency[Services]) -> schemas.Health:
 def create_app(services: Services) -> Litestar:
     """A Litestar app over the given services."""
 
+    follower = (
+        Follower(services.read_side)
+        if services.read_side is not None and services.embedded_projections
+        else None
+    )
+
+    def on_startup() -> None:
+        # Embedded default: the server keeps its read models at the head of the log itself.
+        if follower is not None:
+            follower.start()
+
     def on_shutdown() -> None:
+        if follower is not None:
+            follower.stop()
+        if services.read_side is not None:
+            services.read_side.close()
         services.app.close()
 
     return Litestar(
@@ -45,6 +61,7 @@ def create_app(services: Services) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"services": services}),
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         openapi_config=OpenAPIConfig(
             title="pfai tickets",

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
+from projections.runner import ReadSide
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
 from tickets.application.directory import DirectoryService
@@ -26,6 +27,9 @@ class Services:
     tickets: TicketService
     clock: Clock
     store: str
+    # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
+    read_side: ReadSide | None = None
+    embedded_projections: bool = True
 
 
 def provide_services(state: State) -> Services:

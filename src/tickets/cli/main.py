@@ -11,6 +11,7 @@ from tickets.cli.commands.completion import completion
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
 from tickets.cli.options import client_options
+from tickets.cli.projections import projections
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +61,8 @@ def serve(host: str, port: int) -> None:
 
 for command in (admin, login, logout, whoami, ticket, tag, sla_policy, canned, api, completion):
     cli.add_command(command)
+
+cli.add_command(projections)
 
 
 if __name__ == "__main__":

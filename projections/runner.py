@@ -1,0 +1,371 @@
+"""Running the read side: catching views up, following the log, rebuilding, answering queries.
+
+`ReadSide` is the one object the server, the worker and the CLI use. `Follower` is the
+loop that keeps the serving copies up to date (a thread in the server, or the whole of
+`pfai projections run`). It pulls from the log (`select_notifications`), which works on
+SQLite and PostgreSQL alike, and is woken early when a reader waits for a position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from projections.base import BatchResult, EventHook, ReadModel, apply_batch
+from projections.breaches import record_due_breaches
+from projections.sla_breaches import SlaBreaches
+from projections.ticket_list import ListFilters, ListPage, TicketList
+from projections.ticket_stats import ASSIGNEE_SCOPE, ORG_SCOPE, TEAM_SCOPE, Counts, TicketStats
+from projections.views import ViewDatabase, open_view_database
+from tickets.application.app import TicketsApp
+from tickets.infrastructure.clock import Clock, system_clock
+from tickets.infrastructure.settings import Settings
+
+logger = logging.getLogger("projections")
+
+TICKET_LIST = TicketList()
+TICKET_STATS = TicketStats()
+SLA_BREACHES = SlaBreaches()
+READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
+
+# Tables of each read model's copy, for comparing copies.
+MODEL_TABLES: dict[str, tuple[str, ...]] = {
+    "ticket_list": ("tickets",),
+    "ticket_stats": ("tickets", "counts"),
+    "sla_breaches": ("tickets",),
+}
+
+
+class UnknownReadModelError(KeyError):
+    """No read model has that name."""
+
+
+def read_model(name: str) -> ReadModel:
+    try:
+        return READ_MODELS[name]
+    except KeyError:
+        raise UnknownReadModelError(f"no read model {name!r}; choose from {', '.join(READ_MODELS)}") from None
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    generation: int | None
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+@dataclass(frozen=True)
+class Stats:
+    counts: Counts
+    sla_breached: int
+
+
+# Progress callback of a rebuild: (events folded so far, position reached, target head).
+Progress = Callable[[int, int, int], None]
+
+
+class ReadSide:
+    """The read models of one event store: their serving copies, queries, catch-up and rebuilds."""
+
+    def __init__(
+        self, app: TicketsApp, views: ViewDatabase | Callable[[], ViewDatabase], clock: Clock = system_clock
+    ) -> None:
+        self.app = app
+        self._views = views if isinstance(views, ViewDatabase) else None
+        self._open_views = views if not isinstance(views, ViewDatabase) else None
+        self.clock = clock
+        self.progressed = threading.Condition()
+        self.wake = threading.Event()
+        self._lock = threading.Lock()
+        self._serving: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, settings: Settings, app: TicketsApp, clock: Clock = system_clock) -> ReadSide:
+        """The read side of the store named by `settings`; the view database opens on first use."""
+        return cls(app, lambda: open_view_database(settings), clock)
+
+    @property
+    def views(self) -> ViewDatabase:
+        if self._views is None:
+            with self._lock:
+                if self._views is None:
+                    assert self._open_views is not None
+                    self._views = self._open_views()
+        return self._views
+
+    def close(self) -> None:
+        if self._views is not None:
+            self._views.close()
+            self._views = None
+
+    # ------------------------------------------------------------------ copies
+
+    def serving_view(self, name: str) -> Any:
+        """The copy that serves reads, created (empty, to be caught up) if there is none."""
+        model = read_model(name)
+        generation = self.views.active_generation(name)
+        if generation is None:
+            with self._lock:
+                generation = self.views.active_generation(name)
+                if generation is None:
+                    try:
+                        generation = self.views.add_copy(name, active=True)
+                    except IntegrityError:  # another process created it just now
+                        generation = self.views.active_generation(name)
+                    except Exception:
+                        generation = self.views.active_generation(name)
+                        if generation is None:
+                            raise
+        assert generation is not None
+        self._serving[name] = generation
+        return self.views.view(model, generation, create=True)
+
+    def head(self) -> int:
+        return self.app.head_position()
+
+    def positions(self) -> dict[str, int]:
+        return {name: self.views.position(self.serving_view(name)) for name in READ_MODELS}
+
+    def status(self) -> list[Status]:
+        head = self.head()
+        result = []
+        for copy in self.views.copies():
+            if copy.name not in READ_MODELS:
+                continue
+            view = self.views.view(READ_MODELS[copy.name], copy.generation)
+            label = copy.name if copy.active else f"{copy.name} (copy {copy.generation}, not serving)"
+            result.append(Status(label, copy.generation, self.views.position(view), head))
+        return result
+
+    # ------------------------------------------------------------------ following the log
+
+    def step(self, name: str, limit: int = 2000, after_event: EventHook | None = None) -> BatchResult:
+        """Apply one batch to the serving copy of `name`."""
+        result = apply_batch(
+            self.views, self.app, read_model(name), self.serving_view(name), limit, after_event
+        )
+        if result.advanced:
+            with self.progressed:
+                self.progressed.notify_all()
+        return result
+
+    def catch_up(self, names: Iterable[str] | None = None, limit: int = 2000) -> int:
+        """Apply batches until every serving copy has reached the head; returns events folded."""
+        folded = 0
+        for name in names or READ_MODELS:
+            while True:
+                result = self.step(name, limit)
+                folded += result.events
+                if not result.advanced:
+                    break
+        return folded
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait (bounded) until every serving copy has reached `position`; whether they did."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if min(self.positions().values()) >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.wake.set()  # an embedded follower starts its next batch now
+            with self.progressed:
+                self.progressed.wait(timeout=min(remaining, 0.05))
+
+    # ------------------------------------------------------------------ rebuilding
+
+    def rebuild(
+        self, name: str, progress: Progress | None = None, switch: bool = True, batch_size: int = 5000
+    ) -> int:
+        """Replay the whole log into a new copy of `name`; switch reads to it (dropping the old one).
+
+        The serving copy keeps answering (and following the log) until the switch.
+        Returns the new copy's generation.
+        """
+        model = read_model(name)
+        generation = self.views.add_copy(name, active=False)
+        view = self.views.view(model, generation, create=True)
+        self._fill(model, view, progress, batch_size)
+        if switch:
+            self.switch(name, generation, batch_size)
+        return generation
+
+    def _fill(self, model: ReadModel, view: Any, progress: Progress | None, batch_size: int) -> None:
+        target = self.head()
+        folded = 0
+        while True:
+            result = apply_batch(self.views, self.app, model, view, batch_size)
+            folded += result.events
+            if progress is not None:
+                progress(folded, result.position, max(target, result.position))
+            if not result.advanced:
+                if result.locked_out:
+                    time.sleep(0.05)
+                    continue
+                return
+
+    def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
+        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
+        model = read_model(name)
+        view = self.views.view(model, generation)
+        self._fill(model, view, None, batch_size)
+        previous = self.views.active_generation(name)
+        self.views.activate(name, generation)
+        self._serving[name] = generation
+        if previous is not None and previous != generation:
+            self.views.drop_copy(model, previous)
+            self.views.forget_copy(name, previous)
+
+    def drop(self, name: str, generation: int) -> None:
+        """Drop a copy that does not serve (an abandoned rebuild)."""
+        model = read_model(name)
+        if self.views.active_generation(name) == generation:
+            raise ValueError(f"copy {generation} of {name} is serving; rebuild instead")
+        self.views.drop_copy(model, generation)
+        self.views.forget_copy(name, generation)
+
+    def dump(self, name: str, generation: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of a copy's tables, sorted (for comparing copies)."""
+        model = read_model(name)
+        view = self.views.view(model, generation) if generation else self.serving_view(name)
+        tables: dict[str, list[tuple[Any, ...]]] = {}
+        with self.views.read(view) as curs:
+            for table in MODEL_TABLES[name]:
+                curs.execute(f"SELECT * FROM {view.prefix}_{table}")
+                tables[table] = sorted(
+                    tuple(bytes(v) if isinstance(v, memoryview) else v for v in dict(row).values())
+                    for row in curs.fetchall()
+                )
+        return tables
+
+    # ------------------------------------------------------------------ queries
+
+    def list_tickets(
+        self,
+        org_id: str,
+        filters: ListFilters,
+        now: datetime,
+        sort: str = "-createdAt",
+        after: tuple[int, int] | None = None,
+        limit: int = 50,
+    ) -> ListPage:
+        view = self.serving_view(TICKET_LIST.name)
+        with self.views.read(view) as curs:
+            return TICKET_LIST.page(curs, view.dialect, view.prefix, org_id, filters, now, sort, after, limit)
+
+    def stats(
+        self, org_id: str, now: datetime, team_id: str | None = None, assignee_id: str | None = None
+    ) -> Stats:
+        if team_id is not None:
+            scope, scope_id = TEAM_SCOPE, team_id
+        elif assignee_id is not None:
+            scope, scope_id = ASSIGNEE_SCOPE, assignee_id
+        else:
+            scope, scope_id = ORG_SCOPE, ""
+        stats_view = self.serving_view(TICKET_STATS.name)
+        with self.views.read(stats_view) as curs:
+            counts = TICKET_STATS.counts(curs, stats_view.dialect, stats_view.prefix, org_id, scope, scope_id)
+        sla_view = self.serving_view(SLA_BREACHES.name)
+        with self.views.read(sla_view) as curs:
+            breached = SLA_BREACHES.breached_count(
+                curs, sla_view.dialect, sla_view.prefix, org_id, now, team_id, assignee_id
+            )
+        return Stats(counts, breached)
+
+    def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
+        view = self.serving_view(SLA_BREACHES.name)
+        with self.views.read(view) as curs:
+            return SLA_BREACHES.unrecorded(curs, view.dialect, view.prefix, now, limit)
+
+
+class Follower:
+    """Keeps the serving copies at the head of the log, and records SLA breaches as they happen.
+
+    Runs in a thread of the server (embedded) or as `pfai projections run`. Several
+    followers may run against one PostgreSQL database: each batch holds its copy's
+    advisory lock, so no event is applied twice.
+    """
+
+    def __init__(
+        self,
+        read_side: ReadSide,
+        poll_interval: float = 0.5,
+        breach_interval: float = 15.0,
+        record_breaches: bool = True,
+        batch_size: int = 2000,
+    ) -> None:
+        self.read_side = read_side
+        self.poll_interval = poll_interval
+        self.breach_interval = breach_interval
+        self.record_breaches = record_breaches
+        self.batch_size = batch_size
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_breach_check = 0.0
+
+    def run_once(self) -> int:
+        """One round: a batch for each read model, then the breach check if it is due. Returns events folded."""
+        folded = 0
+        for name in READ_MODELS:
+            result = self.read_side.step(name, self.batch_size)
+            folded += result.events + (1 if result.advanced else 0)
+        if self.record_breaches and time.monotonic() >= self._next_breach_check:
+            self._next_breach_check = time.monotonic() + self.breach_interval
+            record_due_breaches(self.read_side, self.read_side.clock())
+        return folded
+
+    def run(self) -> None:
+        """Follow the log until `stop()`; errors are logged and retried after a pause."""
+        while not self._stopping.is_set():
+            try:
+                busy = self.run_once() > 0
+            except Exception:
+                logger.exception("projection batch failed; retrying")
+                busy = False
+                self._stopping.wait(self.poll_interval)
+            if not busy:
+                self.read_side.wake.wait(self.poll_interval)
+                self.read_side.wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop_soon(self) -> None:
+        """Ask the loop to end after the current batch (safe from a signal handler)."""
+        self._stopping.set()
+        self.read_side.wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.read_side.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+
+__all__ = [
+    "READ_MODELS",
+    "SLA_BREACHES",
+    "TICKET_LIST",
+    "TICKET_STATS",
+    "Follower",
+    "ReadSide",
+    "Stats",
+    "Status",
+    "UnknownReadModelError",
+    "read_model",
+]

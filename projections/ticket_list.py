@@ -1,0 +1,212 @@
+"""The ticket list: one row per live ticket, filterable and sortable, paged by keyset.
+
+Columns exist for what a list filters or sorts on; what it shows comes from the row's
+encoded summary. Times are integer microseconds. A deleted ticket's row is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from projections.base import Change, ReadModel, decode_state, encode_state, micros, micros_or_none
+from projections.summary import TicketSummary, words
+from projections.views import Cursor, Dialect
+from tickets.domain.values import PRIORITY_RANK, Priority
+
+# slaDeadline sorts tickets without a deadline last (ascending): they stand in as the far future.
+NO_DEADLINE = 2**62
+
+# Sort name -> the column ordered on (ties broken by ticket number, so keys are unique).
+SORT_COLUMNS = {
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "priority": "priority_rank",
+    "slaDeadline": "sla_sort",
+}
+
+
+@dataclass
+class ListFilters:
+    """Filters of `GET /tickets`: values of one filter are OR-ed, filters are AND-ed. Empty = any."""
+
+    statuses: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    assignee_ids: list[str] = field(default_factory=list)
+    unassigned: bool = False
+    team_ids: list[str] = field(default_factory=list)
+    tag_ids: list[str] | None = None  # None: no tag filter; []: a tag filter that matched no tag
+    contact_emails: list[str] = field(default_factory=list)
+    query: str = ""
+    breached: bool | None = None
+
+
+@dataclass(frozen=True)
+class ListPage:
+    rows: list[TicketSummary]
+    # The keyset position after the last row, when more rows follow.
+    next_after: tuple[int, int] | None
+
+
+class TicketList(ReadModel):
+    name = "ticket_list"
+
+    def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+        t = f"{prefix}_tickets"
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {t} ("
+            "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number BIGINT NOT NULL, "
+            "status TEXT NOT NULL, priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, "
+            "category TEXT NOT NULL, source TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
+            f"contact_email TEXT, tag_ids {dialect.text_set_column()} NOT NULL, "
+            f"words {dialect.text_set_column()} NOT NULL, "
+            "sla_deadline BIGINT, sla_sort BIGINT NOT NULL, sla_running BOOLEAN NOT NULL, "
+            f"created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, state {dialect.blob_type} NOT NULL)",
+        ]
+        for column in SORT_COLUMNS.values():
+            statements.append(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} (org_id, {column}, number)")
+        for column in ("status", "assignee_id", "team_id"):
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {t}_{column}_created ON {t} (org_id, {column}, created_at, number)"
+            )
+        statements.append(f"CREATE INDEX IF NOT EXISTS {t}_contact ON {t} (org_id, contact_email)")
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {t}_breach ON {t} (org_id, sla_deadline) WHERE sla_running"
+        )
+        for column in ("tag_ids", "words"):
+            index = dialect.set_index(t, column)
+            if index:
+                statements.append(index)
+        return statements
+
+    def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
+        t = f"{prefix}_tickets"
+        gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
+        rows = [self._row(dialect, c.after) for c in changes if c.after is not None]
+        if gone:
+            condition, params = dialect.in_list("ticket_id", gone)
+            curs.execute(dialect.sql(f"DELETE FROM {t} WHERE {condition}"), params)
+        if rows:
+            columns = list(rows[0])
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
+            curs.executemany(
+                dialect.sql(
+                    f"INSERT INTO {t} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                    f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
+                ),
+                [tuple(r.values()) for r in rows],
+            )
+
+    @staticmethod
+    def _row(dialect: Dialect, s: TicketSummary) -> dict[str, Any]:
+        deadline = micros_or_none(s.sla_deadline)
+        return {
+            "ticket_id": s.id,
+            "org_id": s.org_id,
+            "number": s.number,
+            "status": s.status,
+            "priority": s.priority,
+            "priority_rank": PRIORITY_RANK[Priority(s.priority)],
+            "category": s.category,
+            "source": s.source,
+            "team_id": s.team_id,
+            "assignee_id": s.assignee_id,
+            "contact_email": s.contact_email.lower() if s.contact_email else None,
+            "tag_ids": dialect.encode_set(s.tag_ids),
+            "words": dialect.encode_set(s.search_words()),
+            "sla_deadline": deadline,
+            "sla_sort": NO_DEADLINE if deadline is None else deadline,
+            "sla_running": s.sla_clock_running,
+            "created_at": micros(s.created_at),
+            "updated_at": micros(s.updated_at),
+            "state": encode_state(s),
+        }
+
+    # ------------------------------------------------------------------ queries
+
+    def page(
+        self,
+        curs: Cursor,
+        dialect: Dialect,
+        prefix: str,
+        org_id: str,
+        filters: ListFilters,
+        now: datetime,
+        sort: str = "-createdAt",
+        after: tuple[int, int] | None = None,
+        limit: int = 50,
+    ) -> ListPage:
+        """One page of the org's tickets; `after` is the keyset position of the previous page's end."""
+        descending = sort.startswith("-")
+        column = SORT_COLUMNS[sort.lstrip("-")]
+        where, params = self._where(dialect, org_id, filters, now)
+        if filters.tag_ids is not None and not filters.tag_ids:
+            return ListPage([], None)
+        if after is not None:
+            where.append(f"({column}, number) {'<' if descending else '>'} (?, ?)")
+            params.extend(after)
+        direction = "DESC" if descending else "ASC"
+        curs.execute(
+            dialect.sql(
+                f"SELECT {column} AS sort_key, number, state FROM {prefix}_tickets "
+                f"WHERE {' AND '.join(where)} ORDER BY {column} {direction}, number {direction} LIMIT ?"
+            ),
+            [*params, limit + 1],
+        )
+        found = curs.fetchall()
+        rows = [decode_state(bytes(r["state"])) for r in found[:limit]]
+        next_after = None
+        if len(found) > limit:
+            last = found[limit - 1]
+            next_after = (int(last["sort_key"]), int(last["number"]))
+        return ListPage(rows, next_after)
+
+    @staticmethod
+    def _where(dialect: Dialect, org_id: str, f: ListFilters, now: datetime) -> tuple[list[str], list[Any]]:
+        where = ["org_id = ?"]
+        params: list[Any] = [org_id]
+
+        def any_of(column: str, values: Sequence[Any]) -> None:
+            if values:
+                condition, values_params = dialect.in_list(column, values)
+                where.append(condition)
+                params.extend(values_params)
+
+        any_of("status", f.statuses)
+        any_of("priority", f.priorities)
+        any_of("category", f.categories)
+        any_of("source", f.sources)
+        any_of("team_id", f.team_ids)
+        any_of("contact_email", [e.lower() for e in f.contact_emails])
+        if f.assignee_ids or f.unassigned:
+            parts: list[str] = []
+            if f.assignee_ids:
+                condition, values_params = dialect.in_list("assignee_id", f.assignee_ids)
+                parts.append(condition)
+                params.extend(values_params)
+            if f.unassigned:
+                parts.append("assignee_id IS NULL")
+            where.append("(" + " OR ".join(parts) + ")")
+        if f.tag_ids:
+            condition, values_params = dialect.set_contains_any("tag_ids", f.tag_ids)
+            where.append(condition)
+            params.extend(values_params)
+        query_words = words(f.query)
+        if query_words:
+            condition, values_params = dialect.set_contains_all("words", query_words)
+            where.append(condition)
+            params.extend(values_params)
+        if f.breached is True:
+            where.append("sla_running AND sla_deadline < ?")
+            params.append(micros(now))
+        elif f.breached is False:
+            where.append("NOT (sla_running AND sla_deadline < ?)")
+            params.append(micros(now))
+        return where, params
+
+
+__all__ = ["NO_DEADLINE", "SORT_COLUMNS", "ListFilters", "ListPage", "TicketList"]

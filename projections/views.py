@@ -1,0 +1,468 @@
+"""Where read models live: view databases, copies (generations) of each view, and batch transactions.
+
+Each read model is kept in a *copy*: its own tables plus the library's tracking table,
+written in one transaction per batch. A small registry says which copy of each read
+model serves reads, so an analyst can build a fresh copy beside the one being served
+and then switch over.
+
+- PostgreSQL: the views live in the event database, tables `<name>_g<copy>_*` and the
+  tracking table `<name>_g<copy>_tracking` (a `PostgresTrackingRecorder`). A batch holds
+  the transaction-scoped advisory lock of its copy, so two workers never apply the same
+  events; the tracking row is read under that lock.
+- SQLite: each copy is its own file next to the event database
+  (`tickets.db` -> `tickets-views.<name>.g<copy>.db`, because the library names the tracking
+  table `tracking` in every file), and the registry is `tickets-views.db`. A batch is a
+  `BEGIN IMMEDIATE` transaction, which serializes writers of that file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL, Composed, Identifier
+
+from tickets.infrastructure.settings import Settings, sqlite_path
+
+# The upstream application whose log the views follow (its `name`).
+UPSTREAM = "Tickets"
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the read models use (psycopg dict rows or sqlite3.Row)."""
+
+    def execute(self, statement: Any, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, statement: Any, params_seq: Any, /) -> Any: ...
+
+    def fetchall(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class Dialect(ABC):
+    """The SQL differences between the two stores, in one place."""
+
+    name: str
+
+    @abstractmethod
+    def sql(self, statement: str) -> str:
+        """Statements are written with `?` placeholders."""
+
+    @abstractmethod
+    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`column IN values` as SQL and parameters."""
+
+    @abstractmethod
+    def text_set_column(self) -> str:
+        """The column type of a set of short strings (tag ids, words)."""
+
+    @abstractmethod
+    def encode_set(self, values: Sequence[str]) -> Any: ...
+
+    @abstractmethod
+    def decode_set(self, stored: Any) -> list[str]: ...
+
+    @abstractmethod
+    def set_contains_any(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]: ...
+
+    @abstractmethod
+    def set_contains_all(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]: ...
+
+    @abstractmethod
+    def set_index(self, table: str, column: str) -> str | None: ...
+
+    blob_type: str
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    blob_type = "BLOB"
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
+    def text_set_column(self) -> str:
+        return "TEXT"
+
+    def encode_set(self, values: Sequence[str]) -> str:
+        # Space-delimited with a leading and trailing space, so ' word ' matches whole words.
+        return " " + " ".join(values) + " " if values else " "
+
+    def decode_set(self, stored: Any) -> list[str]:
+        return str(stored).split()
+
+    def set_contains_any(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return "(" + " OR ".join(f"{column} LIKE ?" for _ in values) + ")", [f"% {v} %" for v in values]
+
+    def set_contains_all(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return "(" + " AND ".join(f"{column} LIKE ?" for _ in values) + ")", [f"% {v} %" for v in values]
+
+    def set_index(self, table: str, column: str) -> str | None:
+        return None
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    blob_type = "BYTEA"
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def text_set_column(self) -> str:
+        return "TEXT[]"
+
+    def encode_set(self, values: Sequence[str]) -> list[str]:
+        return list(values)
+
+    def decode_set(self, stored: Any) -> list[str]:
+        return list(stored or [])
+
+    def set_contains_any(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} && ?::text[]", [list(values)]
+
+    def set_contains_all(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} @> ?::text[]", [list(values)]
+
+    def set_index(self, table: str, column: str) -> str | None:
+        return f"CREATE INDEX IF NOT EXISTS {table}_{column}_gin ON {table} USING GIN ({column})"
+
+
+class ReadModelSchema(Protocol):
+    """What a view needs from its read model: the tables of one copy."""
+
+    @property
+    def name(self) -> str: ...
+
+    def ddl(self, dialect: Dialect, prefix: str) -> list[str]: ...
+
+
+class SQLiteView(SQLiteTrackingRecorder):
+    """A read model copy in its own SQLite file; tables and tracking commit together."""
+
+    def __init__(self, datastore: SQLiteDatastore, *, schema: ReadModelSchema, generation: int) -> None:
+        self.dialect: Dialect = SQLiteDialect()
+        self.name = schema.name
+        self.generation = generation
+        self.prefix = f"{schema.name}_g{generation}"
+        self._schema = schema
+        super().__init__(datastore)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self._schema.ddl(self.dialect, self.prefix)]
+
+
+class PostgresView(PostgresTrackingRecorder):
+    """A read model copy in the event database; tables and tracking commit together."""
+
+    def __init__(self, datastore: PostgresDatastore, *, schema: ReadModelSchema, generation: int) -> None:
+        self.dialect = PostgresDialect()
+        self.name = schema.name
+        self.generation = generation
+        self.prefix = f"{schema.name}_g{generation}"
+        super().__init__(datastore, tracking_table_name=f"{self.prefix}_tracking")
+        self.sql_create_statements.extend(Composed([SQL(s)]) for s in schema.ddl(self.dialect, self.prefix))
+
+
+class CopyNotFoundError(LookupError):
+    """The named copy of a read model does not exist."""
+
+
+@dataclass(frozen=True)
+class CopyInfo:
+    name: str
+    generation: int
+    active: bool
+
+
+class ViewDatabase(ABC):
+    """Opens copies of read models, keeps the registry of which copy serves, runs batches."""
+
+    dialect: Dialect
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[str, int], Any] = {}
+        self._opening = threading.Lock()
+
+    # ----------------------------------------------------------------- registry
+
+    @abstractmethod
+    def _registry(self) -> contextlib.AbstractContextManager[Cursor]: ...
+
+    def copies(self, name: str | None = None) -> list[CopyInfo]:
+        with self._registry() as curs:
+            if name is None:
+                curs.execute(
+                    "SELECT name, generation, active FROM projection_copies ORDER BY name, generation"
+                )
+            else:
+                curs.execute(
+                    self.dialect.sql(
+                        "SELECT name, generation, active FROM projection_copies WHERE name = ? "
+                        "ORDER BY generation"
+                    ),
+                    (name,),
+                )
+            return [CopyInfo(r["name"], int(r["generation"]), bool(r["active"])) for r in curs.fetchall()]
+
+    def active_generation(self, name: str) -> int | None:
+        return next((c.generation for c in self.copies(name) if c.active), None)
+
+    def add_copy(self, name: str, active: bool) -> int:
+        """Register a new copy (the next generation number) and return its number."""
+        with self._registry() as curs:
+            curs.execute(
+                self.dialect.sql(
+                    "SELECT COALESCE(MAX(generation), 0) AS g FROM projection_copies WHERE name = ?"
+                ),
+                (name,),
+            )
+            generation = int(curs.fetchone()["g"]) + 1
+            curs.execute(
+                self.dialect.sql("INSERT INTO projection_copies (name, generation, active) VALUES (?, ?, ?)"),
+                (name, generation, active),
+            )
+        return generation
+
+    def activate(self, name: str, generation: int) -> None:
+        with self._registry() as curs:
+            curs.execute(
+                self.dialect.sql("UPDATE projection_copies SET active = (generation = ?) WHERE name = ?"),
+                (generation, name),
+            )
+
+    def forget_copy(self, name: str, generation: int) -> None:
+        with self._registry() as curs:
+            curs.execute(
+                self.dialect.sql("DELETE FROM projection_copies WHERE name = ? AND generation = ?"),
+                (name, generation),
+            )
+
+    # ----------------------------------------------------------------- copies
+
+    def view(self, schema: ReadModelSchema, generation: int, create: bool = False) -> Any:
+        """The view of one copy (a TrackingRecorder), creating its tables when `create`."""
+        key = (schema.name, generation)
+        if key in self._views:
+            return self._views[key]
+        with self._opening:
+            if key not in self._views:
+                if not create and not self._copy_exists(schema.name, generation):
+                    raise CopyNotFoundError(f"{schema.name} copy {generation} does not exist")
+                view = self._open_view(schema, generation)
+                try:
+                    view.create_table()
+                except IntegrityError:
+                    # Another process created the same tables at the same moment; they exist now.
+                    view.create_table()
+                self._views[key] = view
+        return self._views[key]
+
+    @abstractmethod
+    def _copy_exists(self, name: str, generation: int) -> bool: ...
+
+    @abstractmethod
+    def _open_view(self, schema: ReadModelSchema, generation: int) -> Any: ...
+
+    @abstractmethod
+    def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
+        """Delete a copy's tables (after it stopped serving)."""
+
+    @abstractmethod
+    def batch(self, view: Any) -> contextlib.AbstractContextManager[Cursor | None]:
+        """A write transaction on the copy, holding its writer lock; None if another worker holds it."""
+
+    @abstractmethod
+    def read(self, view: Any) -> contextlib.AbstractContextManager[Cursor]:
+        """A read-only transaction on the copy."""
+
+    def position(self, view: Any) -> int:
+        found: int | None = view.max_tracking_id(UPSTREAM)
+        return found or 0
+
+    def position_in(self, view: Any, curs: Cursor) -> int:
+        """The copy's tracked position, read inside a batch transaction."""
+        found: int | None = view._max_tracking_id(UPSTREAM, curs)
+        return found or 0
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class SQLiteViewDatabase(ViewDatabase):
+    def __init__(self, events_file: Path) -> None:
+        super().__init__()
+        self.dialect = SQLiteDialect()
+        self.base = events_file.with_name(events_file.stem + "-views")
+        self.registry_file = self.base.with_suffix(".db")
+        self._registry_store = SQLiteDatastore(str(self.registry_file), lock_timeout=10, pool_size=2)
+        with self._registry_store.transaction(commit=True) as curs:
+            curs.execute(
+                "CREATE TABLE IF NOT EXISTS projection_copies ("
+                "name TEXT NOT NULL, generation INTEGER NOT NULL, active BOOLEAN NOT NULL, "
+                "PRIMARY KEY (name, generation))"
+            )
+        self._stores: dict[tuple[str, int], SQLiteDatastore] = {}
+
+    def copy_file(self, name: str, generation: int) -> Path:
+        return self.base.with_name(f"{self.base.name}.{name}.g{generation}.db")
+
+    @contextlib.contextmanager
+    def _registry(self) -> Iterator[Cursor]:
+        with self._registry_store.transaction(commit=True) as curs:
+            yield curs
+
+    def _copy_exists(self, name: str, generation: int) -> bool:
+        return self.copy_file(name, generation).exists()
+
+    def _open_view(self, schema: ReadModelSchema, generation: int) -> SQLiteView:
+        store = SQLiteDatastore(str(self.copy_file(schema.name, generation)), lock_timeout=30, pool_size=3)
+        self._stores[(schema.name, generation)] = store
+        return SQLiteView(store, schema=schema, generation=generation)
+
+    def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
+        self._views.pop((schema.name, generation), None)
+        store = self._stores.pop((schema.name, generation), None)
+        if store is not None:
+            store.close()
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(str(self.copy_file(schema.name, generation)) + suffix)
+            path.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def batch(self, view: SQLiteView) -> Iterator[Cursor | None]:
+        with view.datastore.get_connection(commit=True) as conn:
+            curs: SQLiteCursor = conn.cursor()
+            try:
+                curs.execute("BEGIN IMMEDIATE")
+                yield curs
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                curs.sqlite_cursor.close()
+
+    @contextlib.contextmanager
+    def read(self, view: SQLiteView) -> Iterator[Cursor]:
+        with view.datastore.transaction(commit=False) as curs:
+            yield curs
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+        self._views.clear()
+        self._registry_store.close()
+
+
+def _advisory_key(name: str) -> int:
+    """A stable 32-bit key per read model (the first half of the two-key advisory lock)."""
+    return zlib.crc32(f"tickets-projection:{name}".encode()) - 2**31
+
+
+class PostgresViewDatabase(ViewDatabase):
+    def __init__(self, env: dict[str, str], pool_size: int = 3) -> None:
+        super().__init__()
+        self.dialect = PostgresDialect()
+        self.datastore = PostgresDatastore(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env.get("POSTGRES_PASSWORD", ""),
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            lock_timeout=int(env.get("POSTGRES_LOCK_TIMEOUT", "5")),
+            idle_in_transaction_session_timeout=60,
+            schema=env.get("POSTGRES_SCHEMA", ""),
+        )
+        with self.datastore.transaction(commit=True) as curs:
+            # Two processes may start at once: serialize the creation of the registry.
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory_key("registry"),))
+            curs.execute(
+                "CREATE TABLE IF NOT EXISTS projection_copies ("
+                "name TEXT NOT NULL, generation INTEGER NOT NULL, active BOOLEAN NOT NULL, "
+                "PRIMARY KEY (name, generation))"
+            )
+
+    @contextlib.contextmanager
+    def _registry(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=True) as curs:
+            yield curs
+
+    def _copy_exists(self, name: str, generation: int) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT to_regclass(%s) AS t", (f"{name}_g{generation}_tracking",))
+            row = curs.fetchone()
+            return row is not None and row["t"] is not None
+
+    def _open_view(self, schema: ReadModelSchema, generation: int) -> PostgresView:
+        return PostgresView(self.datastore, schema=schema, generation=generation)
+
+    def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
+        view = self._views.pop((schema.name, generation), None) or self._open_view(schema, generation)
+        with self.datastore.transaction(commit=True) as curs:
+            # Wait for a batch in flight on this copy to finish before dropping its tables.
+            curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(schema.name), generation))
+            curs.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
+                (self.datastore.schema, f"{view.prefix}\\_%"),
+            )
+            for row in curs.fetchall():
+                curs.execute(SQL("DROP TABLE IF EXISTS {} CASCADE").format(Identifier(row["tablename"])))
+
+    @contextlib.contextmanager
+    def batch(self, view: PostgresView) -> Iterator[Cursor | None]:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s) AS locked",
+                (_advisory_key(view.name), view.generation),
+            )
+            row = curs.fetchone()
+            yield curs if row is not None and row["locked"] else None
+
+    @contextlib.contextmanager
+    def read(self, view: PostgresView) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=False) as curs:
+            yield curs
+
+    def close(self) -> None:
+        self._views.clear()
+        self.datastore.close()
+
+
+def open_view_database(settings: Settings) -> ViewDatabase:
+    """The view database that goes with the event store named by the settings."""
+    if settings.is_postgres:
+        return PostgresViewDatabase(settings.persistence_env())
+    return SQLiteViewDatabase(sqlite_path(settings.database_url))
+
+
+__all__ = [
+    "UPSTREAM",
+    "CopyInfo",
+    "CopyNotFoundError",
+    "Cursor",
+    "Dialect",
+    "PostgresViewDatabase",
+    "SQLiteViewDatabase",
+    "ViewDatabase",
+    "open_view_database",
+]

@@ -1,0 +1,298 @@
+"""The ticket list and stats, served from the read models (projections/), with read-your-writes.
+
+A write's response carries `X-Event-Position`. List and stats first wait (at most
+READ_YOUR_WRITES_TIMEOUT seconds) until the read models have reached a position: the
+request's `X-Min-Position` header if sent, else the head of the log when the request
+arrived, so a client sees its own writes without doing anything. `X-Min-Position: 0`
+skips the wait. Responses tell the position they reflect in `X-Projection-Position`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import ServiceUnavailableException, ValidationException
+from litestar.params import HeaderParameter, QueryParameter
+
+from projections.runner import ReadSide
+from projections.summary import TicketSummary
+from projections.ticket_list import SORT_COLUMNS, ListFilters
+from tickets.api import schemas
+from tickets.api.controllers.common import Cursor, Limit
+from tickets.api.controllers.tickets import TicketController
+from tickets.api.dependencies import Services
+from tickets.application.actors import Actor
+from tickets.domain.organization import Organization
+from tickets.domain.values import Category, Priority, Source, Status
+
+READ_YOUR_WRITES_TIMEOUT = 2.0
+MIN_POSITION_HEADER = "X-Min-Position"
+PROJECTION_POSITION_HEADER = "X-Projection-Position"
+
+SortOrder = Literal[
+    "createdAt",
+    "-createdAt",
+    "updatedAt",
+    "-updatedAt",
+    "priority",
+    "-priority",
+    "slaDeadline",
+    "-slaDeadline",
+]
+MinPosition = Annotated[
+    int | None,
+    HeaderParameter(
+        name=MIN_POSITION_HEADER,
+        ge=0,
+        required=False,
+        description="Wait until the read models include this log position (a write's X-Event-Position)",
+    ),
+]
+
+
+class TicketListItem(schemas.Response):
+    """A ticket as the list shows it."""
+
+    id: UUID
+    ticket_number: int
+    subject: str
+    status: Status
+    priority: Priority
+    category: Category
+    source: Source
+    team_id: UUID | None
+    assignee_id: UUID | None
+    contact_email: str | None
+    contact_name: str | None
+    tags: list[schemas.TagRef]
+    message_count: int
+    sla_deadline: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    sla_breached: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketStats(schemas.Response):
+    total: int
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    by_category: dict[str, int]
+    sla_breached: int
+
+
+def _read_side(services: Services) -> ReadSide:
+    if services.read_side is None:
+        raise ServiceUnavailableException(detail="the read models are not configured on this server")
+    return services.read_side
+
+
+def _caught_up(services: Services, min_position: int | None) -> tuple[ReadSide, dict[str, str]]:
+    """Wait for read-your-writes; the position header of the answer."""
+    read_side = _read_side(services)
+    target = read_side.head() if min_position is None else min_position
+    read_side.wait_for(target, READ_YOUR_WRITES_TIMEOUT)
+    position = min(read_side.positions().values())
+    return read_side, {PROJECTION_POSITION_HEADER: str(position)}
+
+
+def encode_list_cursor(sort: str, after: tuple[int, int]) -> str:
+    raw = json.dumps([sort, *after], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_list_cursor(sort: str, cursor: str | None) -> tuple[int, int] | None:
+    """The keyset position a cursor stands for; it must come from a list with the same sort."""
+    if not cursor:
+        return None
+    try:
+        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if (
+            isinstance(found, list)
+            and len(found) == 3
+            and found[0] == sort
+            and all(isinstance(v, int) for v in found[1:])
+        ):
+            return int(found[1]), int(found[2])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ValidationException(
+        detail="cursor is not valid",
+        extra=[{"key": "cursor", "message": "not a cursor from this list with this sort"}],
+    )
+
+
+def _tag_ids(org: Organization, values: list[str]) -> list[str]:
+    """Tag filter values (ids or names, any case) -> the ids of the org's matching tags."""
+    ids: list[str] = []
+    for value in values:
+        try:
+            ids.append(str(UUID(value)))
+            continue
+        except ValueError:
+            pass
+        ids.extend(str(t.id) for t in org.tags.values() if t.name.lower() == value.strip().lower())
+    return list(dict.fromkeys(ids))
+
+
+def _assignees(values: list[str]) -> tuple[list[str], bool]:
+    ids: list[str] = []
+    unassigned = False
+    for value in values:
+        if value.strip().lower() == "none":
+            unassigned = True
+            continue
+        try:
+            ids.append(str(UUID(value)))
+        except ValueError:
+            raise ValidationException(
+                detail=f"assigneeId: {value!r} is not a user id or 'none'",
+                extra=[{"key": "assigneeId", "message": "a user id, or 'none' for unassigned"}],
+            ) from None
+    return ids, unassigned
+
+
+def _item(summary: TicketSummary, org: Organization, now: datetime) -> TicketListItem:
+    tags = [org.tags[t] for t in summary.tag_ids if t in org.tags]
+    deadline = summary.sla_deadline
+    return TicketListItem(
+        id=UUID(summary.id),
+        ticket_number=summary.number,
+        subject=summary.subject,
+        status=Status(summary.status),
+        priority=Priority(summary.priority),
+        category=Category(summary.category),
+        source=Source(summary.source),
+        team_id=UUID(summary.team_id) if summary.team_id else None,
+        assignee_id=UUID(summary.assignee_id) if summary.assignee_id else None,
+        contact_email=summary.contact_email,
+        contact_name=summary.contact_name,
+        tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
+        message_count=summary.message_count,
+        sla_deadline=deadline,
+        first_response_due_at=summary.first_response_due_at,
+        resolution_due_at=summary.resolution_due_at,
+        sla_breached=summary.sla_clock_running and deadline is not None and now > deadline,
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
+    )
+
+
+StatusFilter = Annotated[list[Status] | None, QueryParameter(description="Repeat for any of several")]
+PriorityFilter = Annotated[list[Priority] | None, QueryParameter(description="Repeat for any of several")]
+CategoryFilter = Annotated[list[Category] | None, QueryParameter(description="Repeat for any of several")]
+SourceFilter = Annotated[list[Source] | None, QueryParameter(description="Repeat for any of several")]
+AssigneeFilter = Annotated[
+    list[str] | None, QueryParameter(name="assigneeId", description="A user id, or `none` for unassigned")
+]
+TeamFilter = Annotated[list[UUID] | None, QueryParameter(name="teamId")]
+TagFilter = Annotated[list[str] | None, QueryParameter(description="A tag's id or name")]
+ContactFilter = Annotated[list[str] | None, QueryParameter(name="contactEmail")]
+TextQuery = Annotated[
+    str | None,
+    QueryParameter(max_length=500, description="Words that must all appear in subject or description"),
+]
+BreachedFilter = Annotated[
+    bool | None, QueryParameter(description="Only tickets past a running SLA deadline")
+]
+Sort = Annotated[
+    SortOrder, QueryParameter(description="createdAt, updatedAt, priority or slaDeadline; '-' for descending")
+]
+
+
+class TicketListController(TicketController):
+    """TicketController plus the list and stats, which read the projections.
+
+    A subclass rather than a second Controller on /api/v1/tickets: Litestar 2.25 cannot merge
+    two Controllers (or a Controller and a plain handler) onto one path. It stands in for
+    TicketController in the app's controller list.
+    """
+
+    @get("/", sync_to_thread=True, summary="List tickets (filters, sort, keyset pages)")
+    def list_tickets(
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        status: StatusFilter = None,
+        priority: PriorityFilter = None,
+        category: CategoryFilter = None,
+        source: SourceFilter = None,
+        assignee_id: AssigneeFilter = None,
+        team_id: TeamFilter = None,
+        tag: TagFilter = None,
+        contact_email: ContactFilter = None,
+        q: TextQuery = None,
+        breached: BreachedFilter = None,
+        sort: Sort = "-createdAt",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+    ) -> Response[schemas.Page[TicketListItem]]:
+        """Values of one filter are alternatives (`status=open&status=pending`); filters combine with AND."""
+        assert sort.lstrip("-") in SORT_COLUMNS
+        after = decode_list_cursor(sort, cursor)
+        org = services.directory.org(actor.org_id)
+        assignees, unassigned = _assignees(assignee_id or [])
+        filters = ListFilters(
+            statuses=[s.value for s in status or []],
+            priorities=[p.value for p in priority or []],
+            categories=[c.value for c in category or []],
+            sources=[s.value for s in source or []],
+            assignee_ids=assignees,
+            unassigned=unassigned,
+            team_ids=[str(t) for t in team_id or []],
+            tag_ids=_tag_ids(org, tag) if tag else None,
+            contact_emails=list(contact_email or []),
+            query=q or "",
+            breached=breached,
+        )
+        read_side, headers = _caught_up(services, min_position)
+        now = services.clock()
+        page = read_side.list_tickets(str(actor.org_id), filters, now, sort, after, limit)
+        body = schemas.Page(
+            items=[_item(row, org, now) for row in page.rows],
+            next_cursor=encode_list_cursor(sort, page.next_after) if page.next_after else None,
+        )
+        return Response(body, headers=headers)
+
+    @get("/stats", sync_to_thread=True, summary="Ticket counts for dashboards")
+    def ticket_stats(
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        team_id: Annotated[UUID | None, QueryParameter(name="teamId")] = None,
+        assignee_id: Annotated[UUID | None, QueryParameter(name="assigneeId")] = None,
+        min_position: MinPosition = None,
+    ) -> Response[TicketStats]:
+        """Counts per status, priority and category, and how many tickets are past their SLA deadline now.
+
+        Narrow to one team (`teamId`) or one assignee (`assigneeId`), not both.
+        """
+        if team_id is not None and assignee_id is not None:
+            raise ValidationException(
+                detail="narrow stats by teamId or by assigneeId, not both",
+                extra=[{"key": "teamId", "message": "cannot be combined with assigneeId"}],
+            )
+        read_side, headers = _caught_up(services, min_position)
+        stats = read_side.stats(
+            str(actor.org_id),
+            services.clock(),
+            team_id=str(team_id) if team_id else None,
+            assignee_id=str(assignee_id) if assignee_id else None,
+        )
+        body = TicketStats(
+            total=stats.counts.total,
+            by_status=stats.counts.by_status,
+            by_priority=stats.counts.by_priority,
+            by_category=stats.counts.by_category,
+            sla_breached=stats.sla_breached,
+        )
+        return Response(body, headers=headers)

@@ -1,0 +1,181 @@
+"""`pfai projections`: run, inspect and rebuild the read models of the store (TICKETS_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from types import FrameType
+
+import click
+
+from projections.runner import READ_MODELS, Follower, ReadSide, UnknownReadModelError
+from tickets.bootstrap import build_services
+
+
+def _read_side() -> ReadSide:
+    services = build_services()
+    assert services.read_side is not None
+    return services.read_side
+
+
+@click.group()
+def projections() -> None:
+    """Run, inspect and rebuild the read models (ticket_list, ticket_stats, sla_breaches).
+
+    \b
+    Examples:
+      pfai projections run                      # a worker; run the servers with TICKETS_PROJECTIONS=external
+      pfai projections status
+      pfai projections rebuild ticket_stats     # build a fresh copy, then switch reads to it
+    """
+
+
+@projections.command()
+@click.option("--poll-interval", default=0.5, show_default=True, help="Seconds between polls when idle.")
+@click.option("--breach-interval", default=15.0, show_default=True, help="Seconds between SLA breach checks.")
+@click.option("--batch-size", default=2000, show_default=True, help="Events per view transaction.")
+def run(poll_interval: float, breach_interval: float, batch_size: int) -> None:
+    """Follow the event log and keep every read model at its head, until interrupted.
+
+    Several workers may run at once: each batch holds its read model's lock, so no event
+    is applied twice; a worker killed mid-batch leaves nothing half-done.
+    """
+    read_side = _read_side()
+    follower = Follower(
+        read_side, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        follower.stop_soon()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"following the log (head {read_side.head()}); Ctrl-C stops", err=True)
+    try:
+        follower.run()
+    finally:
+        read_side.close()
+        read_side.app.close()
+
+
+@projections.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(as_json: bool) -> None:
+    """Each read model's position, the head of the event log, and the lag."""
+    read_side = _read_side()
+    try:
+        for name in READ_MODELS:
+            read_side.serving_view(name)
+        rows = read_side.status()
+    finally:
+        read_side.close()
+        read_side.app.close()
+    if as_json:
+        payload = [
+            {"name": r.name, "copy": r.generation, "position": r.position, "head": r.head, "lag": r.lag}
+            for r in rows
+        ]
+        click.echo(json.dumps(payload))
+        return
+    click.echo(f"{'read model':<42} {'copy':>5} {'position':>12} {'head':>12} {'lag':>10}")
+    for r in rows:
+        click.echo(f"{r.name:<42} {r.generation or 0:>5} {r.position:>12} {r.head:>12} {r.lag:>10}")
+
+
+class ProgressLine:
+    """One progress line on stderr: bar, positions, events/s and ETA."""
+
+    def __init__(self, name: str, width: int = 30) -> None:
+        self.name = name
+        self.width = width
+        self.started = time.monotonic()
+        self.first_position: int | None = None
+        self.last_draw = 0.0
+
+    def __call__(self, events: int, position: int, target: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last_draw < 0.2:
+            return
+        self.last_draw = now
+        if self.first_position is None:
+            self.first_position = 0
+        elapsed = max(now - self.started, 1e-9)
+        rate = events / elapsed
+        done = position / target if target else 1.0
+        remaining_positions = max(target - position, 0)
+        positions_per_second = position / elapsed if position else 0
+        eta = remaining_positions / positions_per_second if positions_per_second else 0
+        filled = int(self.width * min(done, 1.0))
+        bar = "#" * filled + "-" * (self.width - filled)
+        click.echo(
+            f"\r{self.name:<13} [{bar}] {done:6.1%}  {position:,}/{target:,}  "
+            f"{rate:,.0f} events/s  ETA {int(eta) // 60}:{int(eta) % 60:02d} ",
+            nl=final,
+            err=True,
+        )
+
+
+@projections.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--no-switch", is_flag=True, help="Build the new copy but keep serving the old one (switch later)."
+)
+@click.option("--batch-size", default=5000, show_default=True, help="Events per view transaction.")
+def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
+    """Replay the whole log into a fresh copy of each named read model (default: all), then switch to it.
+
+    The servers keep answering from the current copy while the new one is built; the
+    switch is one registry update, after which the old copy is dropped.
+    """
+    read_side = _read_side()
+    try:
+        for name in names or tuple(READ_MODELS):
+            progress = ProgressLine(name)
+            started = time.monotonic()
+            last: list[int] = [0, 0, 0]
+
+            def report(
+                events: int, position: int, target: int, _p: ProgressLine = progress, _last: list[int] = last
+            ) -> None:
+                _last[:] = [events, position, target]
+                _p(events, position, target)
+
+            try:
+                generation = read_side.rebuild(name, report, switch=not no_switch, batch_size=batch_size)
+            except UnknownReadModelError as error:
+                click.echo(f"error: {error.args[0]}", err=True)
+                sys.exit(2)
+            progress(last[0], last[1], last[2], final=True)
+            elapsed = time.monotonic() - started
+            what = "now serving" if not no_switch else f"built; switch with: pfai projections switch {name}"
+            click.echo(
+                f"{name}: copy {generation} {what} ({last[0]:,} events in {elapsed:.1f} s, "
+                f"{last[0] / max(elapsed, 1e-9):,.0f} events/s)"
+            )
+    finally:
+        read_side.close()
+        read_side.app.close()
+
+
+@projections.command()
+@click.argument("name")
+@click.argument("copy", type=int, required=False)
+def switch(name: str, copy: int | None) -> None:
+    """Serve reads of NAME from COPY (default: the newest copy), after catching it up; drop the old copy."""
+    read_side = _read_side()
+    try:
+        copies = [c.generation for c in read_side.views.copies(name)]
+        if not copies:
+            click.echo(f"error: no copies of {name!r}", err=True)
+            sys.exit(2)
+        target = copy if copy is not None else max(copies)
+        if target not in copies:
+            click.echo(f"error: {name} has no copy {target}; copies: {copies}", err=True)
+            sys.exit(2)
+        read_side.switch(name, target)
+        click.echo(f"{name}: copy {target} now serving")
+    finally:
+        read_side.close()
+        read_side.app.close()
