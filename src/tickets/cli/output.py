@@ -33,6 +33,8 @@ TableRenderer = Callable[[Console, Any, bool], None]
 
 # Wide tables are not cut to the terminal: like `kubectl -o wide`, long lines are expected.
 WIDE_WIDTH = 250
+COLUMN_GAP = 2
+MIN_FLEXIBLE_WIDTH = 10
 TRAILING_SPACES = re.compile(r" +\n")
 
 STATUS_STYLES = {
@@ -200,18 +202,27 @@ def said(message: Callable[[Any], str]) -> TableRenderer:
 
 
 def print_table(console: Console, rows: Sequence[Row], columns: Sequence[Column]) -> None:
-    grid = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", padding=(0, 2, 0, 0))
-    for column in columns:
+    """Columns as wide as their content; the flexible one gets what is left of the console's width."""
+    cells = [[as_text(column.cell(row)) for column in columns] for row in rows]
+    natural = [
+        max([len(column.header), *(cell.cell_len for cell in (line[index] for line in cells))])
+        for index, column in enumerate(columns)
+    ]
+    fixed = sum(width for width, column in zip(natural, columns, strict=True) if not column.flexible)
+    room = console.width - fixed - COLUMN_GAP * (len(columns) - 1)
+    grid = Table(
+        box=None, pad_edge=False, show_edge=False, header_style="bold", padding=(0, COLUMN_GAP, 0, 0)
+    )
+    for width, column in zip(natural, columns, strict=True):
         grid.add_column(
             column.header,
             justify=column.justify,  # type: ignore[arg-type]
             no_wrap=True,
             overflow="ellipsis",
-            ratio=1 if column.flexible else None,
-            min_width=10 if column.flexible else None,
+            width=max(min(width, room), MIN_FLEXIBLE_WIDTH) if column.flexible else width,
         )
-    for row in rows:
-        grid.add_row(*(as_text(column.cell(row)) for column in columns))
+    for line in cells:
+        grid.add_row(*line)
     console.print(grid)
 
 
