@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tests.cli.conftest import Pfai, ok, ok_json
 from tickets.cli.main import cli
-from tickets.cli.output import use_colour
+from tickets.cli.terminal import use_colour
 
 
 def test_api_calls_any_endpoint_like_the_specs_examples(pfai: Pfai, tmp_path: Path) -> None:

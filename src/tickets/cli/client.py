@@ -15,6 +15,8 @@ from urllib.parse import quote
 import click
 import httpx
 
+from tickets.cli.terminal import use_colour
+
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -30,7 +32,8 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         stream = file or sys.stderr
-        click.secho(f"error: {self.format_message()}", file=stream, fg="red")
+        line = f"error: {self.format_message()}"
+        click.echo(click.style(line, fg="red") if use_colour(stream) else line, file=stream)
 
 
 class ApiError(CliError):

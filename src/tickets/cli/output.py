@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from rich.text import Text
 
 from tickets.cli.client import CliError
 from tickets.cli.options import invocation
+from tickets.cli.terminal import use_colour
 
 Row = Mapping[str, Any]
 Cell = str | Text
@@ -45,11 +45,6 @@ STATUS_STYLES = {
     "closed": "dim",
 }
 PRIORITY_STYLES = {"urgent": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
-
-
-def use_colour(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return not os.environ.get("NO_COLOR") and stream.isatty()
 
 
 class _TrimmedLines(io.TextIOBase):
@@ -281,15 +276,19 @@ def age(value: str | None, now: datetime | None = None) -> str:
     return span(((now or datetime.now(UTC)) - moment).total_seconds())
 
 
-def local_time(value: str | None) -> str:
-    """A timestamp in the local time zone, to the minute, with how long ago it was."""
+def relative_time(value: str | None) -> str:
+    """How far a timestamp is from now: `3h ago`, `in 59m`."""
     moment = parse_time(value)
     if moment is None:
         return "-"
-    now = datetime.now(UTC)
-    relative = (
-        f"{span((now - moment).total_seconds())} ago"
-        if moment <= now
-        else f"in {span((moment - now).total_seconds())}"
-    )
-    return f"{moment.astimezone():%Y-%m-%d %H:%M} ({relative})"
+    seconds = (moment - datetime.now(UTC)).total_seconds()
+    return f"in {span(seconds)}" if seconds > 0 else f"{span(seconds)} ago"
+
+
+def local_time(value: str | None, *, relative: bool = True) -> str:
+    """A timestamp in the local time zone, to the minute, and (unless told not to) how far from now it is."""
+    moment = parse_time(value)
+    if moment is None:
+        return "-"
+    shown = f"{moment.astimezone():%Y-%m-%d %H:%M}"
+    return f"{shown} ({relative_time(value)})" if relative else shown

@@ -31,6 +31,7 @@ from tickets.cli.output import (
     parse_time,
     print_fields,
     print_table,
+    relative_time,
     said,
     span,
     styled,
@@ -299,17 +300,18 @@ def person(user: Row | None) -> str:
 
 
 def sla_summary(value: Row) -> Text:
+    """Where the ticket stands against its SLA, in relative times (the exact ones are in the JSON)."""
     if value.get("slaBreached"):
         return Text(f"BREACHED (deadline {local_time(value.get('slaDeadline'))})", style="bold red")
     parts = []
     if value.get("firstResponseAt"):
-        parts.append(f"first response {local_time(value['firstResponseAt'])}")
+        parts.append(f"first response {relative_time(value['firstResponseAt'])}")
     elif value.get("firstResponseDueAt"):
-        parts.append(f"first response due {local_time(value['firstResponseDueAt'])}")
+        parts.append(f"first response due {relative_time(value['firstResponseDueAt'])}")
     if value.get("resolvedAt"):
-        parts.append(f"resolved {local_time(value['resolvedAt'])}")
+        parts.append(f"resolved {relative_time(value['resolvedAt'])}")
     elif value.get("resolutionDueAt"):
-        parts.append(f"resolution due {local_time(value['resolutionDueAt'])}")
+        parts.append(f"resolution due {relative_time(value['resolutionDueAt'])}")
     return Text("; ".join(parts) or "no policy")
 
 
@@ -584,7 +586,7 @@ def print_history(console: Console, activities: list[dict[str, Any]], directory:
         note("No activity.")
         return
     columns = [
-        Column("WHEN", lambda a: local_time(a.get("createdAt")).split(" (")[0]),
+        Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
         Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
         Column("CHANGE", lambda a: describe_activity(a, directory), flexible=True),
     ]
@@ -624,7 +626,7 @@ def describe_activity(activity: Row, directory: Directory) -> str:
         "message_edited": lambda: "message edited",
         "message_deleted": lambda: "message deleted",
         "sla_deadline_set": lambda: sla_deadline_label(new),
-        "sla_breached": lambda: f"SLA breached (deadline {local_time(new).split(' (')[0]})",
+        "sla_breached": lambda: f"SLA breached (deadline {local_time(new, relative=False)})",
         "deleted": lambda: "deleted",
         "follow_up_created": lambda: f"follow-up ticket {str(new)[:8]} created",
     }
@@ -645,7 +647,7 @@ def sla_deadline_label(value: Any) -> str:
     if not isinstance(value, dict):
         return f"SLA deadline {or_dash(value)}"
     due = [
-        f"{label} by {local_time(value[key]).split(' (')[0]}"
+        f"{label} by {local_time(value[key], relative=False)}"
         for key, label in (("firstResponseDueAt", "first response"), ("resolutionDueAt", "resolution"))
         if value.get(key)
     ]
