@@ -153,7 +153,7 @@ def test_delete_asks_unless_yes(pfai: Pfai) -> None:
     assert declined.exit_code == 1
     assert "Delete ticket #1?" in declined.stderr
     assert ok_json(pfai("ticket", "view", "1", "--json", "ticketNumber")) == {"ticketNumber": 1}
-    assert ok(pfai("ticket", "rm", "1", input="y\n")) == "Deleted ticket 1.\n"
+    assert ok(pfai("ticket", "rm", "1", input="y\n")) == "Deleted ticket #1.\n"
     assert (
         ok(pfai("ticket", "rm", "2", "--yes", "-o", "json"))
         == json.dumps({"deleted": ["2"]}, indent=2) + "\n"

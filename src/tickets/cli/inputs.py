@@ -38,7 +38,7 @@ def read_text(text: str | None, file: str | None, *, what: str, editor: bool = F
     piped = piped_stdin()
     if piped is not None:
         return piped
-    if editor and sys.stdin.isatty():
+    if editor:
         edited = click.edit(f"\n# Write the {what} above. Lines starting with # are dropped.\n")
         if edited is None:
             return None

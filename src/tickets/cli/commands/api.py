@@ -33,7 +33,7 @@ def api_path(path: str) -> str:
     return f"{API_PREFIX}/{path.lstrip('/')}"
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
+@click.command()
 @click.argument("method", type=click.Choice(METHODS, case_sensitive=False))
 @click.argument("path")
 @click.option("-d", "--data", metavar="JSON|@FILE", help="Request body: JSON text, @file, or @- for stdin.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,6 +12,7 @@ from rich.text import Text
 
 from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import path_segment
+from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
 from tickets.cli.options import api_client, client_options
@@ -34,35 +34,12 @@ from tickets.domain.values import Priority
 PRIORITIES = [p.value for p in Priority]
 
 
-def team_option_value(directory: Directory, team: str | None) -> tuple[bool, str | None]:
-    """Whether --team was given, and the team id it names (None for `none`)."""
-    if team is None:
-        return False, None
-    return True, (None if team.strip().lower() == "none" else directory.team_id(team))
-
-
 def id_column() -> list[Column]:
     """A short id in tables (a valid reference), the full id in wide tables and single-item views."""
     return [
         Column("ID", lambda r: short_id(r["id"]), narrow_only=True),
         Column("ID", lambda r: r["id"], wide_only=True, label="ID"),
     ]
-
-
-def delete_items(
-    kind: str, api_path: str, refs: tuple[str, ...], resolve: Callable[[str], str], yes: bool
-) -> None:
-    """Resolve every reference first (so a typo deletes nothing), confirm, then delete."""
-    client = api_client()
-    ids = [resolve(ref) for ref in refs]
-    if not yes:
-        click.confirm(f"Delete {kind} {', '.join(refs)}?", abort=True, err=True)
-    for item_id in ids:
-        client.delete(f"{api_path}/{path_segment(item_id)}")
-    emit({"deleted": ids}, said(lambda d: f"Deleted {kind} {', '.join(refs)}."))
-
-
-yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 
 
 # ============================================================================= tags

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import path_segment
+from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
 from tickets.cli.options import api_client, client_options
@@ -69,6 +70,12 @@ def ticket_path(ref: str, *rest: str) -> str:
     if not cleaned:
         raise click.BadParameter("a ticket number or id is required")
     return "/".join(["/tickets", path_segment(cleaned), *rest])
+
+
+def ref_label(ref: str) -> str:
+    """How a ticket reference reads in messages: `#42` for a number, the id as given otherwise."""
+    cleaned = ref.strip().removeprefix("#")
+    return f"#{cleaned}" if cleaned.isdigit() else cleaned
 
 
 def ticket_label(value: Row) -> str:
@@ -440,8 +447,9 @@ def update_ticket(
         }.items()
         if value is not None
     }
-    if team is not None:
-        changes["teamId"] = None if team.strip().lower() == "none" else directory.team_id(team)
+    team_given, team_id = team_option_value(directory, team)
+    if team_given:
+        changes["teamId"] = team_id
     if not changes and not added_tags and not removed_tags and assignee is None:
         raise click.UsageError("nothing to update: give at least one option, e.g. --status resolved")
     path = ticket_path(ref)
@@ -474,7 +482,7 @@ def updated_tag_ids(current: Iterable[str], added: Iterable[str], removed: Itera
 
 @ticket.command("delete", aliases=["rm"])
 @click.argument("refs", metavar="TICKET...", nargs=-1, required=True)
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @client_options
 def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
     """Delete tickets (a soft delete: their history is kept).
@@ -484,15 +492,8 @@ def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
       pfai ticket delete 42
       pfai ticket rm 42 43 --yes
     """
-    client = api_client()
-    if not yes:
-        labels = ", ".join(
-            f"#{ref.removeprefix('#')}" if ref.removeprefix("#").isdigit() else ref for ref in refs
-        )
-        click.confirm(f"Delete ticket {labels}?", abort=True, err=True)
-    for ref in refs:
-        client.delete(ticket_path(ref))
-    emit({"deleted": list(refs)}, said(lambda d: f"Deleted ticket {', '.join(d['deleted'])}."))
+    labels = tuple(ref_label(ref) for ref in refs)
+    delete_items("ticket", "/tickets", labels, lambda label: label.removeprefix("#"), yes)
 
 
 # ----------------------------------------------------------------------------- thread
@@ -510,7 +511,7 @@ def post_message(ref: str, text: str | None, file: str | None, canned: str | Non
     if not content or not content.strip():
         raise click.UsageError(f"the {what} is empty: give the text, --file, --canned, or pipe it in")
     message = client.post(ticket_path(ref, "messages"), {"content": content, "isInternalNote": internal})
-    label = f"#{ref.removeprefix('#')}" if ref.removeprefix("#").isdigit() else ref
+    label = ref_label(ref)
     kind = "an internal note to" if internal else "a reply to"
     emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
 
