@@ -8,8 +8,8 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import ValidationException
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from tickets.api import presenters, schemas
