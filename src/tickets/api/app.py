@@ -36,7 +36,7 @@ def create_app(services: Services) -> Litestar:
     """A Litestar app over the given services."""
 
     follower = (
-        Follower(services.read_side)
+        Follower(services.read_side, record_breaches=services.record_sla_breaches)
         if services.read_side is not None and services.embedded_projections
         else None
     )

@@ -30,6 +30,8 @@ class Services:
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
     read_side: ReadSide | None = None
     embedded_projections: bool = True
+    # Whether that embedded loop also records `sla_breached` events as deadlines pass.
+    record_sla_breaches: bool = True
 
 
 def provide_services(state: State) -> Services:
