@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from eventsourcing.application import Application
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 
 from projections.summary import SUMMARY_DECODER, SUMMARY_ENCODER, TICKET_TOPICS, TicketSummary, evolve
@@ -58,6 +59,15 @@ class ReadModel(ABC):
     def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
         """CREATE statements of one copy (idempotent)."""
 
+    def index_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+        """CREATE INDEX statements (idempotent) that only queries need, not the fold.
+
+        A copy built by a rebuild gets them just before it starts serving (building an index
+        once is much cheaper than maintaining it row by row through the replay); a copy that
+        serves from the start gets them when it is opened.
+        """
+        return []
+
     @abstractmethod
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
         """Apply a batch's changes to the copy's tables."""
@@ -76,6 +86,38 @@ class ReadModel(ABC):
             for row in curs.fetchall():
                 found[row["ticket_id"]] = bytes(row["state"])
         return found
+
+
+def write_ticket_rows(
+    curs: Cursor,
+    dialect: Dialect,
+    table: str,
+    changes: Sequence[Change],
+    row: Callable[[TicketSummary], dict[str, Any]],
+) -> None:
+    """One row per live ticket: delete the gone, insert the new (COPY on PostgreSQL), upsert the changed.
+
+    A change without `before` has no row yet (the batch loaded every stored state of its
+    tickets, under the copy's writer lock), so its row is a plain insert.
+    """
+    gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
+    new = [row(c.after) for c in changes if c.after is not None and c.before is None]
+    changed = [row(c.after) for c in changes if c.after is not None and c.before is not None]
+    if gone:
+        condition, params = dialect.in_list("ticket_id", gone)
+        curs.execute(dialect.sql(f"DELETE FROM {table} WHERE {condition}"), params)
+    if new:
+        dialect.insert_rows(curs, table, list(new[0]), [tuple(r.values()) for r in new])
+    if changed:
+        columns = list(changed[0])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
+        curs.executemany(
+            dialect.sql(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
+            ),
+            [tuple(r.values()) for r in changed],
+        )
 
 
 def encode_state(summary: TicketSummary) -> bytes:
@@ -122,6 +164,48 @@ class BatchResult:
 # Called after each event of a batch with the count so far (tests use it to fail part-way).
 EventHook = Callable[[int], None]
 
+# Reads the ticket events of the log: (first position, limit, last position) -> notifications.
+Fetch = Callable[[int, int, int], Sequence[Notification]]
+
+
+def fetcher(app: Application[Any]) -> Fetch:
+    """Reads ticket events straight from the application's recorder."""
+
+    def fetch(start: int, limit: int, stop: int) -> Sequence[Notification]:
+        return app.recorder.select_notifications(start, limit, stop=stop, topics=TICKET_TOPICS)
+
+    return fetch
+
+
+class Prefetcher:
+    """Reads the next page of the log in a thread while the current batch is folded (for rebuilds).
+
+    Only a page asked for with the same (start, limit, stop) is served from the read-ahead,
+    so a batch sees exactly what it would have read itself: the log up to `stop` is
+    committed and does not change.
+    """
+
+    def __init__(self, app: Application[Any]) -> None:
+        self._fetch = fetcher(app)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        self._ahead: tuple[tuple[int, int, int], Future[Sequence[Notification]]] | None = None
+
+    def __call__(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
+        key = (start, limit, stop)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == key:
+            found = ahead[1].result()
+        else:
+            found = self._fetch(start, limit, stop)
+        if len(found) == limit and found[-1].id < stop:
+            following = (found[-1].id + 1, limit, stop)
+            self._ahead = (following, self._executor.submit(self._fetch, *following))
+        return found
+
+    def close(self) -> None:
+        self._ahead = None
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
 
 def apply_batch(
     views: ViewDatabase,
@@ -131,6 +215,7 @@ def apply_batch(
     limit: int = 2000,
     after_event: EventHook | None = None,
     stop_at: int | None = None,
+    fetch: Fetch | None = None,
 ) -> BatchResult:
     """Fold the next events of the log after the copy's position into it, in one transaction."""
     with views.batch(view) as curs:
@@ -142,7 +227,7 @@ def apply_batch(
             head = min(head, stop_at)
         if head <= start:
             return BatchResult(position=start)
-        notifications = app.recorder.select_notifications(start + 1, limit, stop=head, topics=TICKET_TOPICS)
+        notifications = (fetch or fetcher(app))(start + 1, limit, head)
         # A short page means nothing else up to `head` concerns tickets: the copy reaches `head`.
         end = notifications[-1].id if len(notifications) == limit else head
         ids = list(dict.fromkeys(str(n.originator_id) for n in notifications))
@@ -151,11 +236,10 @@ def apply_batch(
         summaries: dict[str, TicketSummary | None] = {
             key: decode_state(state) for key, state in stored.items()
         }
-        projection = SummaryProjection(view, summaries)
+        process_event = SummaryProjection(view, summaries).process_event  # bound once: dispatch is per call
+        to_domain_event = app.mapper.to_domain_event
         for count, notification in enumerate(notifications, start=1):
-            projection.process_event(
-                app.mapper.to_domain_event(notification), Tracking(UPSTREAM, notification.id)
-            )
+            process_event(to_domain_event(notification), Tracking(UPSTREAM, notification.id))
             if after_event is not None:
                 after_event(count)
         changes = [Change(key, before.get(key), summaries.get(key)) for key in ids]
@@ -167,6 +251,8 @@ def apply_batch(
 __all__ = [
     "BatchResult",
     "Change",
+    "Fetch",
+    "Prefetcher",
     "ReadModel",
     "SummaryProjection",
     "apply_batch",
@@ -174,4 +260,5 @@ __all__ = [
     "encode_state",
     "micros",
     "micros_or_none",
+    "write_ticket_rows",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from projections.base import BatchResult, EventHook, ReadModel, apply_batch
+from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch
 from projections.breaches import record_due_breaches
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
@@ -90,6 +90,8 @@ class ReadSide:
         self.wake = threading.Event()
         self._lock = threading.Lock()
         self._serving: dict[str, int] = {}
+        # Copies whose secondary indexes this process has made sure of.
+        self._indexed: set[tuple[str, int]] = set()
 
     @classmethod
     def open(cls, settings: Settings, app: TicketsApp, clock: Clock = system_clock) -> ReadSide:
@@ -130,7 +132,15 @@ class ReadSide:
                             raise
         assert generation is not None
         self._serving[name] = generation
-        return self.views.view(model, generation, create=True)
+        view = self.views.view(model, generation, create=True)
+        if (name, generation) not in self._indexed:
+            self._create_indexes(model, view)
+        return view
+
+    def _create_indexes(self, model: ReadModel, view: Any) -> None:
+        """Give a copy the indexes its queries need (a no-op when it has them)."""
+        self.views.create_indexes(view, model.index_ddl(view.dialect, view.prefix))
+        self._indexed.add((model.name, view.generation))
 
     def head(self) -> int:
         return self.app.head_position()
@@ -192,8 +202,9 @@ class ReadSide:
     ) -> int:
         """Replay the whole log into a new copy of `name`; switch reads to it (dropping the old one).
 
-        The serving copy keeps answering (and following the log) until the switch.
-        Returns the new copy's generation.
+        The new copy is built without its secondary indexes (`ReadModel.index_ddl`): they are
+        created in one go by `switch`. The serving copy keeps answering (and following the
+        log) until the switch. Returns the new copy's generation.
         """
         model = read_model(name)
         generation = self.views.add_copy(name, active=False)
@@ -204,23 +215,40 @@ class ReadSide:
         return generation
 
     def _fill(self, model: ReadModel, view: Any, progress: Progress | None, batch_size: int) -> None:
+        """Apply batches to a copy that does not serve until it reaches the head.
+
+        Up to the head read at the start, the log is read ahead in a thread (`Prefetcher`)
+        while each batch is folded and written; the rest is caught up batch by batch.
+        """
         target = self.head()
         folded = 0
-        while True:
-            result = apply_batch(self.views, self.app, model, view, batch_size)
-            folded += result.events
-            if progress is not None:
-                progress(folded, result.position, max(target, result.position))
-            if not result.advanced:
-                if result.locked_out:
-                    time.sleep(0.05)
-                    continue
-                return
+        prefetcher = Prefetcher(self.app)
+        try:
+            for stop_at, fetch in ((target, prefetcher), (None, None)):
+                while True:
+                    result = apply_batch(
+                        self.views, self.app, model, view, batch_size, stop_at=stop_at, fetch=fetch
+                    )
+                    folded += result.events
+                    if progress is not None:
+                        progress(folded, result.position, max(target, result.position))
+                    if not result.advanced:
+                        if result.locked_out:
+                            time.sleep(0.05)
+                            continue
+                        break
+        finally:
+            prefetcher.close()
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
-        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
+        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy.
+
+        The copy gets its secondary indexes first, then catches up what came in meanwhile.
+        """
         model = read_model(name)
         view = self.views.view(model, generation)
+        self._fill(model, view, None, batch_size)
+        self._create_indexes(model, view)
         self._fill(model, view, None, batch_size)
         previous = self.views.active_generation(name)
         self.views.activate(name, generation)

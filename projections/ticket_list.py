@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from projections.base import Change, ReadModel, decode_state, encode_state, micros, micros_or_none
+from projections.base import (
+    Change,
+    ReadModel,
+    decode_state,
+    encode_state,
+    micros,
+    micros_or_none,
+    write_ticket_rows,
+)
 from projections.summary import TicketSummary, words
 from projections.views import Cursor, Dialect
 from tickets.domain.values import PRIORITY_RANK, Priority
@@ -57,7 +65,7 @@ class TicketList(ReadModel):
 
     def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
         t = f"{prefix}_tickets"
-        statements = [
+        return [
             f"CREATE TABLE IF NOT EXISTS {t} ("
             "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number BIGINT NOT NULL, "
             "status TEXT NOT NULL, priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, "
@@ -67,6 +75,10 @@ class TicketList(ReadModel):
             "sla_deadline BIGINT, sla_sort BIGINT NOT NULL, sla_running BOOLEAN NOT NULL, "
             f"created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, state {dialect.blob_type} NOT NULL)",
         ]
+
+    def index_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+        t = f"{prefix}_tickets"
+        statements = []
         for column in SORT_COLUMNS.values():
             statements.append(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} (org_id, {column}, number)")
         for column in ("status", "assignee_id", "team_id"):
@@ -84,22 +96,7 @@ class TicketList(ReadModel):
         return statements
 
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
-        t = f"{prefix}_tickets"
-        gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
-        rows = [self._row(dialect, c.after) for c in changes if c.after is not None]
-        if gone:
-            condition, params = dialect.in_list("ticket_id", gone)
-            curs.execute(dialect.sql(f"DELETE FROM {t} WHERE {condition}"), params)
-        if rows:
-            columns = list(rows[0])
-            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
-            curs.executemany(
-                dialect.sql(
-                    f"INSERT INTO {t} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                    f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
-                ),
-                [tuple(r.values()) for r in rows],
-            )
+        write_ticket_rows(curs, dialect, f"{prefix}_tickets", changes, lambda s: self._row(dialect, s))
 
     @staticmethod
     def _row(dialect: Dialect, s: TicketSummary) -> dict[str, Any]:
