@@ -197,3 +197,19 @@ def test_version_and_as_of_replay_history(desk: Desk) -> None:
         desk.tickets.get(desk.agent, "1", version=9)
     with pytest.raises(NotFoundError):
         desk.tickets.get(desk.agent, "1", as_of=created_at - timedelta(seconds=1))
+
+
+def test_copies_of_a_ticket_share_messages_but_not_the_thread(desk: Desk) -> None:
+    """The repository hands out copies; sharing immutable messages keeps long threads cheap to copy."""
+    import copy
+
+    desk.tickets.create(desk.agent, NewTicket(subject="s"))
+    first = desk.tickets.add_message(desk.agent, "1", "one", False).value
+    original = desk.tickets.get(desk.agent, "1")
+    clone = copy.deepcopy(original)
+    assert clone.messages[str(first.id)] is original.messages[str(first.id)]
+    clone.add_message(uuid4(), desk.agent.user_id, "two", False, [], desk.clock())
+    clone.delete_message(first.id, desk.agent.user_id, desk.clock())
+    assert original.message_count == 1 and len(original.messages) == 1
+    assert not original.messages[str(first.id)].deleted
+    assert clone.message_count == 1 and len(clone.messages) == 2

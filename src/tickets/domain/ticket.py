@@ -10,7 +10,8 @@ history never fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -30,9 +31,9 @@ class Activity:
     new_value: Any = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Message:
-    """A public message or an internal note in a ticket's thread."""
+    """A public message or an internal note in a ticket's thread (immutable: changes replace it)."""
 
     id: UUID
     author_id: UUID
@@ -76,6 +77,16 @@ def _str(value: object) -> str | None:
 
 class Ticket(Aggregate):
     """A customer-support ticket. Its events are the source of truth."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
+        # The repository hands out deep copies of cached tickets. Messages are immutable,
+        # so a copy can share them: only the thread's dict is copied, which keeps a
+        # command on a ticket with thousands of messages from copying every message.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = dict(value) if name == "messages" else copy.deepcopy(value, memo)
+        return clone
 
     # ------------------------------------------------------------------ creation
 
@@ -546,7 +557,7 @@ class Ticket(Aggregate):
                 actor_id=editor_id,
                 timestamp=at,
             )
-        return message
+        return self.messages[str(message_id)]
 
     class MessageEdited(Event):
         message_id: UUID
@@ -561,10 +572,10 @@ class Ticket(Aggregate):
     def _message_edited(
         self, message_id: UUID, old: str, new: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
     ) -> None:
-        message = self.messages[str(message_id)]
-        message.content = new
-        message.mentions = list(mentions)
-        message.edited_at = timestamp
+        key = str(message_id)
+        self.messages[key] = replace(
+            self.messages[key], content=new, mentions=list(mentions), edited_at=timestamp
+        )
 
     def delete_message(self, message_id: UUID, actor_id: UUID, at: datetime) -> None:
         """Remove a message from the thread; only its author may. Its events stay."""
@@ -582,7 +593,8 @@ class Ticket(Aggregate):
 
     @event(MessageDeleted)
     def _message_deleted(self, message_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
-        self.messages[str(message_id)].deleted = True
+        key = str(message_id)
+        self.messages[key] = replace(self.messages[key], deleted=True)
         self.message_count -= 1
 
     # ------------------------------------------------------------------ SLA
