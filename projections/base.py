@@ -11,6 +11,7 @@ last committed tracking record says.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,12 +60,12 @@ class ReadModel(ABC):
     def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
         """CREATE statements of one copy (idempotent)."""
 
-    def index_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
-        """CREATE INDEX statements (idempotent) that only queries need, not the fold.
+    def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+        """Idempotent statements that make a copy ready to serve: the indexes only queries need.
 
-        A copy built by a rebuild gets them just before it starts serving (building an index
-        once is much cheaper than maintaining it row by row through the replay); a copy that
-        serves from the start gets them when it is opened.
+        They run under the copy's writer lock. A copy built by a rebuild gets them just before
+        it starts serving (building an index once is much cheaper than maintaining it row by
+        row through the replay); a serving copy gets them when a process first opens it.
         """
         return []
 
@@ -118,6 +119,30 @@ def write_ticket_rows(
             ),
             [tuple(r.values()) for r in changed],
         )
+
+
+def add_to_counters(
+    curs: Cursor, dialect: Dialect, table: str, key_columns: Sequence[str], deltas: Counter[Any]
+) -> None:
+    """Add a batch's deltas to counter rows `(*key_columns, n)`; a counter back at zero is removed.
+
+    Removing zeros makes a copy's rows independent of how its events were batched.
+    """
+    changed = sorted((key, n) for key, n in deltas.items() if n)
+    if not changed:
+        return
+    keys = ", ".join(key_columns)
+    curs.executemany(
+        dialect.sql(
+            f"INSERT INTO {table} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
+            f"ON CONFLICT ({keys}) DO UPDATE SET n = {table}.n + excluded.n"
+        ),
+        [(*key, n) for key, n in changed],
+    )
+    emptied = [key for key, n in changed if n < 0]
+    if emptied:
+        match = " AND ".join(f"{c} = ?" for c in key_columns)
+        curs.executemany(dialect.sql(f"DELETE FROM {table} WHERE {match} AND n = 0"), emptied)
 
 
 def encode_state(summary: TicketSummary) -> bytes:
@@ -255,6 +280,7 @@ __all__ = [
     "Prefetcher",
     "ReadModel",
     "SummaryProjection",
+    "add_to_counters",
     "apply_batch",
     "decode_state",
     "encode_state",

@@ -39,7 +39,7 @@ READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STA
 MODEL_TABLES: dict[str, tuple[str, ...]] = {
     "ticket_list": ("tickets",),
     "ticket_stats": ("tickets", "counts"),
-    "sla_breaches": ("tickets",),
+    "sla_breaches": ("tickets", "buckets"),
 }
 
 
@@ -134,12 +134,12 @@ class ReadSide:
         self._serving[name] = generation
         view = self.views.view(model, generation, create=True)
         if (name, generation) not in self._indexed:
-            self._create_indexes(model, view)
+            self._prepare_to_serve(model, view)
         return view
 
-    def _create_indexes(self, model: ReadModel, view: Any) -> None:
+    def _prepare_to_serve(self, model: ReadModel, view: Any) -> None:
         """Give a copy the indexes its queries need (a no-op when it has them)."""
-        self.views.create_indexes(view, model.index_ddl(view.dialect, view.prefix))
+        self.views.prepare_to_serve(view, model.serving_ddl(view.dialect, view.prefix))
         self._indexed.add((model.name, view.generation))
 
     def head(self) -> int:
@@ -202,7 +202,7 @@ class ReadSide:
     ) -> int:
         """Replay the whole log into a new copy of `name`; switch reads to it (dropping the old one).
 
-        The new copy is built without its secondary indexes (`ReadModel.index_ddl`): they are
+        The new copy is built without its secondary indexes (`ReadModel.serving_ddl`): they are
         created in one go by `switch`. The serving copy keeps answering (and following the
         log) until the switch. Returns the new copy's generation.
         """
@@ -248,7 +248,7 @@ class ReadSide:
         model = read_model(name)
         view = self.views.view(model, generation)
         self._fill(model, view, None, batch_size)
-        self._create_indexes(model, view)
+        self._prepare_to_serve(model, view)
         self._fill(model, view, None, batch_size)
         previous = self.views.active_generation(name)
         self.views.activate(name, generation)
@@ -309,7 +309,7 @@ class ReadSide:
         sla_view = self.serving_view(SLA_BREACHES.name)
         with self.views.read(sla_view) as curs:
             breached = SLA_BREACHES.breached_count(
-                curs, sla_view.dialect, sla_view.prefix, org_id, now, team_id, assignee_id
+                curs, sla_view.dialect, sla_view.prefix, org_id, now, scope, scope_id
             )
         return Stats(counts, breached)
 

@@ -1,72 +1,129 @@
-"""SLA breaches: the deadlines of live tickets, indexed, so "breached now" is answered at query time.
+"""SLA breaches: the deadlines of live tickets, and counters of running deadlines per day, for "breached now".
 
 A breach happens by the clock passing, not by an event: a row holds the ticket's
 `sla_deadline` and whether its SLA clock runs (open or pending); a ticket is breached
 when it runs and `now` is past the deadline. The row also says whether the breach of
 that deadline has been recorded on the ticket (a `Ticket.SlaBreached` event), which is
 what the breach recorder (`projections.breaches`) looks for.
+
+Counting "breached now" row by row would cost as much as there are breached tickets.
+So the projection also keeps, per (org, scope, UTC day of the deadline), how many
+running tickets have their deadline that day (`<copy>_buckets`; scopes as in ticket
+stats: the org, each team, each assignee), updated by deltas in the batch transaction
+like every other row. The count at `now` is exact: the counters of the days before
+today (all those deadlines have passed) plus a range count over today's deadlines
+before `now`, which only reads one day of deadlines, however many tickets there are.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from projections.base import Change, ReadModel, encode_state, micros, micros_or_none
+from projections.base import (
+    Change,
+    ReadModel,
+    add_to_counters,
+    encode_state,
+    micros,
+    micros_or_none,
+    write_ticket_rows,
+)
+from projections.summary import TicketSummary
+from projections.ticket_stats import ASSIGNEE_SCOPE, ORG_SCOPE, TEAM_SCOPE
 from projections.views import Cursor, Dialect
+
+# The width of a deadline bucket: one UTC day, in microseconds.
+BUCKET = 86_400 * 1_000_000
+
+BucketKey = tuple[str, str, str, int]  # org_id, scope, scope_id, bucket
+BUCKET_COLUMNS = ("org_id", "scope", "scope_id", "bucket")
+
+# The column of the tickets table that narrows a scope's range count.
+SCOPE_COLUMNS = {ORG_SCOPE: None, TEAM_SCOPE: "team_id", ASSIGNEE_SCOPE: "assignee_id"}
+
+
+EMPTY = "''"  # the org scope's scope_id, as SQL
+
+
+def bucket_of(deadline: int) -> int:
+    """The bucket of a deadline in microseconds (non-negative: times after 1970)."""
+    return deadline // BUCKET
+
+
+def running_buckets(s: TicketSummary) -> list[BucketKey]:
+    """The bucket counters a ticket adds 1 to: none unless its SLA clock runs."""
+    deadline = s.sla_deadline
+    if deadline is None or not s.sla_clock_running:
+        return []
+    bucket = bucket_of(micros(deadline))
+    keys: list[BucketKey] = [(s.org_id, ORG_SCOPE, "", bucket)]
+    if s.team_id:
+        keys.append((s.org_id, TEAM_SCOPE, s.team_id, bucket))
+    if s.assignee_id:
+        keys.append((s.org_id, ASSIGNEE_SCOPE, s.assignee_id, bucket))
+    return keys
 
 
 class SlaBreaches(ReadModel):
     name = "sla_breaches"
 
     def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
-        t = f"{prefix}_tickets"
         return [
-            f"CREATE TABLE IF NOT EXISTS {t} ("
+            f"CREATE TABLE IF NOT EXISTS {prefix}_tickets ("
             "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
             "deadline BIGINT, running BOOLEAN NOT NULL, recorded BOOLEAN NOT NULL, "
             f"state {dialect.blob_type} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {prefix}_buckets ("
+            "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, bucket BIGINT NOT NULL, "
+            "n BIGINT NOT NULL, PRIMARY KEY (org_id, scope, scope_id, bucket))",
+        ]
+
+    def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+        t, b = f"{prefix}_tickets", f"{prefix}_buckets"
+        scoped = " UNION ALL ".join(
+            f"SELECT org_id, '{scope}' AS scope, {column or EMPTY} AS scope_id, deadline / {BUCKET} AS bucket "
+            f"FROM {t} WHERE running" + (f" AND {column} IS NOT NULL" if column else "")
+            for scope, column in SCOPE_COLUMNS.items()
+        )
+        return [
             f"CREATE INDEX IF NOT EXISTS {t}_org ON {t} (org_id, deadline) WHERE running",
             f"CREATE INDEX IF NOT EXISTS {t}_team ON {t} (org_id, team_id, deadline) WHERE running",
             f"CREATE INDEX IF NOT EXISTS {t}_assignee ON {t} (org_id, assignee_id, deadline) WHERE running",
             f"CREATE INDEX IF NOT EXISTS {t}_unrecorded ON {t} (deadline) WHERE running AND NOT recorded",
+            # A copy made before the bucket counters existed gets them from its rows. Counters that
+            # are all absent while running rows exist can only mean that (the batch that wrote the
+            # rows wrote their counters too), so this is a no-op on every other copy.
+            f"INSERT INTO {b} (org_id, scope, scope_id, bucket, n) "
+            f"SELECT org_id, scope, scope_id, bucket, COUNT(*) FROM ({scoped}) AS running_deadlines "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {b}) GROUP BY org_id, scope, scope_id, bucket",
         ]
 
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
-        t = f"{prefix}_tickets"
-        gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
-        rows = []
+        deltas: Counter[BucketKey] = Counter()
         for change in changes:
-            s = change.after
-            if s is None:
-                continue
-            deadline = s.sla_deadline
-            rows.append(
-                (
-                    s.id,
-                    s.org_id,
-                    s.team_id,
-                    s.assignee_id,
-                    micros_or_none(deadline),
-                    s.sla_clock_running,
-                    deadline is not None and s.breach_recorded_for == deadline,
-                    encode_state(s),
-                )
-            )
-        if gone:
-            condition, params = dialect.in_list("ticket_id", gone)
-            curs.execute(dialect.sql(f"DELETE FROM {t} WHERE {condition}"), params)
-        if rows:
-            curs.executemany(
-                dialect.sql(
-                    f"INSERT INTO {t} (ticket_id, org_id, team_id, assignee_id, deadline, running, recorded, "
-                    "state) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET "
-                    "org_id = excluded.org_id, team_id = excluded.team_id, "
-                    "assignee_id = excluded.assignee_id, deadline = excluded.deadline, "
-                    "running = excluded.running, recorded = excluded.recorded, state = excluded.state"
-                ),
-                rows,
-            )
+            if change.before is not None:
+                deltas.subtract(running_buckets(change.before))
+            if change.after is not None:
+                deltas.update(running_buckets(change.after))
+        write_ticket_rows(curs, dialect, f"{prefix}_tickets", changes, self._row)
+        add_to_counters(curs, dialect, f"{prefix}_buckets", BUCKET_COLUMNS, deltas)
+
+    @staticmethod
+    def _row(s: TicketSummary) -> dict[str, Any]:
+        deadline = s.sla_deadline
+        return {
+            "ticket_id": s.id,
+            "org_id": s.org_id,
+            "team_id": s.team_id,
+            "assignee_id": s.assignee_id,
+            "deadline": micros_or_none(deadline),
+            "running": s.sla_clock_running,
+            "recorded": deadline is not None and s.breach_recorded_for == deadline,
+            "state": encode_state(s),
+        }
 
     # ------------------------------------------------------------------ queries
 
@@ -77,20 +134,35 @@ class SlaBreaches(ReadModel):
         prefix: str,
         org_id: str,
         now: datetime,
-        team_id: str | None = None,
-        assignee_id: str | None = None,
+        scope: str = ORG_SCOPE,
+        scope_id: str = "",
     ) -> int:
-        """How many of the org's (team's, assignee's) live tickets are past their running deadline."""
-        where = ["org_id = ?", "running", "deadline < ?"]
-        params: list[object] = [org_id, micros(now)]
-        if team_id is not None:
-            where.append("team_id = ?")
-            params.append(team_id)
-        if assignee_id is not None:
-            where.append("assignee_id = ?")
-            params.append(assignee_id)
+        """How many of the org's (team's, assignee's) live tickets are past their running deadline.
+
+        The counters of the buckets that ended before `now`, plus the running deadlines of the
+        current bucket that are before `now`.
+        """
+        now_micros = micros(now)
+        current = bucket_of(now_micros)
+        column = SCOPE_COLUMNS[scope]
+        narrow = f" AND {column} = ?" if column else ""
         curs.execute(
-            dialect.sql(f"SELECT COUNT(*) AS n FROM {prefix}_tickets WHERE {' AND '.join(where)}"), params
+            dialect.sql(
+                f"SELECT (SELECT COALESCE(SUM(n), 0) FROM {prefix}_buckets "
+                "WHERE org_id = ? AND scope = ? AND scope_id = ? AND bucket < ?) + "
+                f"(SELECT COUNT(*) FROM {prefix}_tickets WHERE org_id = ?{narrow} "
+                "AND running AND deadline >= ? AND deadline < ?) AS n"
+            ),
+            [
+                org_id,
+                scope,
+                scope_id,
+                current,
+                org_id,
+                *([scope_id] if column else []),
+                current * BUCKET,
+                now_micros,
+            ],
         )
         row = curs.fetchone()
         return int(row["n"]) if row is not None else 0
@@ -107,4 +179,4 @@ class SlaBreaches(ReadModel):
         return [str(r["ticket_id"]) for r in curs.fetchall()]
 
 
-__all__ = ["SlaBreaches"]
+__all__ = ["BUCKET", "SlaBreaches", "bucket_of", "running_buckets"]

@@ -76,7 +76,7 @@ class TicketList(ReadModel):
             f"created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, state {dialect.blob_type} NOT NULL)",
         ]
 
-    def index_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+    def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
         t = f"{prefix}_tickets"
         statements = []
         for column in SORT_COLUMNS.values():

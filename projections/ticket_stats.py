@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from projections.base import Change, ReadModel, encode_state
+from projections.base import Change, ReadModel, add_to_counters, encode_state, write_ticket_rows
 from projections.summary import TicketSummary
 from projections.views import Cursor, Dialect
 from tickets.domain.values import Category, Priority, Status
@@ -22,6 +22,7 @@ TEAM_SCOPE = "team"
 ASSIGNEE_SCOPE = "assignee"
 
 CounterKey = tuple[str, str, str, str, str]  # org_id, scope, scope_id, field, value
+COUNTER_COLUMNS = ("org_id", "scope", "scope_id", "field", "value")
 
 
 def contributions(s: TicketSummary) -> list[CounterKey]:
@@ -63,47 +64,19 @@ class TicketStats(ReadModel):
 
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
         deltas: Counter[CounterKey] = Counter()
-        gone: list[str] = []
-        live: list[tuple[str, bytes]] = []
         for change in changes:
             if change.before is not None:
                 deltas.subtract(contributions(change.before))
             if change.after is not None:
                 deltas.update(contributions(change.after))
-                live.append((change.ticket_id, encode_state(change.after)))
-            elif change.before is not None:
-                gone.append(change.ticket_id)
-        if gone:
-            condition, params = dialect.in_list("ticket_id", gone)
-            curs.execute(dialect.sql(f"DELETE FROM {prefix}_tickets WHERE {condition}"), params)
-        if live:
-            curs.executemany(
-                dialect.sql(
-                    f"INSERT INTO {prefix}_tickets (ticket_id, state) VALUES (?, ?) "
-                    "ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state"
-                ),
-                live,
-            )
-        changed = sorted((key, n) for key, n in deltas.items() if n)
-        if changed:
-            curs.executemany(
-                dialect.sql(
-                    f"INSERT INTO {prefix}_counts (org_id, scope, scope_id, field, value, n) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, scope, scope_id, field, value) "
-                    f"DO UPDATE SET n = {prefix}_counts.n + excluded.n"
-                ),
-                [(*key, n) for key, n in changed],
-            )
-            # A counter back at zero is removed, so a copy's rows do not depend on how it was batched.
-            emptied = [key for key, n in changed if n < 0]
-            if emptied:
-                curs.executemany(
-                    dialect.sql(
-                        f"DELETE FROM {prefix}_counts WHERE org_id = ? AND scope = ? AND scope_id = ? "
-                        "AND field = ? AND value = ? AND n = 0"
-                    ),
-                    emptied,
-                )
+        write_ticket_rows(
+            curs,
+            dialect,
+            f"{prefix}_tickets",
+            changes,
+            lambda s: {"ticket_id": s.id, "state": encode_state(s)},
+        )
+        add_to_counters(curs, dialect, f"{prefix}_counts", COUNTER_COLUMNS, deltas)
 
     def counts(
         self, curs: Cursor, dialect: Dialect, prefix: str, org_id: str, scope: str, scope_id: str

@@ -313,8 +313,8 @@ class ViewDatabase(ABC):
         """A read-only transaction on the copy."""
 
     @abstractmethod
-    def create_indexes(self, view: Any, statements: Sequence[str]) -> None:
-        """Run a copy's (idempotent) secondary index statements, after any batch in flight on it."""
+    def prepare_to_serve(self, view: Any, statements: Sequence[str]) -> None:
+        """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock."""
 
     def position(self, view: Any) -> int:
         found: int | None = view.max_tracking_id(UPSTREAM)
@@ -389,7 +389,7 @@ class SQLiteViewDatabase(ViewDatabase):
         with view.datastore.transaction(commit=False) as curs:
             yield curs
 
-    def create_indexes(self, view: SQLiteView, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: SQLiteView, statements: Sequence[str]) -> None:
         if statements:
             with self.batch(view) as curs:
                 assert curs is not None
@@ -475,7 +475,7 @@ class PostgresViewDatabase(ViewDatabase):
         with self.datastore.transaction(commit=False) as curs:
             yield curs
 
-    def create_indexes(self, view: PostgresView, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: PostgresView, statements: Sequence[str]) -> None:
         if not statements:
             return
         with self.datastore.transaction(commit=True) as curs:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -187,6 +188,51 @@ def assert_views_equal_fold(desk: Desk) -> None:
         assert stats.sla_breached == sum(t.is_sla_breached(now) for t in members)
 
 
+def moments_around(desk: Desk) -> list[datetime]:
+    """Times at which to count breaches: either side of every deadline and of the day boundaries near them.
+
+    The SLA view counts "breached now" with per-day counters plus a range count over the
+    current day, so a count just before, at and just after a bucket boundary or a deadline
+    must still equal the aggregates' answer.
+    """
+    now = desk.clock()
+    tick = timedelta(microseconds=1)
+    moments = {now}
+    for ticket in desk.live_tickets():
+        deadline = ticket.sla_deadline
+        if deadline is None:
+            continue
+        midnight = datetime.combine(deadline.date(), time(), tzinfo=UTC)
+        for moment in (deadline, midnight, midnight + timedelta(days=1)):
+            moments.update({moment - tick, moment, moment + tick})
+    day = datetime.combine(now.date(), time(), tzinfo=UTC)
+    moments.update(
+        {day - tick, day, day + timedelta(days=1), now - timedelta(days=2), now + timedelta(days=3)}
+    )
+    return sorted(moments)
+
+
+def assert_breached_counts_at(desk: Desk, moments: list[datetime]) -> None:
+    """`slaBreached` of the org, the team and the assignee equals the aggregates' at each moment."""
+    read_side = read_side_of(desk.services)
+    org_id = str(desk.admin.org_id)
+    live = desk.live_tickets()
+    scopes = (
+        (None, None, live),
+        (str(desk.team), None, [t for t in live if t.team_id == desk.team]),
+        (None, str(desk.agent.user_id), [t for t in live if t.assignee_id == desk.agent.user_id]),
+    )
+    for moment in moments:
+        for team_id, assignee_id, members in scopes:
+            stats = read_side.stats(org_id, moment, team_id=team_id, assignee_id=assignee_id)
+            assert (moment, team_id, assignee_id, stats.sla_breached) == (
+                moment,
+                team_id,
+                assignee_id,
+                sum(t.is_sla_breached(moment) for t in members),
+            )
+
+
 def assert_rebuild_equals_live(read_side: ReadSide) -> None:
     for name in READ_MODELS:
         copy = read_side.rebuild(name, switch=False, batch_size=7)
@@ -201,11 +247,18 @@ def assert_rebuild_equals_live(read_side: ReadSide) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(script=commands, batch=st.integers(1, 5), data=st.data())
+@given(script=commands, batch=st.integers(1, 5), start=st.integers(0, 24 * 60 - 1), data=st.data())
 def test_read_models_equal_a_fold_and_a_rebuild(
-    services: Services, clock: ManualClock, script: list[tuple[Any, ...]], batch: int, data: st.DataObject
+    services: Services,
+    clock: ManualClock,
+    script: list[tuple[Any, ...]],
+    batch: int,
+    start: int,
+    data: st.DataObject,
 ) -> None:
     read_side = read_side_of(services)
+    # Start at any time of day, so deadlines fall on either side of midnight (the SLA buckets' edge).
+    clock.advance(minutes=start)
     desk = Desk(services, clock, f"org-{secrets.token_hex(5)}")
     for command in script:
         desk.run(command)
@@ -214,6 +267,7 @@ def test_read_models_equal_a_fold_and_a_rebuild(
     read_side.catch_up(limit=batch)
     assert min(read_side.positions().values()) == read_side.head()
     assert_views_equal_fold(desk)
+    assert_breached_counts_at(desk, moments_around(desk))
     assert_rebuild_equals_live(read_side)
 
 
@@ -291,3 +345,71 @@ def test_rebuild_switches_reads_to_the_new_copy_and_drops_the_old(
     read_side.catch_up()
     assert_views_equal_fold(desk)
     assert sorted(s.name for s in read_side.status()) == sorted(READ_MODELS)
+
+
+def index_names(read_side: ReadSide, name: str, generation: int) -> set[str]:
+    view = read_side.views.view(READ_MODELS[name], generation)
+    with read_side.views.read(view) as curs:
+        if read_side.views.dialect.name == "postgres":
+            curs.execute(
+                "SELECT indexname AS name FROM pg_indexes WHERE tablename = %s", (f"{view.prefix}_tickets",)
+            )
+        else:
+            curs.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        return {str(r["name"]) for r in curs.fetchall()} - {f"{view.prefix}_tickets_pkey"}
+
+
+def test_a_rebuilt_copy_gets_its_query_indexes_when_it_is_switched_to(
+    services: Services, clock: ManualClock
+) -> None:
+    read_side = read_side_of(services)
+    desk = Desk(services, clock, f"indexed-{secrets.token_hex(3)}")
+    desk.run(("create", Priority.HIGH, Category.BUG, True, True, True))
+    read_side.catch_up()
+    serving = read_side.views.active_generation("ticket_list")
+    assert serving is not None
+    serving_indexes = index_names(read_side, "ticket_list", serving)
+    assert serving_indexes
+    copy = read_side.rebuild("ticket_list", switch=False)
+    assert index_names(read_side, "ticket_list", copy) == set()  # built without them
+    desk.run(("message", 0, True, False))
+    read_side.catch_up()
+    read_side.switch("ticket_list", copy)
+    assert index_names(read_side, "ticket_list", copy) == {
+        n.replace(f"_g{serving}_", f"_g{copy}_") for n in serving_indexes
+    }
+    assert_views_equal_fold(desk)
+
+
+def test_sla_counters_missing_from_an_older_copy_are_rebuilt_from_its_rows(
+    services: Services, clock: ManualClock
+) -> None:
+    read_side = read_side_of(services)
+    desk = Desk(services, clock, f"upgraded-{secrets.token_hex(3)}")
+    for i in range(6):
+        desk.run(
+            (
+                "create",
+                Priority.URGENT if i % 2 else Priority.HIGH,
+                Category.BUG,
+                i % 2 == 0,
+                i % 3 == 0,
+                True,
+            )
+        )
+    desk.run(("status", 1, Status.ON_HOLD))
+    desk.run(("advance", 60 * 24 + 5))
+    read_side.catch_up()
+    expected = read_side.dump("sla_breaches")
+    assert expected["buckets"]
+    view = read_side.serving_view("sla_breaches")
+    # A copy built before the counters existed: rows, and an empty counter table.
+    with read_side.views.batch(view) as curs:
+        assert curs is not None
+        curs.execute(f"DELETE FROM {view.prefix}_buckets")
+    read_side.views.prepare_to_serve(view, READ_MODELS["sla_breaches"].serving_ddl(view.dialect, view.prefix))
+    assert read_side.dump("sla_breaches") == expected
+    # Once there, the statement changes nothing.
+    read_side.views.prepare_to_serve(view, READ_MODELS["sla_breaches"].serving_ddl(view.dialect, view.prefix))
+    assert read_side.dump("sla_breaches") == expected
+    assert_views_equal_fold(desk)
