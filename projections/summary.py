@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import singledispatch
 from typing import Any, TypeVar
 
 import msgspec
 
+from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import TICKET_EVENT_TYPES, Ticket
-from tickets.domain.values import SLA_STOPPED_STATUSES, Status
+from tickets.domain.values import Status
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -59,19 +60,35 @@ class TicketSummary(msgspec.Struct, kw_only=True):
     version: int
 
     @property
+    def sla(self) -> SlaClock:
+        """The SLA clock, with the domain's own rules (`tickets.domain.sla`)."""
+        return SlaClock(
+            first_response_due_at=self.first_response_due_at,
+            resolution_due_at=self.resolution_due_at,
+            first_response_at=self.first_response_at,
+            resolved_at=self.resolved_at,
+            closed_at=self.closed_at,
+            on_hold_since=self.on_hold_since,
+        )
+
+    @sla.setter
+    def sla(self, clock: SlaClock) -> None:
+        self.first_response_due_at = clock.first_response_due_at
+        self.resolution_due_at = clock.resolution_due_at
+        self.first_response_at = clock.first_response_at
+        self.resolved_at = clock.resolved_at
+        self.closed_at = clock.closed_at
+        self.on_hold_since = clock.on_hold_since
+
+    @property
     def sla_deadline(self) -> datetime | None:
         """The earliest SLA target not yet met (as `Ticket.sla_deadline`)."""
-        pending: list[datetime] = []
-        if self.first_response_at is None and self.first_response_due_at is not None:
-            pending.append(self.first_response_due_at)
-        if self.resolved_at is None and self.resolution_due_at is not None:
-            pending.append(self.resolution_due_at)
-        return min(pending) if pending else None
+        return self.sla.deadline
 
     @property
     def sla_clock_running(self) -> bool:
         """True while a deadline exists and the status lets it pass (open or pending)."""
-        return self.sla_deadline is not None and Status(self.status) not in SLA_STOPPED_STATUSES
+        return self.sla.running(Status(self.status))
 
     def search_words(self) -> list[str]:
         return list(dict.fromkeys([*words(self.subject), *self.description_words]))
@@ -157,25 +174,8 @@ def _description(event: Ticket.DescriptionChanged, s: TicketSummary) -> None:
 
 @_on(Ticket.StatusChanged)
 def _status(event: Ticket.StatusChanged, s: TicketSummary) -> None:
-    previous, status = Status(event.old), Status(event.new)
-    if previous == Status.ON_HOLD and s.on_hold_since is not None:
-        paused: timedelta = event.timestamp - s.on_hold_since
-        if s.first_response_at is None and s.first_response_due_at is not None:
-            s.first_response_due_at += paused
-        if s.resolved_at is None and s.resolution_due_at is not None:
-            s.resolution_due_at += paused
-        s.on_hold_since = None
-    if status == Status.ON_HOLD:
-        s.on_hold_since = event.timestamp
-    if status == Status.RESOLVED:
-        s.resolved_at = event.timestamp
-    elif status == Status.CLOSED:
-        s.closed_at = event.timestamp
-        if s.resolved_at is None:
-            s.resolved_at = event.timestamp
-    elif previous == Status.RESOLVED:
-        s.resolved_at = None
-    s.status = status.value
+    s.sla, _paused = s.sla.after_status_change(Status(event.old), Status(event.new), event.timestamp)
+    s.status = event.new
 
 
 @_on(Ticket.PriorityChanged)
@@ -216,8 +216,7 @@ def _tag_removed(event: Ticket.TagRemoved, s: TicketSummary) -> None:
 @_on(Ticket.MessageAdded)
 def _message_added(event: Ticket.MessageAdded, s: TicketSummary) -> None:
     s.message_count += 1
-    if s.first_response_at is None and str(event.actor_id) != s.creator_id:
-        s.first_response_at = event.timestamp
+    s.sla = s.sla.after_public_reply(str(event.actor_id) == s.creator_id, event.timestamp)
 
 
 @_on(Ticket.NoteAdded)

@@ -19,7 +19,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from tickets.domain.errors import ForbiddenError, NotFoundError, TicketClosedError
-from tickets.domain.values import SLA_STOPPED_STATUSES, Category, Priority, SlaTargets, Source, Status
+from tickets.domain.sla import SlaClock, SlaDueTimes, due_times
+from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 
 
 @dataclass(frozen=True)
@@ -43,25 +44,6 @@ class Message:
     created_at: datetime
     edited_at: datetime | None = None
     deleted: bool = False
-
-
-@dataclass
-class SlaDueTimes:
-    """The due times stamped by an SLA policy (both None when no policy applies)."""
-
-    first_response_due_at: datetime | None = None
-    resolution_due_at: datetime | None = None
-
-
-def due_times(created_at: datetime, held: timedelta, targets: SlaTargets | None) -> SlaDueTimes:
-    """Due times for a ticket created at `created_at` that has spent `held` on hold."""
-    if targets is None:
-        return SlaDueTimes()
-    start = created_at + held
-    return SlaDueTimes(
-        first_response_due_at=start + timedelta(minutes=targets.first_response_minutes),
-        resolution_due_at=start + timedelta(minutes=targets.resolution_minutes),
-    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -201,12 +183,7 @@ class Ticket(Aggregate):
         self.messages: dict[str, Message] = {}
         self.message_count = 0
         self.deleted = False
-        self.first_response_due_at = first_response_due_at
-        self.resolution_due_at = resolution_due_at
-        self.first_response_at: datetime | None = None
-        self.resolved_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.on_hold_since: datetime | None = None
+        self.sla = SlaClock(first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at)
         self.held_seconds = 0.0
         self.sla_breached_deadline: datetime | None = None
 
@@ -215,17 +192,31 @@ class Ticket(Aggregate):
     @property
     def sla_deadline(self) -> datetime | None:
         """The earliest SLA target not yet met, or None."""
-        pending: list[datetime] = []
-        if self.first_response_at is None and self.first_response_due_at is not None:
-            pending.append(self.first_response_due_at)
-        if self.resolved_at is None and self.resolution_due_at is not None:
-            pending.append(self.resolution_due_at)
-        return min(pending) if pending else None
+        return self.sla.deadline
 
     def is_sla_breached(self, now: datetime) -> bool:
         """True when `now` is past the deadline and the SLA clock is running."""
-        deadline = self.sla_deadline
-        return deadline is not None and self.status not in SLA_STOPPED_STATUSES and now > deadline
+        return self.sla.is_breached(self.status, now)
+
+    @property
+    def first_response_due_at(self) -> datetime | None:
+        return self.sla.first_response_due_at
+
+    @property
+    def resolution_due_at(self) -> datetime | None:
+        return self.sla.resolution_due_at
+
+    @property
+    def first_response_at(self) -> datetime | None:
+        return self.sla.first_response_at
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        return self.sla.resolved_at
+
+    @property
+    def closed_at(self) -> datetime | None:
+        return self.sla.closed_at
 
     @property
     def held(self) -> timedelta:
@@ -298,28 +289,9 @@ class Ticket(Aggregate):
 
     @event(StatusChanged)
     def _status_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
-        previous, status = Status(old), Status(new)
-        if previous == Status.ON_HOLD and self.on_hold_since is not None:
-            # Time on hold does not count: push the unmet targets back by it.
-            paused = timestamp - self.on_hold_since
-            self.held_seconds += paused.total_seconds()
-            if self.first_response_at is None and self.first_response_due_at is not None:
-                self.first_response_due_at += paused
-            if self.resolved_at is None and self.resolution_due_at is not None:
-                self.resolution_due_at += paused
-            self.on_hold_since = None
-        if status == Status.ON_HOLD:
-            self.on_hold_since = timestamp
-        if status == Status.RESOLVED:
-            self.resolved_at = timestamp
-        elif status == Status.CLOSED:
-            self.closed_at = timestamp
-            if self.resolved_at is None:
-                self.resolved_at = timestamp
-        elif previous == Status.RESOLVED:
-            # Reopened: the resolution target is unmet again.
-            self.resolved_at = None
-        self.status = status
+        self.sla, paused = self.sla.after_status_change(Status(old), Status(new), timestamp)
+        self.held_seconds += paused.total_seconds()
+        self.status = Status(new)
 
     def change_priority(
         self, priority: Priority, sla_targets: SlaTargets | None, actor_id: UUID, at: datetime
@@ -497,8 +469,7 @@ class Ticket(Aggregate):
         self, message_id: UUID, content: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
     ) -> None:
         self._append_message(message_id, actor_id, content, False, mentions, timestamp)
-        if self.first_response_at is None and actor_id != self.creator_id:
-            self.first_response_at = timestamp
+        self.sla = self.sla.after_public_reply(actor_id == self.creator_id, timestamp)
 
     class NoteAdded(Event):
         message_id: UUID
@@ -602,7 +573,7 @@ class Ticket(Aggregate):
     def apply_sla_targets(self, targets: SlaTargets | None, actor_id: UUID, at: datetime) -> None:
         """Stamp the due times of the matching policy (None clears them)."""
         due = due_times(self.created_on, self.held, targets)
-        current = SlaDueTimes(self.first_response_due_at, self.resolution_due_at)
+        current = SlaDueTimes(self.sla.first_response_due_at, self.sla.resolution_due_at)
         if due != current:
             self._sla_deadline_set(
                 first_response_due_at=due.first_response_due_at,
@@ -636,8 +607,9 @@ class Ticket(Aggregate):
         actor_id: UUID,
         timestamp: datetime,
     ) -> None:
-        self.first_response_due_at = first_response_due_at
-        self.resolution_due_at = resolution_due_at
+        self.sla = replace(
+            self.sla, first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at
+        )
 
     def record_sla_breach(self, now: datetime) -> bool:
         """Record, once per deadline, that the SLA deadline has passed. Returns whether it did."""

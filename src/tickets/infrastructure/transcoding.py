@@ -10,9 +10,10 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, Team
+from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Message
 
-SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (Message, Member, Team, Tag, SlaPolicy, CannedResponse)
+SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (Message, SlaClock, Member, Team, Tag, SlaPolicy, CannedResponse)
 
 
 class DataclassTranscoding(Transcoding):
