@@ -77,6 +77,12 @@ def test_filters_combine_and_repeat(client: Client, org: Org) -> None:
     assert numbers(client, org, "category=billing") == [2]
     assert numbers(client, org, "source=email") == [1]
     assert numbers(client, org, f"assigneeId={agent.user_id}") == [2]
+    assigned = client.get(f"/api/v1/tickets?assigneeId={agent.user_id}", headers=org.admin.headers).json()
+    assert assigned["items"][0]["assignee"]["id"] == agent.user_id
+    assert [
+        i["assignee"]
+        for i in client.get("/api/v1/tickets?assigneeId=none", headers=org.admin.headers).json()["items"]
+    ] == [None, None]
     assert numbers(client, org, "assigneeId=none") == [3, 1]
     assert numbers(client, org, f"assigneeId=none&assigneeId={agent.user_id}") == [3, 2, 1]
     assert numbers(client, org, f"teamId={team['id']}") == [2]

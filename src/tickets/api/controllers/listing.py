@@ -24,7 +24,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from projections.runner import ReadSide
 from projections.summary import TicketSummary
 from projections.ticket_list import SORT_COLUMNS, ListFilters
-from tickets.api import schemas
+from tickets.api import presenters, schemas
 from tickets.api.controllers.common import Cursor, Limit
 from tickets.api.controllers.tickets import TicketController
 from tickets.api.dependencies import Services
@@ -69,6 +69,7 @@ class TicketListItem(schemas.Response):
     source: Source
     team_id: UUID | None
     assignee_id: UUID | None
+    assignee: schemas.UserRef | None
     contact_email: str | None
     contact_name: str | None
     tags: list[schemas.TagRef]
@@ -173,6 +174,7 @@ def _item(summary: TicketSummary, org: Organization, now: datetime) -> TicketLis
         source=Source(summary.source),
         team_id=UUID(summary.team_id) if summary.team_id else None,
         assignee_id=UUID(summary.assignee_id) if summary.assignee_id else None,
+        assignee=presenters.user_ref(org, summary.assignee_id),
         contact_email=summary.contact_email,
         contact_name=summary.contact_name,
         tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
@@ -180,7 +182,7 @@ def _item(summary: TicketSummary, org: Organization, now: datetime) -> TicketLis
         sla_deadline=deadline,
         first_response_due_at=summary.first_response_due_at,
         resolution_due_at=summary.resolution_due_at,
-        sla_breached=summary.sla_clock_running and deadline is not None and now > deadline,
+        sla_breached=summary.sla.is_breached(Status(summary.status), now),
         created_at=summary.created_at,
         updated_at=summary.updated_at,
     )
