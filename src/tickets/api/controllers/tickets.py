@@ -173,8 +173,8 @@ class TicketController(Controller):
         actor: NamedDependency[Actor],
     ) -> Response[schemas.MessageOut]:
         """`isInternalNote: true` keeps it team-only. `@handle` mentions are resolved to user ids."""
-        saved = services.tickets.add_message(actor, ticket_ref, data.content, data.is_internal_note)
         ticket_id = services.tickets.resolve_id(actor, ticket_ref)
+        saved = services.tickets.add_message(actor, str(ticket_id), data.content, data.is_internal_note)
         return written(presenters.message(saved.value, ticket_id), saved, 201)
 
     @patch("/{ticket_ref:str}/messages/{message_id:uuid}", sync_to_thread=True, summary="Edit your message")
@@ -186,8 +186,8 @@ class TicketController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.MessageOut]:
-        saved = services.tickets.edit_message(actor, ticket_ref, message_id, data.content)
         ticket_id = services.tickets.resolve_id(actor, ticket_ref)
+        saved = services.tickets.edit_message(actor, str(ticket_id), message_id, data.content)
         return written(presenters.message(saved.value, ticket_id), saved)
 
     @delete(
