@@ -126,8 +126,9 @@ class ProgressLine:
 def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
     """Replay the whole log into a fresh copy of each named read model (default: all), then switch to it.
 
-    The servers keep answering from the current copy while the new one is built; the
-    switch is one registry update, after which the old copy is dropped.
+    The servers keep answering from the current copy while the new one is built. The
+    copy is filled without its query indexes; the switch builds them, catches the copy
+    up, and is then one registry update, after which the old copy is dropped.
     """
     read_side = _read_side()
     try:
@@ -163,7 +164,7 @@ def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
 @click.argument("name")
 @click.argument("copy", type=int, required=False)
 def switch(name: str, copy: int | None) -> None:
-    """Serve reads of NAME from COPY (default: the newest copy), after catching it up; drop the old copy."""
+    """Serve reads of NAME from COPY (default: the newest copy), after indexing and catching it up; drop the old copy."""
     read_side = _read_side()
     try:
         copies = [c.generation for c in read_side.views.copies(name)]
