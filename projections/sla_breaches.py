@@ -7,12 +7,14 @@ that deadline has been recorded on the ticket (a `Ticket.SlaBreached` event), wh
 what the breach recorder (`projections.breaches`) looks for.
 
 Counting "breached now" row by row would cost as much as there are breached tickets.
-So the projection also keeps, per (org, scope, UTC day of the deadline), how many
-running tickets have their deadline that day (`<copy>_buckets`; scopes as in ticket
-stats: the org, each team, each assignee), updated by deltas in the batch transaction
-like every other row. The count at `now` is exact: the counters of the days before
-today (all those deadlines have passed) plus a range count over today's deadlines
-before `now`, which only reads one day of deadlines, however many tickets there are.
+So the projection also keeps counters of running tickets by when their deadline falls
+(`<copy>_buckets`; scopes as in ticket stats: the org, each team, each assignee), at two
+widths: UTC days, and spans of 32 days. They are updated by deltas in the batch
+transaction like every other row. The count at `now` is exact: the 32-day spans before
+the current one, plus the days of the current span before today (all those deadlines
+have passed), plus a range count over today's deadlines before `now`. That reads at most
+one row per past span, 31 day rows and one day of deadlines, however many tickets there
+are.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ from projections.summary import TicketSummary
 from projections.ticket_stats import ASSIGNEE_SCOPE, ORG_SCOPE, TEAM_SCOPE
 from projections.views import Cursor, Dialect
 
-# The width of a deadline bucket: one UTC day, in microseconds.
-BUCKET = 86_400 * 1_000_000
+# One UTC day in microseconds: the fine bucket. A coarse bucket is SPAN consecutive days.
+DAY = 86_400 * 1_000_000
+SPAN = 32
 
-BucketKey = tuple[str, str, str, int]  # org_id, scope, scope_id, bucket
-BUCKET_COLUMNS = ("org_id", "scope", "scope_id", "bucket")
+BucketKey = tuple[str, str, str, int, int]  # org_id, scope, scope_id, days (1 or SPAN), bucket
+BUCKET_COLUMNS = ("org_id", "scope", "scope_id", "days", "bucket")
 
 # The column of the tickets table that narrows a scope's range count.
 SCOPE_COLUMNS = {ORG_SCOPE: None, TEAM_SCOPE: "team_id", ASSIGNEE_SCOPE: "assignee_id"}
@@ -48,9 +51,9 @@ SCOPE_COLUMNS = {ORG_SCOPE: None, TEAM_SCOPE: "team_id", ASSIGNEE_SCOPE: "assign
 EMPTY = "''"  # the org scope's scope_id, as SQL
 
 
-def bucket_of(deadline: int) -> int:
-    """The bucket of a deadline in microseconds (non-negative: times after 1970)."""
-    return deadline // BUCKET
+def day_of(deadline: int) -> int:
+    """The day bucket of a deadline in microseconds (non-negative: times after 1970)."""
+    return deadline // DAY
 
 
 def running_buckets(s: TicketSummary) -> list[BucketKey]:
@@ -58,12 +61,16 @@ def running_buckets(s: TicketSummary) -> list[BucketKey]:
     deadline = s.sla_deadline
     if deadline is None or not s.sla_clock_running:
         return []
-    bucket = bucket_of(micros(deadline))
-    keys: list[BucketKey] = [(s.org_id, ORG_SCOPE, "", bucket)]
+    day = day_of(micros(deadline))
+    scopes = [(ORG_SCOPE, "")]
     if s.team_id:
-        keys.append((s.org_id, TEAM_SCOPE, s.team_id, bucket))
+        scopes.append((TEAM_SCOPE, s.team_id))
     if s.assignee_id:
-        keys.append((s.org_id, ASSIGNEE_SCOPE, s.assignee_id, bucket))
+        scopes.append((ASSIGNEE_SCOPE, s.assignee_id))
+    keys: list[BucketKey] = []
+    for scope, scope_id in scopes:
+        keys.append((s.org_id, scope, scope_id, 1, day))
+        keys.append((s.org_id, scope, scope_id, SPAN, day // SPAN))
     return keys
 
 
@@ -77,16 +84,18 @@ class SlaBreaches(ReadModel):
             "deadline BIGINT, running BOOLEAN NOT NULL, recorded BOOLEAN NOT NULL, "
             f"state {dialect.blob_type} NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {prefix}_buckets ("
-            "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, bucket BIGINT NOT NULL, "
-            "n BIGINT NOT NULL, PRIMARY KEY (org_id, scope, scope_id, bucket))",
+            "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, days INTEGER NOT NULL, "
+            "bucket BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (org_id, scope, scope_id, days, bucket))",
         ]
 
     def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
         t, b = f"{prefix}_tickets", f"{prefix}_buckets"
         scoped = " UNION ALL ".join(
-            f"SELECT org_id, '{scope}' AS scope, {column or EMPTY} AS scope_id, deadline / {BUCKET} AS bucket "
+            f"SELECT org_id, '{scope}' AS scope, {column or EMPTY} AS scope_id, {days} AS days, "
+            f"deadline / {DAY * days} AS bucket "
             f"FROM {t} WHERE running" + (f" AND {column} IS NOT NULL" if column else "")
             for scope, column in SCOPE_COLUMNS.items()
+            for days in (1, SPAN)
         )
         return [
             f"CREATE INDEX IF NOT EXISTS {t}_org ON {t} (org_id, deadline) WHERE running",
@@ -96,9 +105,9 @@ class SlaBreaches(ReadModel):
             # A copy made before the bucket counters existed gets them from its rows. Counters that
             # are all absent while running rows exist can only mean that (the batch that wrote the
             # rows wrote their counters too), so this is a no-op on every other copy.
-            f"INSERT INTO {b} (org_id, scope, scope_id, bucket, n) "
-            f"SELECT org_id, scope, scope_id, bucket, COUNT(*) FROM ({scoped}) AS running_deadlines "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {b}) GROUP BY org_id, scope, scope_id, bucket",
+            f"INSERT INTO {b} (org_id, scope, scope_id, days, bucket, n) "
+            f"SELECT org_id, scope, scope_id, days, bucket, COUNT(*) FROM ({scoped}) AS running_deadlines "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {b}) GROUP BY org_id, scope, scope_id, days, bucket",
         ]
 
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
@@ -139,28 +148,30 @@ class SlaBreaches(ReadModel):
     ) -> int:
         """How many of the org's (team's, assignee's) live tickets are past their running deadline.
 
-        The counters of the buckets that ended before `now`, plus the running deadlines of the
-        current bucket that are before `now`.
+        The counters of the spans before the current one and of the current span's days before
+        today, plus the running deadlines of today that are before `now`.
         """
         now_micros = micros(now)
-        current = bucket_of(now_micros)
+        today = day_of(now_micros)
+        span = today // SPAN
         column = SCOPE_COLUMNS[scope]
         narrow = f" AND {column} = ?" if column else ""
+        scoped = "org_id = ? AND scope = ? AND scope_id = ?"
         curs.execute(
             dialect.sql(
                 f"SELECT (SELECT COALESCE(SUM(n), 0) FROM {prefix}_buckets "
-                "WHERE org_id = ? AND scope = ? AND scope_id = ? AND bucket < ?) + "
+                f"WHERE {scoped} AND days = {SPAN} AND bucket < ?) + "
+                f"(SELECT COALESCE(SUM(n), 0) FROM {prefix}_buckets "
+                f"WHERE {scoped} AND days = 1 AND bucket >= ? AND bucket < ?) + "
                 f"(SELECT COUNT(*) FROM {prefix}_tickets WHERE org_id = ?{narrow} "
                 "AND running AND deadline >= ? AND deadline < ?) AS n"
             ),
             [
-                org_id,
-                scope,
-                scope_id,
-                current,
+                *(org_id, scope, scope_id, span),
+                *(org_id, scope, scope_id, span * SPAN, today),
                 org_id,
                 *([scope_id] if column else []),
-                current * BUCKET,
+                today * DAY,
                 now_micros,
             ],
         )
@@ -179,4 +190,4 @@ class SlaBreaches(ReadModel):
         return [str(r["ticket_id"]) for r in curs.fetchall()]
 
 
-__all__ = ["BUCKET", "SlaBreaches", "bucket_of", "running_buckets"]
+__all__ = ["DAY", "SPAN", "SlaBreaches", "day_of", "running_buckets"]

@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from projections.base import EPOCH
 from projections.runner import READ_MODELS, ReadSide
+from projections.sla_breaches import SPAN
 from projections.ticket_list import ListFilters
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
@@ -189,26 +191,26 @@ def assert_views_equal_fold(desk: Desk) -> None:
 
 
 def moments_around(desk: Desk) -> list[datetime]:
-    """Times at which to count breaches: either side of every deadline and of the day boundaries near them.
+    """Times at which to count breaches: either side of every deadline and of the bucket edges near them.
 
-    The SLA view counts "breached now" with per-day counters plus a range count over the
-    current day, so a count just before, at and just after a bucket boundary or a deadline
-    must still equal the aggregates' answer.
+    The SLA view counts "breached now" with per-span and per-day counters plus a range count
+    over the current day, so a count just before, at and just after a bucket boundary or a
+    deadline must still equal the aggregates' answer.
     """
     now = desk.clock()
     tick = timedelta(microseconds=1)
-    moments = {now}
-    for ticket in desk.live_tickets():
-        deadline = ticket.sla_deadline
-        if deadline is None:
-            continue
-        midnight = datetime.combine(deadline.date(), time(), tzinfo=UTC)
-        for moment in (deadline, midnight, midnight + timedelta(days=1)):
+    moments = {now, now - timedelta(days=2), now + timedelta(days=3), now + timedelta(days=SPAN + 1)}
+    for at in [now, *(t.sla_deadline for t in desk.live_tickets() if t.sla_deadline is not None)]:
+        midnight = datetime.combine(at.date(), time(), tzinfo=UTC)
+        span_start = EPOCH + timedelta(days=(midnight - EPOCH).days // SPAN * SPAN)
+        for moment in (
+            at,
+            midnight,
+            midnight + timedelta(days=1),
+            span_start,
+            span_start + timedelta(days=SPAN),
+        ):
             moments.update({moment - tick, moment, moment + tick})
-    day = datetime.combine(now.date(), time(), tzinfo=UTC)
-    moments.update(
-        {day - tick, day, day + timedelta(days=1), now - timedelta(days=2), now + timedelta(days=3)}
-    )
     return sorted(moments)
 
 
@@ -247,7 +249,7 @@ def assert_rebuild_equals_live(read_side: ReadSide) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(script=commands, batch=st.integers(1, 5), start=st.integers(0, 24 * 60 - 1), data=st.data())
+@given(script=commands, batch=st.integers(1, 5), start=st.integers(0, SPAN * 24 * 60), data=st.data())
 def test_read_models_equal_a_fold_and_a_rebuild(
     services: Services,
     clock: ManualClock,
@@ -257,7 +259,7 @@ def test_read_models_equal_a_fold_and_a_rebuild(
     data: st.DataObject,
 ) -> None:
     read_side = read_side_of(services)
-    # Start at any time of day, so deadlines fall on either side of midnight (the SLA buckets' edge).
+    # Start at any time of any day of a span, so deadlines fall on either side of the SLA buckets' edges.
     clock.advance(minutes=start)
     desk = Desk(services, clock, f"org-{secrets.token_hex(5)}")
     for command in script:
