@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/pfai serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src projections tests
-	$(BIN)/ruff format --check src projections tests
+	$(BIN)/ruff check src projections tests benchmarks
+	$(BIN)/ruff format --check src projections tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
