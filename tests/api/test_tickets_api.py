@@ -271,3 +271,18 @@ def test_blank_messages_and_empty_patches_are_refused(client: TestClient[Any], o
     no_body = client.patch(f"{API}/tickets/1", headers=h)
     assert no_body.status_code == 400 and "body is required" in no_body.json()["detail"]
     assert client.get(f"{API}/tickets/1", headers=h).json()["messageCount"] == 0
+
+
+def test_a_patch_that_fails_halfway_writes_nothing(client: TestClient[Any], org: Org) -> None:
+    create(client, org, subject="before")
+    h = org.admin.headers
+    for body in (
+        {"subject": "after", "priority": "high", "tagIds": [str(uuid4())]},
+        {"subject": "after", "assigneeId": str(uuid4())},
+        {"subject": "after", "teamId": str(uuid4())},
+    ):
+        assert client.patch(f"{API}/tickets/1", json=body, headers=h).status_code == 422
+    ticket = client.get(f"{API}/tickets/1", headers=h).json()
+    assert (ticket["subject"], ticket["priority"], ticket["version"]) == ("before", "medium", 1)
+    timeline = client.get(f"{API}/tickets/1/activities", headers=h).json()["items"]
+    assert [a["type"] for a in timeline] == ["created"]
