@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from uuid import UUID
 
 from markdown_it import MarkdownIt
 
@@ -100,10 +101,10 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
     )
 
 
-def message(value: Message, ticket_id: object) -> schemas.MessageOut:
+def message(value: Message, ticket_id: UUID) -> schemas.MessageOut:
     return schemas.MessageOut(
         id=value.id,
-        ticket_id=ticket_id,  # type: ignore[arg-type]
+        ticket_id=ticket_id,
         author_id=value.author_id,
         content=value.content,
         content_html=render_markdown(value.content),

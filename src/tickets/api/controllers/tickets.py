@@ -18,15 +18,16 @@ from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.tickets import NewTicket
+from tickets.domain.ticket import Ticket
 
 
 class TicketController(Controller):
     path = "/api/v1/tickets"
     tags = ["tickets"]
 
-    def _out(self, services: Services, actor: Actor, ticket: object) -> schemas.TicketOut:
+    def _out(self, services: Services, actor: Actor, ticket: Ticket) -> schemas.TicketOut:
         org = services.directory.org(actor.org_id)
-        return presenters.ticket(ticket, org, services.clock())  # type: ignore[arg-type]
+        return presenters.ticket(ticket, org, services.clock())
 
     @post("/", sync_to_thread=True, status_code=201, summary="Create a ticket")
     def create_ticket(
