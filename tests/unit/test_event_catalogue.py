@@ -18,7 +18,9 @@ def test_the_catalogue_lists_every_ticket_event_class() -> None:
 def test_every_ticket_event_renders_its_own_timeline_entry() -> None:
     assert not hasattr(Ticket.Event, "activity")  # no fallback: each event class must say how it reads
     for event_class in TICKET_EVENT_TYPES:
-        assert callable(getattr(event_class, "activity", None)), f"{event_class.__qualname__} has no activity()"
+        assert callable(getattr(event_class, "activity", None)), (
+            f"{event_class.__qualname__} has no activity()"
+        )
 
 
 def test_every_ticket_event_has_a_read_side_handler() -> None:
