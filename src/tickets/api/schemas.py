@@ -295,14 +295,3 @@ class Health(Response):
     status: str
     store: str
     head_position: int
-
-
-class ProblemOut(Response):
-    """RFC 9457 problem details (media type application/problem+json)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -28,9 +28,6 @@ class TicketsApp(Application[UUID]):
     name = "Tickets"
     snapshotting_intervals = {Ticket: 50, Organization: 50, TicketCounter: 100}
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
-
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
