@@ -8,20 +8,19 @@ with the machine they ran on, and rewrites the write-side section of docs/benchm
 from __future__ import annotations
 
 import os
-import platform
 import re
 import secrets
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
+from benchmarks.run import machine, scratch_database
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
 from tickets.application.tickets import NewTicket
@@ -34,34 +33,6 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- write-side:start -->", "<!-- write-side:end -->"
 TICKETS = int(os.environ.get("BENCH_TICKETS", "2000"))
 THREAD_MESSAGES = int(os.environ.get("BENCH_THREAD_MESSAGES", "5000"))
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    server = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; {server}"
-    )
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"tickets_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pgbench_inserts(url: str, clients: int, seconds: int = 8) -> float:
@@ -173,7 +144,7 @@ def load_times(app: TicketsApp, ticket_id: object) -> dict[str, float]:
 
 def main() -> None:
     print(f"machine: {machine()}")
-    with scratch_database() as url:
+    with scratch_database(PG_ADMIN_DSN) as url:
         baseline = {c: pgbench_inserts(url, c) for c in (1, 4)}
         for clients, tps in baseline.items():
             print(f"baseline pgbench single-row inserts, {clients} client(s): {tps:,.0f} tx/s")
