@@ -16,15 +16,19 @@ from tickets.infrastructure.clock import ManualClock
 class Desk:
     """An in-memory service desk: one org with an admin, an agent and a viewer."""
 
-    def __init__(self, clock: ManualClock) -> None:
+    def __init__(self, clock: ManualClock, app: TicketsApp | None = None) -> None:
         self.clock = clock
-        self.app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-        self.directory = DirectoryService(self.app, clock)
-        self.tickets = TicketService(self.app, self.directory, clock)
+        self.reopen(app or TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}))
         created = self.directory.create_org("acme", "Acme", "ada@acme.test", "Ada")
         self.admin = self._actor(created.token)
         self.agent = self._member("bob@acme.test", "Bob", "agent")
         self.viewer = self._member("vic@acme.test", "Vic", "viewer")
+
+    def reopen(self, app: TicketsApp) -> None:
+        """Serve from `app` (a restart: a new application on the same store); actors stay valid."""
+        self.app = app
+        self.directory = DirectoryService(app, self.clock)
+        self.tickets = TicketService(app, self.directory, self.clock)
 
     def _actor(self, token: str) -> Actor:
         actor = self.directory.authenticate(token)

@@ -1,28 +1,80 @@
 """A stateful property test: any sequence of commands keeps the ticket equal to a simple model.
 
-The model is a plain dict updated by the rules as the spec states them; the ticket is
-rebuilt from its stored events after every step, so replay must agree with the live object.
+The model is a plain dict updated by the rules as the spec states them. The store is a
+SQLite file; snapshots are taken every few events, the aggregate cache holds two
+aggregates (so tickets and orgs are evicted and reloaded), and "restart" steps open a new
+application on the same file. After every step the ticket from the cache, from snapshot
+plus tail (a fresh application) and from a full replay of its events must be equal, types
+included, and must answer the same next commands in the same way.
 """
 
 from __future__ import annotations
 
+import copy
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from tests.state import aggregate_state
 from tests.unit.conftest import Desk
+from tickets.application.app import TicketsApp
 from tickets.application.tickets import NewTicket
-from tickets.domain.errors import ConflictError
-from tickets.domain.values import Category, Priority, Status
+from tickets.domain.errors import ConflictError, DomainError
+from tickets.domain.organization import Organization
+from tickets.domain.registry import TicketCounter
+from tickets.domain.ticket import Ticket
+from tickets.domain.values import Category, Priority, SlaTargets, Status
 from tickets.infrastructure.clock import ManualClock
+
+
+class FrequentSnapshotsApp(TicketsApp):
+    """Snapshots every 3 events and a two-aggregate cache: restores happen all the time."""
+
+    snapshotting_intervals = {Ticket: 3, Organization: 3, TicketCounter: 3}
+    env = {"AGGREGATE_CACHE_MAXSIZE": "2"}
+
+
+# Commands tried on each copy of the ticket: every copy must answer each one alike.
+PROBES: list[Callable[[Ticket, Any], None]] = [
+    *[lambda t, at, s=s: t.change_status(s, t.creator_id, at) for s in Status],
+    *[lambda t, at, p=p: t.change_priority(p, SlaTargets(5, 50), t.creator_id, at) for p in Priority],
+    *[lambda t, at, c=c: t.change_category(c, t.creator_id, at) for c in Category],
+    lambda t, at: t.change_subject("probe", t.creator_id, at),
+    lambda t, at: t.add_message(uuid4(), t.creator_id, "probe", False, [], at),
+    lambda t, at: t.set_tags([], t.creator_id, at),
+    lambda t, at: t.delete(t.creator_id, at),
+]
+
+
+def probe_outcomes(ticket: Ticket, at: Any) -> list[Any]:
+    """How `ticket` answers each probe: the event types it records, or the error it raises."""
+    outcomes: list[Any] = []
+    for probe in PROBES:
+        trial = copy.deepcopy(ticket)
+        try:
+            probe(trial, at)
+        except DomainError as error:
+            outcomes.append(type(error))
+        else:
+            outcomes.append([type(e).__name__ for e in trial.collect_events()])
+    return outcomes
 
 
 class TicketLifecycle(RuleBasedStateMachine):
     @initialize()
     def open_ticket(self) -> None:
-        self.desk = Desk(ManualClock())
+        self.directory = tempfile.TemporaryDirectory()
+        self.env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(Path(self.directory.name) / "tickets.db"),
+        }
+        self.desk = Desk(ManualClock(), FrequentSnapshotsApp(env=self.env))
         self.tags = [
             self.desk.directory.create_tag(self.desk.agent, n, "#abcdef", None).value.id for n in "xyz"
         ]
@@ -104,15 +156,33 @@ class TicketLifecycle(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.desk.clock.advance(minutes=minutes)
 
+    @rule()
+    def restart(self) -> None:
+        """A new application on the same store: the cache is gone, snapshots and events remain."""
+        self.desk.app.close()
+        self.desk.reopen(FrequentSnapshotsApp(env=self.env))
+
     @invariant()
     def ticket_matches_model(self) -> None:
         if not hasattr(self, "desk"):
             return
         ticket = self.desk.tickets.get(self.desk.agent, "1")
+        # A fresh application on the same store loads from the newest snapshot plus the events after it.
+        fresh = FrequentSnapshotsApp(env=self.env)
+        try:
+            from_snapshot = fresh.repository.get(ticket.id)
+        finally:
+            fresh.close()
         # Replay from the stored events only (no cache, no snapshot) must agree too.
         replayed = None
         for domain_event in self.desk.app.events.get(ticket.id):
             replayed = domain_event.mutate(replayed)
+        assert replayed is not None
+        assert aggregate_state(ticket) == aggregate_state(from_snapshot) == aggregate_state(replayed)
+        now = self.desk.clock()
+        assert (
+            probe_outcomes(ticket, now) == probe_outcomes(from_snapshot, now) == probe_outcomes(replayed, now)
+        )
         for current in (ticket, replayed):
             assert current is not None
             assert current.status == self.model["status"]
@@ -129,6 +199,7 @@ class TicketLifecycle(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "desk"):
             self.desk.app.close()
+            self.directory.cleanup()
 
 
 TicketLifecycle.TestCase.settings = settings(

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
+from tickets.domain.snapshots import TypedAggregate
 from tickets.domain.values import Priority, Role, SlaTargets
 
 HANDLE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
@@ -75,7 +76,7 @@ class CannedResponse:
     created_by: UUID
 
 
-class Organization(Aggregate):
+class Organization(TypedAggregate):
     """An org and the settings its tickets depend on."""
 
     class Event(Aggregate.Event):

@@ -12,7 +12,9 @@ import hashlib
 from datetime import datetime
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from tickets.domain.snapshots import TypedAggregate
 
 NAMESPACE = UUID("6f1c8a52-4f6e-4d0e-9a55-2b7d1f0c9e11")
 
@@ -22,7 +24,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class OrgSlug(Aggregate):
+class OrgSlug(TypedAggregate):
     """Maps an org's slug to its id."""
 
     @staticmethod
@@ -35,7 +37,7 @@ class OrgSlug(Aggregate):
         self.org_id = org_id
 
 
-class ApiToken(Aggregate):
+class ApiToken(TypedAggregate):
     """An API token, known only by its hash, and whose it is."""
 
     @staticmethod
@@ -58,7 +60,7 @@ class ApiToken(Aggregate):
         self.revoked = True
 
 
-class TicketCounter(Aggregate):
+class TicketCounter(TypedAggregate):
     """Issues an org's ticket numbers: 1, 2, 3, ... saved with the ticket, so gap-free."""
 
     @staticmethod
@@ -79,7 +81,7 @@ class TicketCounter(Aggregate):
         self.last_number = number
 
 
-class TicketNumber(Aggregate):
+class TicketNumber(TypedAggregate):
     """Maps an org's ticket number to the ticket's id."""
 
     @staticmethod

@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from tickets.domain.errors import ForbiddenError, NotFoundError, TicketClosedError
 from tickets.domain.sla import SlaClock, SlaDueTimes, due_times
+from tickets.domain.snapshots import TypedAggregate
 from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 
 
@@ -57,8 +58,18 @@ def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-class Ticket(Aggregate):
+class Ticket(TypedAggregate):
     """A customer-support ticket. Its events are the source of truth."""
+
+    # Version 1 snapshots (the library's plain Snapshot) stored the enums as strings.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["status"] = Status(state["status"])
+        state["priority"] = Priority(state["priority"])
+        state["category"] = Category(state["category"])
+        state["source"] = Source(state["source"])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         # The repository hands out deep copies of cached tickets. Messages are immutable,
