@@ -69,7 +69,8 @@ class Status:
 @dataclass(frozen=True)
 class Stats:
     counts: Counts
-    sla_breached: int
+    sla_breached: int  # breached now
+    sla_breached_total: int  # ever breached: decided, or breached now
 
 
 # Progress callback of a rebuild: (events folded so far, position reached, target head).
@@ -311,7 +312,10 @@ class ReadSide:
             breached = SLA_BREACHES.breached_count(
                 curs, sla_view.dialect, sla_view.prefix, org_id, now, scope, scope_id
             )
-        return Stats(counts, breached)
+            undecided = SLA_BREACHES.breached_count(
+                curs, sla_view.dialect, sla_view.prefix, org_id, now, scope, scope_id, undecided_only=True
+            )
+        return Stats(counts, breached, counts.sla_breach_decided + undecided)
 
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         view = self.serving_view(SLA_BREACHES.name)

@@ -1,8 +1,12 @@
 """SLA breaches: the deadlines of live tickets, and counters of running deadlines per day, for "breached now".
 
-A breach happens by the clock passing, not by an event: a row holds the ticket's
-`sla_deadline` and whether its SLA clock runs (open or pending); a ticket is breached
-when it runs and `now` is past the deadline. The row also says whether the breach of
+A breach happens by the clock passing, not by an event: a row holds the time after which
+the ticket counts as breached (`TicketSummary.breach_watch`: its deadline while open or
+pending, a target it had already missed when put on hold) and whether there is one
+(`running`); a ticket is breached when it runs and `now` is past that time. `decided` says
+whether its breach is already a fact whatever the time (`sla_breach_decided`): tickets that
+ever breached are the decided ones (counted by ticket stats) plus the undecided ones
+breached now, which the counters below also count apart. The row also says whether the breach of
 that deadline has been recorded on the ticket (a `Ticket.SlaBreached` event), which is
 what the breach recorder (`projections.breaches`) looks for.
 
@@ -42,13 +46,12 @@ DAY = 86_400 * 1_000_000
 SPAN = 32
 
 BucketKey = tuple[str, str, str, int, int]  # org_id, scope, scope_id, days (1 or SPAN), bucket
+# The counters of running tickets whose breach is not yet decided, per scope: "<scope>~undecided".
+UNDECIDED = "~undecided"
 BUCKET_COLUMNS = ("org_id", "scope", "scope_id", "days", "bucket")
 
 # The column of the tickets table that narrows a scope's range count.
 SCOPE_COLUMNS = {ORG_SCOPE: None, TEAM_SCOPE: "team_id", ASSIGNEE_SCOPE: "assignee_id"}
-
-
-EMPTY = "''"  # the org scope's scope_id, as SQL
 
 
 def day_of(deadline: int) -> int:
@@ -58,8 +61,8 @@ def day_of(deadline: int) -> int:
 
 def running_buckets(s: TicketSummary) -> list[BucketKey]:
     """The bucket counters a ticket adds 1 to: none unless its SLA clock runs."""
-    deadline = s.sla_deadline
-    if deadline is None or not s.sla_clock_running:
+    deadline = s.breach_watch
+    if deadline is None:
         return []
     day = day_of(micros(deadline))
     scopes = [(ORG_SCOPE, "")]
@@ -67,6 +70,8 @@ def running_buckets(s: TicketSummary) -> list[BucketKey]:
         scopes.append((TEAM_SCOPE, s.team_id))
     if s.assignee_id:
         scopes.append((ASSIGNEE_SCOPE, s.assignee_id))
+    if not s.sla_breach_decided:
+        scopes += [(scope + UNDECIDED, scope_id) for scope, scope_id in scopes]
     keys: list[BucketKey] = []
     for scope, scope_id in scopes:
         keys.append((s.org_id, scope, scope_id, 1, day))
@@ -81,7 +86,7 @@ class SlaBreaches(ReadModel):
         return [
             f"CREATE TABLE IF NOT EXISTS {prefix}_tickets ("
             "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
-            "deadline BIGINT, running BOOLEAN NOT NULL, recorded BOOLEAN NOT NULL, "
+            "deadline BIGINT, running BOOLEAN NOT NULL, recorded BOOLEAN NOT NULL, decided BOOLEAN NOT NULL, "
             f"state {dialect.blob_type} NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {prefix}_buckets ("
             "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, days INTEGER NOT NULL, "
@@ -89,25 +94,12 @@ class SlaBreaches(ReadModel):
         ]
 
     def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
-        t, b = f"{prefix}_tickets", f"{prefix}_buckets"
-        scoped = " UNION ALL ".join(
-            f"SELECT org_id, '{scope}' AS scope, {column or EMPTY} AS scope_id, {days} AS days, "
-            f"deadline / {DAY * days} AS bucket "
-            f"FROM {t} WHERE running" + (f" AND {column} IS NOT NULL" if column else "")
-            for scope, column in SCOPE_COLUMNS.items()
-            for days in (1, SPAN)
-        )
+        t = f"{prefix}_tickets"
         return [
             f"CREATE INDEX IF NOT EXISTS {t}_org ON {t} (org_id, deadline) WHERE running",
             f"CREATE INDEX IF NOT EXISTS {t}_team ON {t} (org_id, team_id, deadline) WHERE running",
             f"CREATE INDEX IF NOT EXISTS {t}_assignee ON {t} (org_id, assignee_id, deadline) WHERE running",
             f"CREATE INDEX IF NOT EXISTS {t}_unrecorded ON {t} (deadline) WHERE running AND NOT recorded",
-            # A copy made before the bucket counters existed gets them from its rows. Counters that
-            # are all absent while running rows exist can only mean that (the batch that wrote the
-            # rows wrote their counters too), so this is a no-op on every other copy.
-            f"INSERT INTO {b} (org_id, scope, scope_id, days, bucket, n) "
-            f"SELECT org_id, scope, scope_id, days, bucket, COUNT(*) FROM ({scoped}) AS running_deadlines "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {b}) GROUP BY org_id, scope, scope_id, days, bucket",
         ]
 
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
@@ -122,15 +114,16 @@ class SlaBreaches(ReadModel):
 
     @staticmethod
     def _row(s: TicketSummary) -> dict[str, Any]:
-        deadline = s.sla_deadline
+        deadline = s.breach_watch
         return {
             "ticket_id": s.id,
             "org_id": s.org_id,
             "team_id": s.team_id,
             "assignee_id": s.assignee_id,
             "deadline": micros_or_none(deadline),
-            "running": s.sla_clock_running,
+            "running": deadline is not None,
             "recorded": deadline is not None and s.breach_recorded_for == deadline,
+            "decided": s.sla_breach_decided,
             "state": encode_state(s),
         }
 
@@ -145,8 +138,10 @@ class SlaBreaches(ReadModel):
         now: datetime,
         scope: str = ORG_SCOPE,
         scope_id: str = "",
+        undecided_only: bool = False,
     ) -> int:
-        """How many of the org's (team's, assignee's) live tickets are past their running deadline.
+        """How many of the org's (team's, assignee's) live tickets are breached now (`undecided_only`:
+        of those whose breach is not yet decided).
 
         The counters of the spans before the current one and of the current span's days before
         today, plus the running deadlines of today that are before `now`.
@@ -156,6 +151,9 @@ class SlaBreaches(ReadModel):
         span = today // SPAN
         column = SCOPE_COLUMNS[scope]
         narrow = f" AND {column} = ?" if column else ""
+        if undecided_only:
+            narrow += " AND NOT decided"
+            scope += UNDECIDED
         scoped = "org_id = ? AND scope = ? AND scope_id = ?"
         curs.execute(
             dialect.sql(

@@ -101,6 +101,7 @@ class TicketList(ReadModel):
     @staticmethod
     def _row(dialect: Dialect, s: TicketSummary) -> dict[str, Any]:
         deadline = micros_or_none(s.sla_deadline)
+        watch = micros_or_none(s.breach_watch)
         return {
             "ticket_id": s.id,
             "org_id": s.org_id,
@@ -115,9 +116,10 @@ class TicketList(ReadModel):
             "contact_email": s.contact_email.lower() if s.contact_email else None,
             "tag_ids": dialect.encode_set(s.tag_ids),
             "words": dialect.encode_set(s.search_words()),
-            "sla_deadline": deadline,
+            # The breach filter compares this column: the time after which the ticket counts as breached.
+            "sla_deadline": watch,
             "sla_sort": NO_DEADLINE if deadline is None else deadline,
-            "sla_running": s.sla_clock_running,
+            "sla_running": watch is not None,
             "created_at": micros(s.created_at),
             "updated_at": micros(s.updated_at),
             "state": encode_state(s),

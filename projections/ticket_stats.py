@@ -38,6 +38,8 @@ def contributions(s: TicketSummary) -> list[CounterKey]:
         keys.append((s.org_id, scope, scope_id, "status", s.status))
         keys.append((s.org_id, scope, scope_id, "priority", s.priority))
         keys.append((s.org_id, scope, scope_id, "category", s.category))
+        if s.sla_breach_decided:
+            keys.append((s.org_id, scope, scope_id, "sla", "breach_decided"))
     return keys
 
 
@@ -47,6 +49,8 @@ class Counts:
     by_status: dict[str, int]
     by_priority: dict[str, int]
     by_category: dict[str, int]
+    # Tickets whose SLA breach is already a fact (`TicketSummary.sla_breach_decided`).
+    sla_breach_decided: int
 
 
 class TicketStats(ReadModel):
@@ -87,7 +91,7 @@ class TicketStats(ReadModel):
             ),
             (org_id, scope, scope_id),
         )
-        total = 0
+        total = decided = 0
         by_status = {s.value: 0 for s in Status}
         by_priority = {p.value: 0 for p in Priority}
         by_category = {c.value: 0 for c in Category}
@@ -96,9 +100,11 @@ class TicketStats(ReadModel):
             field, value, n = row["field"], row["value"], int(row["n"])
             if field == "total":
                 total = n
+            elif field == "sla":
+                decided = n
             elif field in tables and value in tables[field]:
                 tables[field][value] = n
-        return Counts(total, by_status, by_priority, by_category)
+        return Counts(total, by_status, by_priority, by_category, decided)
 
 
 __all__ = ["ASSIGNEE_SCOPE", "ORG_SCOPE", "TEAM_SCOPE", "Counts", "TicketStats", "contributions"]

@@ -5,12 +5,14 @@ written in one transaction per batch. A small registry says which copy of each r
 model serves reads, so an analyst can build a fresh copy beside the one being served
 and then switch over.
 
-- PostgreSQL: the views live in the event database, tables `<name>_g<copy>_*` and the
-  tracking table `<name>_g<copy>_tracking` (a `PostgresTrackingRecorder`). A batch holds
+- PostgreSQL: the views live in the event database, tables `<name>_v<fold>_g<copy>_*` and the
+  tracking table `<name>_v<fold>_g<copy>_tracking` (a `PostgresTrackingRecorder`). `<fold>` is
+  `FOLD_VERSION`: a server whose fold differs builds its own copies rather than read rows
+  folded by other rules. A batch holds
   the transaction-scoped advisory lock of its copy, so two workers never apply the same
   events; the tracking row is read under that lock.
 - SQLite: each copy is its own file next to the event database
-  (`tickets.db` -> `tickets-views.<name>.g<copy>.db`, because the library names the tracking
+  (`tickets.db` -> `tickets-views.<name>_v<fold>_g<copy>.db`, because the library names the tracking
   table `tracking` in every file), and the registry is `tickets-views.db`. A batch is a
   `BEGIN IMMEDIATE` transaction, which serializes writers of that file.
 """
@@ -31,6 +33,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
+from projections.summary import FOLD_VERSION
 from tickets.infrastructure.settings import Settings, sqlite_path
 
 # The upstream application whose log the views follow (its `name`).
@@ -173,6 +176,11 @@ class ReadModelSchema(Protocol):
     def ddl(self, dialect: Dialect, prefix: str) -> list[str]: ...
 
 
+def copy_prefix(name: str, generation: int) -> str:
+    """The name stem of a copy's tables (and file): the read model, the fold version, the copy."""
+    return f"{name}_v{FOLD_VERSION}_g{generation}"
+
+
 class SQLiteView(SQLiteTrackingRecorder):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
@@ -180,7 +188,7 @@ class SQLiteView(SQLiteTrackingRecorder):
         self.dialect: Dialect = SQLiteDialect()
         self.name = schema.name
         self.generation = generation
-        self.prefix = f"{schema.name}_g{generation}"
+        self.prefix = copy_prefix(schema.name, generation)
         self._schema = schema
         super().__init__(datastore)
 
@@ -195,7 +203,7 @@ class PostgresView(PostgresTrackingRecorder):
         self.dialect = PostgresDialect()
         self.name = schema.name
         self.generation = generation
-        self.prefix = f"{schema.name}_g{generation}"
+        self.prefix = copy_prefix(schema.name, generation)
         super().__init__(datastore, tracking_table_name=f"{self.prefix}_tracking")
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in schema.ddl(self.dialect, self.prefix))
 
@@ -345,7 +353,7 @@ class SQLiteViewDatabase(ViewDatabase):
         self._stores: dict[tuple[str, int], SQLiteDatastore] = {}
 
     def copy_file(self, name: str, generation: int) -> Path:
-        return self.base.with_name(f"{self.base.name}.{name}.g{generation}.db")
+        return self.base.with_name(f"{self.base.name}.{copy_prefix(name, generation)}.db")
 
     @contextlib.contextmanager
     def _registry(self) -> Iterator[Cursor]:
@@ -441,7 +449,7 @@ class PostgresViewDatabase(ViewDatabase):
 
     def _copy_exists(self, name: str, generation: int) -> bool:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(%s) AS t", (f"{name}_g{generation}_tracking",))
+            curs.execute("SELECT to_regclass(%s) AS t", (f"{copy_prefix(name, generation)}_tracking",))
             row = curs.fetchone()
             return row is not None and row["t"] is not None
 

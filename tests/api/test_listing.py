@@ -147,6 +147,7 @@ def test_stats_count_by_status_priority_category_and_narrow(client: Client, org:
         "byPriority": {"low": 0, "medium": 1, "high": 1, "urgent": 1},
         "byCategory": {"general": 1, "bug": 1, "feature": 0, "billing": 1, "account": 0, "technical": 0},
         "slaBreached": 0,
+        "slaBreachedTotal": 0,
     }
     by_team = client.get(f"/api/v1/tickets/stats?teamId={team['id']}", headers=org.admin.headers).json()
     assert by_team["total"] == 1

@@ -97,3 +97,91 @@ def test_breached_when_past_the_deadline_and_not_resolved(policies: Desk) -> Non
     assert policies.tickets.get(policies.agent, "1").is_sla_breached(policies.clock())
     resolved = policies.tickets.update(policies.agent, "1", {"status": Status.RESOLVED}).value
     assert not resolved.is_sla_breached(policies.clock())
+
+
+def test_a_breach_stays_a_breach_when_the_ticket_goes_on_hold(policies: Desk) -> None:
+    start = policies.clock()
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
+    policies.clock.advance(minutes=20)  # the 15-minute first response is missed
+    held = policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD}).value
+    policies.clock.advance(hours=3)
+    assert held.is_sla_breached(policies.clock())
+    assert held.sla.first_response_breached(policies.clock())
+    # Leaving the hold moves only the target that was still running (resolution, 120 minutes).
+    reopened = policies.tickets.update(policies.agent, "1", {"status": Status.OPEN}).value
+    assert reopened.first_response_due_at == start + timedelta(minutes=15)
+    assert reopened.resolution_due_at == start + timedelta(minutes=120 + 180)
+    assert reopened.is_sla_breached(policies.clock())
+
+
+def test_an_on_hold_ticket_is_paused_with_the_time_it_had_left(policies: Desk) -> None:
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
+    policies.clock.advance(minutes=20)
+    held = policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD}).value
+    assert held.sla.paused
+    assert held.sla.running_deadline is None
+    assert held.sla.remaining_when_paused == timedelta(minutes=40)
+    policies.clock.advance(days=2)
+    assert not held.is_sla_breached(policies.clock())
+
+
+def test_each_target_keeps_its_outcome_after_resolving(policies: Desk) -> None:
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
+    policies.clock.advance(minutes=16)
+    policies.tickets.add_message(policies.admin, "1", "late reply", False)
+    resolved = policies.tickets.update(policies.agent, "1", {"status": Status.RESOLVED}).value
+    now = policies.clock()
+    assert not resolved.is_sla_breached(now)
+    assert resolved.sla.first_response_breached(now)
+    assert not resolved.sla.resolution_breached(now)
+    assert resolved.sla.ever_breached(None), "decided: no time passing changes it"
+
+
+def test_restamping_does_not_undo_a_missed_target(policies: Desk) -> None:
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
+    policies.clock.advance(minutes=30)
+    # Low priority has no policy: the due times are cleared, the missed first response stays missed.
+    ticket = policies.tickets.update(policies.agent, "1", {"priority": Priority.LOW}).value
+    assert ticket.first_response_due_at is None
+    assert ticket.sla.first_response_breached(policies.clock())
+    assert not ticket.is_sla_breached(policies.clock())
+
+
+def test_leaving_a_hold_is_on_the_timeline_with_the_moved_due_times(policies: Desk) -> None:
+    start = policies.clock()
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
+    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.clock.advance(minutes=30)
+    policies.tickets.update(policies.agent, "1", {"status": Status.PENDING})
+    resumed, changed = policies.tickets.timeline(policies.agent, "1")[-2:]
+    assert (resumed.type, changed.type) == ("sla_clock_resumed", "status_changed")
+    assert resumed.old_value == (start + timedelta(minutes=60)).isoformat().replace("+00:00", "Z")
+    assert resumed.new_value == {
+        "heldSeconds": 1800.0,
+        "firstResponseDueAt": (start + timedelta(minutes=90)).isoformat().replace("+00:00", "Z"),
+        "resolutionDueAt": (start + timedelta(minutes=510)).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def test_a_hold_recorded_before_the_resume_event_still_replays_the_same(policies: Desk) -> None:
+    """Streams written before `SlaClockResumed` existed: the status change itself moves the due times."""
+    from tickets.domain.ticket import Ticket
+
+    start = policies.clock()
+    ticket = policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH)).value
+    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.clock.advance(minutes=30)
+    held = policies.tickets.get(policies.agent, "1")
+    held._status_changed(
+        old=Status.ON_HOLD.value,
+        new=Status.OPEN.value,
+        actor_id=policies.agent.user_id,
+        timestamp=policies.clock(),
+    )
+    policies.app.save(held)
+    replayed = None
+    for domain_event in policies.app.events.get(ticket.id):
+        replayed = domain_event.mutate(replayed)
+    assert isinstance(replayed, Ticket)
+    assert replayed.first_response_due_at == start + timedelta(minutes=90)
+    assert replayed.held == timedelta(minutes=30)

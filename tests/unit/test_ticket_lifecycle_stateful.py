@@ -105,6 +105,8 @@ class TicketLifecycle(RuleBasedStateMachine):
     @rule(status=st.sampled_from(Status))
     def change_status(self, status: Status) -> None:
         events = int(status != self.model["status"])
+        # Leaving a hold also records that the SLA clock resumed.
+        events += int(self.model["status"] == Status.ON_HOLD and status != Status.ON_HOLD)
         self._try({"status": status}, {"status": status}, events)
 
     @rule(priority=st.sampled_from(Priority))

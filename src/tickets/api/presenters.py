@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import TypedDict
 from uuid import UUID
 
 from markdown_it import MarkdownIt
@@ -11,7 +12,9 @@ from markdown_it import MarkdownIt
 from tickets.api import schemas
 from tickets.application.tickets import TimelineEntry
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
+from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Message, Ticket
+from tickets.domain.values import Status
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +68,28 @@ def canned_response(value: CannedResponse) -> schemas.CannedResponseOut:
     )
 
 
+class SlaState(TypedDict):
+    sla_deadline: datetime | None
+    sla_paused_at: datetime | None
+    sla_remaining_seconds: int | None
+    sla_breached: bool
+    first_response_breached: bool
+    resolution_breached: bool
+
+
+def sla_state(clock: SlaClock, status: Status, now: datetime) -> SlaState:
+    """What a ticket and a list item say of the SLA at `now`: one rule for both (`domain/sla.py`)."""
+    remaining = clock.remaining_when_paused
+    return SlaState(
+        sla_deadline=clock.running_deadline,
+        sla_paused_at=clock.on_hold_since if clock.paused else None,
+        sla_remaining_seconds=None if remaining is None else int(remaining.total_seconds()),
+        sla_breached=clock.is_breached(status, now),
+        first_response_breached=clock.first_response_breached(now),
+        resolution_breached=clock.resolution_breached(now),
+    )
+
+
 def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.TicketOut:
     tags = [organization.tags[str(t)] for t in value.tag_ids if str(t) in organization.tags]
     return schemas.TicketOut(
@@ -86,13 +111,12 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         contact_name=value.contact_name,
         tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
         message_count=value.message_count,
-        sla_deadline=value.sla_deadline,
         first_response_due_at=value.first_response_due_at,
         resolution_due_at=value.resolution_due_at,
         first_response_at=value.first_response_at,
         resolved_at=value.resolved_at,
         closed_at=value.closed_at,
-        sla_breached=value.is_sla_breached(now),
+        **sla_state(value.sla, value.status, now),
         follow_up_of=value.follow_up_of,
         follow_up_ids=list(value.follow_up_ids),
         created_at=value.created_on,

@@ -218,7 +218,11 @@ class TicketOut(Response):
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_remaining_seconds: int | None
     sla_breached: bool
+    first_response_breached: bool
+    resolution_breached: bool
     follow_up_of: UUID | None
     follow_up_ids: list[UUID]
     created_at: datetime

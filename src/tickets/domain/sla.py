@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from tickets.domain.values import SLA_STOPPED_STATUSES, SlaTargets, Status
+from tickets.domain.values import SlaTargets, Status
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,13 @@ def due_times(created_at: datetime, held: timedelta, targets: SlaTargets | None)
 
 @dataclass(frozen=True)
 class SlaClock:
-    """The SLA-relevant times of one ticket."""
+    """The SLA-relevant times of one ticket, and the outcome of each target so far.
+
+    A target is *missed* once its due time passes while it is unmet and the clock runs, or
+    when it is met late. A missed target stays missed: hold time does not move it,
+    resolving does not hide it, and re-stamping the due times keeps the fact
+    (`first_response_missed` / `resolution_missed` record it at every change of the clock).
+    """
 
     first_response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
@@ -41,6 +47,8 @@ class SlaClock:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     on_hold_since: datetime | None = None
+    first_response_missed: bool = False
+    resolution_missed: bool = False
 
     @property
     def deadline(self) -> datetime | None:
@@ -52,31 +60,128 @@ class SlaClock:
             pending.append(self.resolution_due_at)
         return min(pending) if pending else None
 
+    @property
+    def paused(self) -> bool:
+        """True while on hold with a target still unmet: the due times will move when the hold ends."""
+        return self.on_hold_since is not None and self.deadline is not None
+
+    @property
+    def running_deadline(self) -> datetime | None:
+        """The deadline a client should show: None while paused (the due times are about to move)."""
+        return None if self.paused else self.deadline
+
+    @property
+    def remaining_when_paused(self) -> timedelta | None:
+        """While paused: the time that was left to the earliest target not yet missed."""
+        if not self.paused or self.on_hold_since is None:
+            return None
+        held_from = self.on_hold_since
+        left = [due - held_from for due in self._unmet_due_times() if due >= held_from]
+        return min(left) if left else None
+
+    def _unmet_due_times(self) -> list[datetime]:
+        due: list[datetime] = []
+        if self.first_response_at is None and self.first_response_due_at is not None:
+            due.append(self.first_response_due_at)
+        if self.resolved_at is None and self.resolution_due_at is not None:
+            due.append(self.resolution_due_at)
+        return due
+
+    def breach_watch(self, status: Status) -> datetime | None:
+        """The time after which the ticket counts as breached now (None: it does not, whatever the time).
+
+        Open or pending: its deadline. On hold: the earliest target it had already missed when
+        the hold began (that breach stands). Resolved or closed: None.
+        """
+        if status in (Status.OPEN, Status.PENDING):
+            return self.deadline
+        if status == Status.ON_HOLD and self.on_hold_since is not None:
+            held_from = self.on_hold_since
+            missed = [due for due in self._unmet_due_times() if due < held_from]
+            return min(missed) if missed else None
+        return None
+
     def running(self, status: Status) -> bool:
-        """True while there is a deadline and the status lets it pass (open or pending)."""
-        return self.deadline is not None and status not in SLA_STOPPED_STATUSES
+        """True while a breach can happen or has happened and still counts (see `breach_watch`)."""
+        return self.breach_watch(status) is not None
 
     def is_breached(self, status: Status, now: datetime) -> bool:
-        deadline = self.deadline
-        return deadline is not None and status not in SLA_STOPPED_STATUSES and now > deadline
+        """Breached now: past the deadline with the clock running, or on hold with a target already missed."""
+        watch = self.breach_watch(status)
+        return watch is not None and now > watch
+
+    def first_response_breached(self, now: datetime | None) -> bool:
+        """Whether the first-response target has been missed (`now` None: only what is already decided)."""
+        return self.first_response_missed or _missed(
+            self.first_response_due_at, self.first_response_at, self._stopped_at(), now
+        )
+
+    def resolution_breached(self, now: datetime | None) -> bool:
+        """Whether the resolution target has been missed (`now` None: only what is already decided)."""
+        return self.resolution_missed or _missed(
+            self.resolution_due_at, self.resolved_at, self.on_hold_since, now
+        )
+
+    def ever_breached(self, now: datetime | None) -> bool:
+        return self.first_response_breached(now) or self.resolution_breached(now)
+
+    def _stopped_at(self) -> datetime | None:
+        """When the clock stopped for an unmet target: the hold began, or the ticket was resolved."""
+        return self.on_hold_since or self.resolved_at
+
+    def settled(self, at: datetime) -> SlaClock:
+        """The clock with the outcome of each target as of `at` recorded, before the clock changes."""
+        return replace(
+            self,
+            first_response_missed=self.first_response_breached(at),
+            resolution_missed=self.resolution_breached(at),
+        )
+
+    def with_due_times(self, due: SlaDueTimes, at: datetime) -> SlaClock:
+        """New due times (a policy re-stamp); a target already missed stays missed."""
+        return replace(
+            self.settled(at),
+            first_response_due_at=due.first_response_due_at,
+            resolution_due_at=due.resolution_due_at,
+        )
+
+    def resumed_to(self, due: SlaDueTimes, at: datetime) -> SlaClock:
+        """The clock after a recorded resume (`Ticket.SlaClockResumed`): the moved due times, no hold."""
+        return replace(
+            self.settled(at),
+            first_response_due_at=due.first_response_due_at,
+            resolution_due_at=due.resolution_due_at,
+            on_hold_since=None,
+        )
+
+    def resumed(self, at: datetime) -> tuple[SlaClock, timedelta]:
+        """The clock when a hold ends at `at`, and the time held.
+
+        Time on hold does not count: the targets still running when the hold began move later
+        by the time held; a target already missed then does not move.
+        """
+        if self.on_hold_since is None:
+            return self, timedelta(0)
+        held_from = self.on_hold_since
+        paused = at - held_from
+        due = SlaDueTimes(
+            _pushed(self.first_response_due_at, self.first_response_at, held_from, paused),
+            _pushed(self.resolution_due_at, self.resolved_at, held_from, paused),
+        )
+        return self.resumed_to(due, at), paused
 
     def after_status_change(
         self, previous: Status, status: Status, at: datetime
     ) -> tuple[SlaClock, timedelta]:
         """The clock after moving from `previous` to `status` at `at`, and the time just spent on hold.
 
-        Time on hold does not count: leaving `on_hold` pushes the unmet targets back by it.
+        A ticket leaving `on_hold` resumes the clock first (`resumed`; the ticket records that as
+        its own event, so here it only happens for events recorded before that event existed).
         `resolved` and `closed` meet the resolution target; reopening makes it unmet again.
         """
-        clock, paused = self, timedelta(0)
+        clock, paused = self.settled(at), timedelta(0)
         if previous == Status.ON_HOLD and clock.on_hold_since is not None:
-            paused = at - clock.on_hold_since
-            clock = replace(
-                clock,
-                first_response_due_at=_pushed(clock.first_response_due_at, clock.first_response_at, paused),
-                resolution_due_at=_pushed(clock.resolution_due_at, clock.resolved_at, paused),
-                on_hold_since=None,
-            )
+            clock, paused = clock.resumed(at)
         if status == Status.ON_HOLD:
             clock = replace(clock, on_hold_since=at)
         if status == Status.RESOLVED:
@@ -90,9 +195,26 @@ class SlaClock:
     def after_public_reply(self, author_is_creator: bool, at: datetime) -> SlaClock:
         """The first public reply from anyone but the creator meets the first-response target."""
         if self.first_response_at is None and not author_is_creator:
-            return replace(self, first_response_at=at)
+            return replace(self.settled(at), first_response_at=at)
         return self
 
 
-def _pushed(due: datetime | None, met_at: datetime | None, paused: timedelta) -> datetime | None:
-    return due + paused if due is not None and met_at is None else due
+def _missed(
+    due: datetime | None, met_at: datetime | None, stopped_at: datetime | None, now: datetime | None
+) -> bool:
+    """A target is missed when met late, or unmet past its due time (counted until the clock stopped)."""
+    if due is None:
+        return False
+    if met_at is not None:
+        return met_at > due
+    until = stopped_at or now
+    return until is not None and until > due
+
+
+def _pushed(
+    due: datetime | None, met_at: datetime | None, held_from: datetime, paused: timedelta
+) -> datetime | None:
+    """A due time after a hold: moved by the time held if it was still running when the hold began."""
+    if due is None or met_at is not None or due < held_from:
+        return due
+    return due + paused

@@ -151,7 +151,27 @@ class Ticket(TypedAggregate):
         resolution_due_at: datetime | None
 
         def activity(self) -> Activity:
-            return Activity("created", None, self.subject)
+            return Activity(
+                "created",
+                None,
+                {
+                    "subject": self.subject,
+                    "description": self.description,
+                    "status": Status.OPEN.value,
+                    "priority": self.priority,
+                    "category": self.category,
+                    "source": self.source,
+                    "teamId": _str(self.team_id),
+                    "assigneeId": _str(self.assignee_id),
+                    "creatorId": str(self.creator_id),
+                    "contactEmail": self.contact_email,
+                    "contactName": self.contact_name,
+                    "tagIds": [str(t) for t in self.tag_ids],
+                    "followUpOf": _str(self.follow_up_of),
+                    "firstResponseDueAt": _iso(self.first_response_due_at),
+                    "resolutionDueAt": _iso(self.resolution_due_at),
+                },
+            )
 
     @event(Created)
     def __init__(
@@ -286,10 +306,56 @@ class Ticket(TypedAggregate):
         self.description = new
 
     def change_status(self, status: Status, actor_id: UUID, at: datetime) -> None:
-        """Move to `status`. Any open status may go to any other; closed is final."""
+        """Move to `status`. Any open status may go to any other; closed is final.
+
+        Leaving `on_hold` first records that the SLA clock resumed, with the due times it moved.
+        """
         self._ensure_changeable()
-        if status != self.status:
-            self._status_changed(old=self.status.value, new=status.value, actor_id=actor_id, timestamp=at)
+        if status == self.status:
+            return
+        if self.status == Status.ON_HOLD and self.sla.on_hold_since is not None:
+            resumed, held = self.sla.resumed(at)
+            self._sla_clock_resumed(
+                held_seconds=held.total_seconds(),
+                first_response_due_at=resumed.first_response_due_at,
+                resolution_due_at=resumed.resolution_due_at,
+                old_deadline=self.sla.deadline,
+                actor_id=actor_id,
+                timestamp=at,
+            )
+        self._status_changed(old=self.status.value, new=status.value, actor_id=actor_id, timestamp=at)
+
+    class SlaClockResumed(Event):
+        """The hold ended: the targets still running when it began moved later by the time held."""
+
+        held_seconds: float
+        first_response_due_at: datetime | None
+        resolution_due_at: datetime | None
+        old_deadline: datetime | None
+
+        def activity(self) -> Activity:
+            return Activity(
+                "sla_clock_resumed",
+                _iso(self.old_deadline),
+                {
+                    "heldSeconds": self.held_seconds,
+                    "firstResponseDueAt": _iso(self.first_response_due_at),
+                    "resolutionDueAt": _iso(self.resolution_due_at),
+                },
+            )
+
+    @event(SlaClockResumed)
+    def _sla_clock_resumed(
+        self,
+        held_seconds: float,
+        first_response_due_at: datetime | None,
+        resolution_due_at: datetime | None,
+        old_deadline: datetime | None,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.sla = self.sla.resumed_to(SlaDueTimes(first_response_due_at, resolution_due_at), timestamp)
+        self.held_seconds += held_seconds
 
     class StatusChanged(Event):
         old: str
@@ -618,13 +684,11 @@ class Ticket(TypedAggregate):
         actor_id: UUID,
         timestamp: datetime,
     ) -> None:
-        self.sla = replace(
-            self.sla, first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at
-        )
+        self.sla = self.sla.with_due_times(SlaDueTimes(first_response_due_at, resolution_due_at), timestamp)
 
     def record_sla_breach(self, now: datetime) -> bool:
         """Record, once per deadline, that the SLA deadline has passed. Returns whether it did."""
-        deadline = self.sla_deadline
+        deadline = self.sla.breach_watch(self.status)
         if self.deleted or deadline is None or not self.is_sla_breached(now):
             return False
         if self.sla_breached_deadline == deadline:
@@ -697,6 +761,7 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.MessageEdited,
     Ticket.MessageDeleted,
     Ticket.SlaDeadlineSet,
+    Ticket.SlaClockResumed,
     Ticket.SlaBreached,
     Ticket.Deleted,
     Ticket.FollowUpCreated,

@@ -77,7 +77,11 @@ class TicketListItem(schemas.Response):
     sla_deadline: datetime | None
     first_response_due_at: datetime | None
     resolution_due_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_remaining_seconds: int | None
     sla_breached: bool
+    first_response_breached: bool
+    resolution_breached: bool
     created_at: datetime
     updated_at: datetime
 
@@ -88,6 +92,7 @@ class TicketStats(schemas.Response):
     by_priority: dict[str, int]
     by_category: dict[str, int]
     sla_breached: int
+    sla_breached_total: int
 
 
 def _read_side(services: Services) -> ReadSide:
@@ -163,7 +168,6 @@ def _assignees(values: list[str]) -> tuple[list[str], bool]:
 
 def _item(summary: TicketSummary, org: Organization, now: datetime) -> TicketListItem:
     tags = [org.tags[t] for t in summary.tag_ids if t in org.tags]
-    deadline = summary.sla_deadline
     return TicketListItem(
         id=UUID(summary.id),
         ticket_number=summary.number,
@@ -179,10 +183,9 @@ def _item(summary: TicketSummary, org: Organization, now: datetime) -> TicketLis
         contact_name=summary.contact_name,
         tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
         message_count=summary.message_count,
-        sla_deadline=deadline,
         first_response_due_at=summary.first_response_due_at,
         resolution_due_at=summary.resolution_due_at,
-        sla_breached=summary.sla.is_breached(Status(summary.status), now),
+        **presenters.sla_state(summary.sla, Status(summary.status), now),
         created_at=summary.created_at,
         updated_at=summary.updated_at,
     )
@@ -296,5 +299,6 @@ class TicketListController(TicketController):
             by_priority=stats.counts.by_priority,
             by_category=stats.counts.by_category,
             sla_breached=stats.sla_breached,
+            sla_breached_total=stats.sla_breached_total,
         )
         return Response(body, headers=headers)

@@ -618,7 +618,7 @@ def describe_activity(activity: Row, directory: Directory) -> str:
         show = values[kind]
         return f"{label} {show(old)} → {show(new)}"
     fixed: dict[str, Callable[[], str]] = {
-        "created": lambda: f"created {quoted(new)}",
+        "created": lambda: f"created {quoted(new.get('subject') if isinstance(new, dict) else new)}",
         "description_changed": lambda: "description edited",
         "tag_added": lambda: f"tag added {directory.tag_name(new)}",
         "tag_removed": lambda: f"tag removed {directory.tag_name(old)}",
@@ -627,6 +627,9 @@ def describe_activity(activity: Row, directory: Directory) -> str:
         "message_edited": lambda: "message edited",
         "message_deleted": lambda: "message deleted",
         "sla_deadline_set": lambda: sla_deadline_label(new),
+        "sla_clock_resumed": lambda: (
+            "SLA clock resumed after hold; " + sla_deadline_label(new).removeprefix("SLA: ")
+        ),
         "sla_breached": lambda: f"SLA breached (deadline {local_time(new, relative=False)})",
         "deleted": lambda: "deleted",
         "follow_up_created": lambda: f"follow-up ticket {str(new)[:8]} created",
