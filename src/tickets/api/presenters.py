@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import TypedDict
 from uuid import UUID
 
+import msgspec
 from markdown_it import MarkdownIt
 
 from tickets.api import schemas
@@ -119,9 +120,32 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         **sla_state(value.sla, value.status, now),
         follow_up_of=value.follow_up_of,
         follow_up_ids=list(value.follow_up_ids),
+        deleted=value.deleted,
         created_at=value.created_on,
         updated_at=value.modified_on,
         version=value.version,
+    )
+
+
+# The attributes every stored event has; the rest of an event is its payload.
+_EVENT_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "actor_id"})
+_JSON = msgspec.json.Encoder()
+
+
+def stored_event_line(domain_event: Ticket.Event) -> bytes:
+    """One stored event as a line of JSON: type, version, time, actor and its payload, in plain JSON."""
+    payload = {k: v for k, v in vars(domain_event).items() if k not in _EVENT_ENVELOPE}
+    return (
+        _JSON.encode(
+            {
+                "type": type(domain_event).__qualname__,
+                "version": domain_event.originator_version,
+                "time": domain_event.timestamp,
+                "actorId": getattr(domain_event, "actor_id", None),
+                "payload": payload,
+            }
+        )
+        + b"\n"
     )
 
 

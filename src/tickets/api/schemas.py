@@ -225,6 +225,8 @@ class TicketOut(Response):
     resolution_breached: bool
     follow_up_of: UUID | None
     follow_up_ids: list[UUID]
+    # True only when an admin reads a soft-deleted ticket's history (`includeDeleted=true`).
+    deleted: bool
     created_at: datetime
     updated_at: datetime
     version: int

@@ -19,6 +19,10 @@ class Actor:
     org_id: UUID
     role: Role
 
+    def has(self, role: Role) -> bool:
+        """True when the actor's role is at least `role`."""
+        return _RANK[self.role] >= _RANK[role]
+
     def require(self, role: Role) -> None:
         """Raise ForbiddenError unless the actor's role is at least `role`."""
         if _RANK[self.role] < _RANK[role]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -128,6 +129,22 @@ class DirectoryService:
             org: Organization = self.app.repository.get(org_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"org {org_id} not found") from None
+        return org
+
+    def org_as_of(self, org_id: UUID, at: datetime) -> Organization:
+        """The org as it was at `at` (its members, teams and tags then), for replaying a ticket's past."""
+        current = self.org(org_id)
+        if current.modified_on <= at:
+            return current
+        version = next(
+            (
+                e.originator_version
+                for e in cast("Iterable[Organization.Event]", self.app.events.get(org_id, desc=True))
+                if e.timestamp <= at
+            ),
+            1,  # before the org existed nothing of it can be shown: its first version is the nearest
+        )
+        org: Organization = self.app.repository.get(org_id, version=version)
         return org
 
     def members(self, actor: Actor) -> list[Member]:

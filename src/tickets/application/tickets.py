@@ -48,6 +48,16 @@ class NewTicket:
 
 
 @dataclass(frozen=True)
+class TicketRead:
+    """A ticket as shown at one moment: now, or a past version with its org as it was then."""
+
+    ticket: Ticket
+    org: Organization
+    # The moment shown: SLA flags are computed at it (now, the version's time, or `asOf`).
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """One event of a ticket, as the activity timeline shows it."""
 
@@ -106,25 +116,39 @@ class TicketService:
         except ValueError:
             raise NotFoundError(f"ticket {ref!r} not found: use the ticket's UUID or its number") from None
 
-    def _load(self, actor: Actor, ticket_id: UUID, version: int | None = None) -> Ticket:
+    def _load(
+        self, actor: Actor, ticket_id: UUID, version: int | None = None, include_deleted: bool = False
+    ) -> Ticket:
         ticket: object
         try:
             ticket = self.app.repository.get(ticket_id, version=version)
         except AggregateNotFoundError:
             ticket = None
         # Another org's ticket answers exactly like a missing one.
-        if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id or ticket.deleted:
+        if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id:
             raise NotFoundError(f"ticket {ticket_id} not found")
+        if ticket.deleted and not include_deleted:
+            raise NotFoundError(f"ticket #{ticket.ticket_number} not found (it was deleted)")
         if version is not None and ticket.version != version:
             raise NotFoundError(f"ticket {ticket_id} has no version {version}")
         return ticket
 
     def get(
-        self, actor: Actor, ref: str, version: int | None = None, as_of: datetime | None = None
+        self,
+        actor: Actor,
+        ref: str,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        include_deleted: bool = False,
     ) -> Ticket:
-        """The ticket now, or as it was at `version` or at time `as_of` (for auditors)."""
+        """The ticket now, or as it was at `version` or at time `as_of` (for auditors).
+
+        `include_deleted` lets an admin read a soft-deleted ticket's history; for everyone else a
+        deleted ticket stays missing.
+        """
+        include_deleted = include_deleted and actor.has(Role.ADMIN)
         ticket_id = self.resolve_id(actor, ref)
-        current = self._load(actor, ticket_id)
+        current = self._load(actor, ticket_id, include_deleted=include_deleted)
         if as_of is not None:
             events = cast("Iterable[Ticket.Event]", self.app.events.get(ticket_id))
             versions = [e.originator_version for e in events if e.timestamp <= as_of]
@@ -136,8 +160,27 @@ class TicketService:
                 raise NotFoundError(
                     f"ticket #{current.ticket_number} has no version {version}; latest is {current.version}"
                 )
-            return self._load(actor, ticket_id, version)
+            return self._load(actor, ticket_id, version, include_deleted=True)
         return current
+
+    def read(
+        self,
+        actor: Actor,
+        ref: str,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        include_deleted: bool = False,
+    ) -> TicketRead:
+        """The ticket with the org it refers to, both as of the same moment.
+
+        Now: the current ticket and org. A past version or time: the ticket then, the org as it
+        was at that moment (member and tag names, deleted tags), and SLA flags at that moment.
+        """
+        ticket = self.get(actor, ref, version, as_of, include_deleted)
+        if version is None and as_of is None:
+            return TicketRead(ticket, self.directory.org(actor.org_id), self.clock())
+        moment = as_of or ticket.modified_on
+        return TicketRead(ticket, self.directory.org_as_of(actor.org_id, moment), moment)
 
     # ------------------------------------------------------------------ commands
 
@@ -334,11 +377,22 @@ class TicketService:
 
     # ------------------------------------------------------------------ history
 
+    def stored_events(self, actor: Actor, ref: str) -> list[Ticket.Event]:
+        """Every stored event of the ticket, oldest first (admins; deleted tickets too): the audit export."""
+        actor.require(Role.ADMIN)
+        ticket = self.get(actor, ref, include_deleted=True)
+        return list(cast("Iterable[Ticket.Event]", self.app.events.get(ticket.id)))
+
     def timeline(
-        self, actor: Actor, ref: str, after_version: int = 0, limit: int | None = None
+        self,
+        actor: Actor,
+        ref: str,
+        after_version: int = 0,
+        limit: int | None = None,
+        include_deleted: bool = False,
     ) -> list[TimelineEntry]:
         """The ticket's events after `after_version`, oldest first, as timeline entries."""
-        ticket = self.get(actor, ref)
+        ticket = self.get(actor, ref, include_deleted=include_deleted)
         entries = []
         for domain_event in cast(
             "Iterable[Ticket.Event]", self.app.events.get(ticket.id, gt=after_version or None, limit=limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from litestar import Response
@@ -24,6 +25,34 @@ IfMatch = Annotated[
 Cursor = Annotated[
     str | None, QueryParameter(max_length=200, description="`nextCursor` of the previous page")
 ]
+
+
+Version = Annotated[int | None, QueryParameter(ge=1, description="As of this version of the ticket")]
+AsOf = Annotated[
+    datetime | None,
+    QueryParameter(name="asOf", description="As it was at this RFC 3339 time (with an offset, e.g. `Z`)"),
+]
+IncludeDeleted = Annotated[
+    bool,
+    QueryParameter(
+        name="includeDeleted",
+        description="Admins: also a soft-deleted ticket (its history stays readable); others still get 404",
+    ),
+]
+
+
+def check_as_of(version: int | None, as_of: datetime | None) -> None:
+    """`version` and `asOf` each pick a moment: at most one, and a time must say its offset."""
+    if version is not None and as_of is not None:
+        raise ValidationException(
+            detail="ask for a version or a time (asOf), not both",
+            extra=[{"key": "asOf", "message": "cannot be combined with version"}],
+        )
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValidationException(
+            detail="asOf needs a time zone",
+            extra=[{"key": "asOf", "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z"}],
+        )
 
 
 def written(body: T, saved: Saved[object], status_code: int = 200) -> Response[T]:

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import Cursor, IfMatch, Limit, etag, parse_if_match, written
+from tickets.api.controllers.common import (
+    AsOf,
+    Cursor,
+    IfMatch,
+    IncludeDeleted,
+    Limit,
+    Version,
+    check_as_of,
+    etag,
+    parse_if_match,
+    written,
+)
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.tickets import NewTicket
 from tickets.domain.ticket import Ticket
+
+# JSON Lines: one JSON object per line (https://jsonlines.org).
+EVENTS_MEDIA_TYPE = "application/jsonl"
 
 
 class TicketController(Controller):
@@ -69,24 +80,19 @@ class TicketController(Controller):
         ticket_ref: FromPath[str],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
-        version: Annotated[
-            int | None, QueryParameter(ge=1, description="Return the ticket as of this version")
-        ] = None,
-        as_of: Annotated[
-            datetime | None,
-            QueryParameter(name="asOf", description="Return the ticket as it was at this RFC 3339 time"),
-        ] = None,
+        version: Version = None,
+        as_of: AsOf = None,
+        include_deleted: IncludeDeleted = False,
     ) -> Response[schemas.TicketOut]:
-        """`ticket_ref` is the ticket's UUID or its number (`42`)."""
-        if as_of is not None and as_of.tzinfo is None:
-            raise ValidationException(
-                detail="asOf needs a time zone",
-                extra=[
-                    {"key": "asOf", "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z"}
-                ],
-            )
-        ticket = services.tickets.get(actor, ticket_ref, version=version, as_of=as_of)
-        return Response(self._out(services, actor, ticket), headers={"ETag": etag(ticket.version)})
+        """`ticket_ref` is the ticket's UUID or its number (`42`).
+
+        With `version` or `asOf`, everything is as it was then: the fields, the embedded assignee,
+        creator and tags (the org's own history), and `slaBreached` at that moment.
+        """
+        check_as_of(version, as_of)
+        read = services.tickets.read(actor, ticket_ref, version, as_of, include_deleted)
+        body = presenters.ticket(read.ticket, read.org, read.at)
+        return Response(body, headers={"ETag": etag(read.ticket.version)})
 
     @patch("/{ticket_ref:str}", sync_to_thread=True, summary="Update a ticket")
     def update_ticket(
@@ -148,9 +154,13 @@ class TicketController(Controller):
         actor: NamedDependency[Actor],
         limit: Limit = 50,
         cursor: Cursor = None,
+        version: Version = None,
+        as_of: AsOf = None,
+        include_deleted: IncludeDeleted = False,
     ) -> schemas.Page[schemas.MessageOut]:
-        """Messages and internal notes, oldest first."""
-        ticket = services.tickets.get(actor, ticket_ref)
+        """Messages and internal notes, oldest first; with `version` or `asOf`, the thread as it read then."""
+        check_as_of(version, as_of)
+        ticket = services.tickets.get(actor, ticket_ref, version, as_of, include_deleted)
         start = decode_cursor("m", cursor)
         everything = list(ticket.messages.values())
         page: list[schemas.MessageOut] = []
@@ -217,10 +227,28 @@ class TicketController(Controller):
         actor: NamedDependency[Actor],
         limit: Limit = 50,
         cursor: Cursor = None,
+        include_deleted: IncludeDeleted = False,
     ) -> schemas.Page[schemas.ActivityOut]:
         """One entry per event, oldest first, with `oldValue` / `newValue`."""
         after = decode_cursor("v", cursor)
-        entries = services.tickets.timeline(actor, ticket_ref, after_version=after, limit=limit + 1)
+        entries = services.tickets.timeline(
+            actor, ticket_ref, after_version=after, limit=limit + 1, include_deleted=include_deleted
+        )
         page = entries[:limit]
         next_cursor = encode_cursor("v", page[-1].version) if len(entries) > limit else None
         return schemas.Page(items=[presenters.activity(e) for e in page], next_cursor=next_cursor)
+
+    @get(
+        "/{ticket_ref:str}/events",
+        sync_to_thread=True,
+        media_type=EVENTS_MEDIA_TYPE,
+        summary="Export the ticket's stored events (admin)",
+    )
+    def export_events(
+        self, ticket_ref: FromPath[str], services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> Response[bytes]:
+        """Every stored event of the ticket (deleted tickets too), oldest first, as JSON Lines: one
+        `{"type", "version", "time", "actorId", "payload"}` object per line, ids and times as strings."""
+        events = services.tickets.stored_events(actor, ticket_ref)
+        lines = b"".join(presenters.stored_event_line(e) for e in events)
+        return Response(lines, media_type=EVENTS_MEDIA_TYPE)
