@@ -22,10 +22,10 @@ from tickets.infrastructure.clock import ManualClock
 from tickets.infrastructure.settings import Settings
 
 
-def replayed(app: TicketsApp, aggregate_id: UUID) -> Any:
-    """The aggregate folded from every stored event: no cache, no snapshot."""
+def replayed(app: TicketsApp, aggregate_id: UUID, version: int | None = None) -> Any:
+    """The aggregate folded from its stored events (up to `version`): no cache, no snapshot."""
     aggregate = None
-    for domain_event in app.events.get(aggregate_id):
+    for domain_event in app.events.get(aggregate_id, lte=version):
         aggregate = domain_event.mutate(aggregate)
     return aggregate
 
@@ -104,7 +104,7 @@ def test_a_ticket_past_its_snapshot_interval_changes_after_a_restart(
         restarted.app.close()
 
 
-def test_a_snapshot_stored_before_typed_snapshots_still_restores_enums(
+def test_a_snapshot_stored_before_typed_snapshots_is_not_used(
     services: Services, org: Org, database_url: str, clock: ManualClock
 ) -> None:
     admin = _actor(services, org.admin.token)
@@ -123,6 +123,8 @@ def test_a_snapshot_stored_before_typed_snapshots_still_restores_enums(
         state=state,
     )
     services.app.snapshots.put([old])
+    # Its state came from the rules of that release; loading replays the events instead.
+    assert list(services.app.snapshots.get(ticket.id)) == []
 
     restarted = build_services(Settings(database_url), clock=clock)
     try:

@@ -61,15 +61,9 @@ def _str(value: object) -> str | None:
 class Ticket(TypedAggregate):
     """A customer-support ticket. Its events are the source of truth."""
 
-    # Version 1 snapshots (the library's plain Snapshot) stored the enums as strings.
+    # The version of the ticket's rules and state, for snapshots (`domain/snapshots.py`).
+    # 2: typed snapshots; SLA outcomes recorded; a hold moves only the targets still running.
     class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["status"] = Status(state["status"])
-        state["priority"] = Priority(state["priority"])
-        state["category"] = Category(state["category"])
-        state["source"] = Source(state["source"])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         # The repository hands out deep copies of cached tickets. Messages are immutable,
