@@ -113,7 +113,7 @@ def test_stats_count_by_status_priority_and_category(pfai: Pfai, cli_org: CliOrg
     assert counts["slaBreached"] == 0
     assert ok_json(pfai("ticket", "stats", "--assignee", "alice", "--query", "total")) == 2
     shown = ok(pfai("ticket", "stats"))
-    assert shown.startswith("Total:        4\nSLA breached: 0\n")
+    assert shown.startswith("Total:             4\nSLA breached:      0\nSLA breached ever: 0\n")
     rows = {tuple(line.split()) for line in shown.splitlines()}
     assert ("open", "3") in rows
     assert ("on_hold", "0") in rows

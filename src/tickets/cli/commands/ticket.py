@@ -89,6 +89,9 @@ def sla_cell(row: Row) -> Text:
     """`BREACHED`, or how long until the SLA deadline while the ticket is still being worked."""
     if row.get("slaBreached"):
         return Text("BREACHED", style="bold red")
+    if row.get("slaPausedAt"):
+        left = row.get("slaRemainingSeconds")
+        return Text("paused" + (f" ({span(left)} left)" if left is not None else ""))
     deadline = parse_time(row.get("slaDeadline"))
     if deadline is None or row.get("status") in FINISHED_STATUSES:
         return Text("-")
@@ -308,9 +311,18 @@ def person(user: Row | None) -> str:
 
 def sla_summary(value: Row) -> Text:
     """Where the ticket stands against its SLA, in relative times (the exact ones are in the JSON)."""
+    missed = [
+        label
+        for key, label in (("firstResponseBreached", "first response"), ("resolutionBreached", "resolution"))
+        if value.get(key)
+    ]
     if value.get("slaBreached"):
-        return Text(f"BREACHED (deadline {local_time(value.get('slaDeadline'))})", style="bold red")
-    parts = []
+        return Text(f"BREACHED ({' and '.join(missed) or 'deadline'} missed)", style="bold red")
+    parts = [f"{label} target missed" for label in missed]
+    if value.get("slaPausedAt"):
+        left = value.get("slaRemainingSeconds")
+        paused = f"paused on hold {relative_time(value['slaPausedAt'])}"
+        parts.append(paused + (f", {span(left)} left" if left is not None else ""))
     if value.get("firstResponseAt"):
         parts.append(f"first response {relative_time(value['firstResponseAt'])}")
     elif value.get("firstResponseDueAt"):
@@ -686,7 +698,12 @@ def stats(team: str | None, assignee: str | None) -> None:
 
 def print_stats(console: Console, counts: Row, wide: bool) -> None:
     print_fields(
-        console, [("Total", str(counts.get("total", 0))), ("SLA breached", str(counts.get("slaBreached", 0)))]
+        console,
+        [
+            ("Total", str(counts.get("total", 0))),
+            ("SLA breached", str(counts.get("slaBreached", 0))),
+            ("SLA breached ever", str(counts.get("slaBreachedTotal", 0))),
+        ],
     )
     for title, key, values, styles in (
         ("STATUS", "byStatus", STATUSES, STATUS_STYLES),
