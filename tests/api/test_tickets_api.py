@@ -123,7 +123,7 @@ def test_if_match_guards_against_overwriting_unseen_changes(client: TestClient[A
     stale = client.patch(
         f"{API}/tickets/1", json={"priority": "low"}, headers={**org.admin.headers, "If-Match": etag}
     )
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     assert "version 2" in stale.json()["detail"]
     assert client.get(f"{API}/tickets/1", headers=org.admin.headers).json()["priority"] == "high"
 

@@ -18,7 +18,9 @@ Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size (defa
 IfMatch = Annotated[
     str | None,
     HeaderParameter(
-        name="If-Match", description='The version you read (its ETag, e.g. "7"); 409 if it moved on'
+        name="If-Match",
+        required=False,
+        description='The version you read (its ETag, e.g. "7"); 412 if the ticket has moved on since',
     ),
 ]
 Cursor = Annotated[
@@ -26,9 +28,14 @@ Cursor = Annotated[
 ]
 
 
-def written(body: T, saved: Saved[object], status_code: int = 200) -> Response[T]:
-    """A response for a write, telling the position of its last event (for read-your-writes)."""
+def written(body: T, saved: Saved[object], status_code: int = 200, version: int | None = None) -> Response[T]:
+    """A response for a write, telling the position of its last event (for read-your-writes).
+
+    With `version` (a ticket's), it also carries the `ETag` to send back as `If-Match`.
+    """
     headers = {POSITION_HEADER: str(saved.position)} if saved.position is not None else {}
+    if version is not None:
+        headers["ETag"] = etag(version)
     return Response(body, status_code=status_code, headers=headers)
 
 
