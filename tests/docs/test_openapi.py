@@ -163,3 +163,14 @@ def test_a_generated_client_builds_without_warnings(document: dict[str, Any], tm
     ).read_text()
     for status in (400, 401, 403, 404, 409, 412, 413, 422):
         assert f"response.status_code == {status}" in update, status
+
+
+def test_patterns_mean_what_a_javascript_client_reads(client: TestClient[Any], org: Org) -> None:
+    # JavaScript's \s does not match \x1d and its $ does not match before a final newline; the server
+    # agrees with the published patterns, so what a client validates is what the server accepts.
+    blank = client.post(f"{API}/tickets", json={"subject": "\x1d"}, headers=org.admin.headers)
+    assert blank.status_code == 400
+    newline = {"email": "bob@acme.test\n", "name": "Bob"}
+    assert client.post(f"{API}/users", json=newline, headers=org.admin.headers).status_code == 400
+    handle = {"email": "bob@acme.test", "name": "Bob", "handle": "bob\n"}
+    assert client.post(f"{API}/users", json=handle, headers=org.admin.headers).status_code == 400

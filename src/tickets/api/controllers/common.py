@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, TypeVar
 
 from litestar import Response
@@ -15,11 +16,14 @@ T = TypeVar("T")
 POSITION_HEADER = "X-Event-Position"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size (default 50, max 200)")]
+# `"7"`, `W/"7"` or a bare `7`; ASCII digits only (str.isdigit also accepts '²', which int() refuses).
+IF_MATCH_PATTERN = r'^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$'
 IfMatch = Annotated[
     str | None,
     HeaderParameter(
         name="If-Match",
         required=False,
+        pattern=IF_MATCH_PATTERN,
         description='The version you read (its ETag, e.g. "7"); 412 if the ticket has moved on since',
     ),
 ]
@@ -47,10 +51,9 @@ def parse_if_match(value: str | None) -> int | None:
     """The version an If-Match header names (None when absent)."""
     if value is None:
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if re.fullmatch(IF_MATCH_PATTERN, value.strip()) is None:
         raise ValidationException(
             detail="If-Match must be a ticket version",
             extra=[{"key": "If-Match", "message": f'expected a version such as "7", got {value!r}'}],
         )
-    return int(raw)
+    return int(value.strip().removeprefix("W/").strip('"'))
