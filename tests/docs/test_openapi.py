@@ -174,3 +174,17 @@ def test_patterns_mean_what_a_javascript_client_reads(client: TestClient[Any], o
     assert client.post(f"{API}/users", json=newline, headers=org.admin.headers).status_code == 400
     handle = {"email": "bob@acme.test", "name": "Bob", "handle": "bob\n"}
     assert client.post(f"{API}/users", json=handle, headers=org.admin.headers).status_code == 400
+
+
+def test_null_is_not_a_value_of_a_typed_query_parameter(client: TestClient[Any], org: Org) -> None:
+    # Litestar's lax conversion read `?teamId=null` as "not sent"; the description says a UUID.
+    for url in (
+        f"{API}/ticket-tags?teamId=null",
+        f"{API}/tickets?breached=null",
+        f"{API}/tickets/stats?teamId=null",
+    ):
+        response = client.get(url, headers=org.admin.headers)
+        assert response.status_code == 400, url
+        assert "null" in response.json()["detail"], url
+    # Text parameters keep `null` as text.
+    assert client.get(f"{API}/tickets?q=null", headers=org.admin.headers).status_code == 200

@@ -16,6 +16,7 @@ from tickets.api.controllers.settings import CannedResponseController, SlaPolicy
 from tickets.api.dependencies import Services, provide_actor, provide_services
 from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
+from tickets.api.query import refuse_null_query_values
 
 API_CONTROLLERS = [
     TicketListController,
@@ -66,6 +67,7 @@ def create_app(services: Services) -> Litestar:
         on_shutdown=[on_shutdown],
         openapi_config=openapi_config(),
         before_send=[answer_options_with_every_method],
+        before_request=refuse_null_query_values,
     )
     app.state.allowed_methods = {
         route.path_format: ", ".join(sorted(route.methods))
