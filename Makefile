@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench bench-write clean
+.PHONY: install run test lint typecheck bench bench-write clean chromium fuzz fuzz-quick
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,27 @@ run: $(STAMP)
 	$(BIN)/pfai serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src projections tests benchmarks
-	$(BIN)/ruff format --check src projections tests benchmarks
+	$(BIN)/ruff check src projections tests benchmarks fuzz
+	$(BIN)/ruff format --check src projections tests benchmarks fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The docs UI test drives Debian's Chromium (Playwright cannot download a browser here).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: lint typecheck chromium
 	$(BIN)/pytest
+	$(MAKE) fuzz-quick
+
+# schemathesis, every check, over the whole API on SQLite and PostgreSQL, as admin, agent and viewer.
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz.run --store all --max-examples 100
+
+# The same, short (about a minute per store, fixed seed): part of `make test`.
+fuzz-quick: $(STAMP)
+	$(BIN)/python -m fuzz.run --store all --max-examples 3 --max-time 20 --out var/fuzz-quick
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

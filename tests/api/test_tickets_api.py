@@ -123,7 +123,7 @@ def test_if_match_guards_against_overwriting_unseen_changes(client: TestClient[A
     stale = client.patch(
         f"{API}/tickets/1", json={"priority": "low"}, headers={**org.admin.headers, "If-Match": etag}
     )
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     assert "version 2" in stale.json()["detail"]
     assert client.get(f"{API}/tickets/1", headers=org.admin.headers).json()["priority"] == "high"
 
@@ -286,3 +286,17 @@ def test_a_patch_that_fails_halfway_writes_nothing(client: TestClient[Any], org:
     assert (ticket["subject"], ticket["priority"], ticket["version"]) == ("before", "medium", 1)
     timeline = client.get(f"{API}/tickets/1/activities", headers=h).json()["items"]
     assert [a["type"] for a in timeline] == ["created"]
+
+
+def test_if_match_must_be_an_ascii_version(client: TestClient[Any], org: Org) -> None:
+    create(client, org)
+    for value in ['"²"', "seven", '"1', '"1234567890123456789"']:
+        headers = {**org.admin.headers, "If-Match": value.encode("latin-1")}
+        response = client.patch(f"{API}/tickets/1", json={"priority": "high"}, headers=headers)
+        assert response.status_code == 400, value
+        assert "if_match" in response.json()["detail"].lower().replace("-", "_"), value
+    for value in ['"1"', 'W/"1"', "1"]:
+        response = client.patch(
+            f"{API}/tickets/1", json={"subject": "x"}, headers={**org.admin.headers, "If-Match": value}
+        )
+        assert response.status_code in (200, 412), value

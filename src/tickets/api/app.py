@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
+from litestar.types import HTTPResponseStartEvent, Message, Scope
 
 from projections.runner import Follower
 from tickets.api import schemas
@@ -14,7 +14,9 @@ from tickets.api.controllers.directory import MeController, TeamController, User
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.dependencies import Services, provide_actor, provide_services
+from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
+from tickets.api.query import refuse_null_query_values
 
 API_CONTROLLERS = [
     TicketListController,
@@ -53,8 +55,8 @@ def create_app(services: Services) -> Litestar:
             services.read_side.close()
         services.app.close()
 
-    return Litestar(
-        route_handlers=[health, *API_CONTROLLERS],
+    app = Litestar(
+        route_handlers=[health, *API_CONTROLLERS, docs_assets_router()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),
@@ -63,11 +65,28 @@ def create_app(services: Services) -> Litestar:
         state=State({"services": services}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        openapi_config=OpenAPIConfig(
-            title="pfai tickets",
-            version="1.0.0",
-            description="Event-sourced customer-support tickets. Errors are RFC 9457 problem+json.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-        ),
+        openapi_config=openapi_config(),
+        before_send=[answer_options_with_every_method],
+        before_request=refuse_null_query_values,
     )
+    app.state.allowed_methods = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+    return app
+
+
+async def answer_options_with_every_method(message: Message, scope: Scope) -> None:
+    """`Allow` on OPTIONS lists every method of the path.
+
+    Litestar 2's automatic OPTIONS handler keeps the methods of the first handler registered on a
+    path (litestar#4169, fixed in 3.0), so `OPTIONS /api/v1/teams` said `OPTIONS, POST`.
+    """
+    if message["type"] == "http.response.start" and scope.get("method") == "OPTIONS":
+        allowed: dict[str, str] = scope["app"].state.allowed_methods
+        methods = allowed.get(scope.get("path_template", ""))
+        start: HTTPResponseStartEvent = message
+        if methods and start["status"] == 204:
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"allow"]
+            start["headers"] = [*headers, (b"allow", methods.encode())]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from msgspec import UNSET, UnsetType
 
+from tickets.application.tickets import StaleVersionError
 from tickets.domain.errors import (
     ConflictError,
     DomainError,
@@ -23,12 +26,34 @@ PROBLEM_TYPE_BASE = "https://docs.pfai.dev/problems/"
 
 logger = logging.getLogger("tickets.api")
 
+# Most specific first: the first matching kind decides.
 DOMAIN_STATUS: dict[type[DomainError], HTTPStatus] = {
+    # A stale `If-Match` is a failed precondition (RFC 9110, 13.1.1), not a plain conflict.
+    StaleVersionError: HTTPStatus.PRECONDITION_FAILED,
     NotFoundError: HTTPStatus.NOT_FOUND,
     ConflictError: HTTPStatus.CONFLICT,
     InvalidValueError: HTTPStatus.UNPROCESSABLE_ENTITY,
     ForbiddenError: HTTPStatus.FORBIDDEN,
 }
+
+
+class FieldError(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One offending input of a 400."""
+
+    message: str
+    key: str | UnsetType = UNSET
+    source: str | UnsetType = UNSET
+
+
+class ProblemDetails(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem: every error the API answers has this shape."""
+
+    type: str
+    title: str
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
+    detail: str
+    instance: str
+    errors: list[FieldError] | UnsetType = UNSET
 
 
 def problem(
@@ -37,18 +62,26 @@ def problem(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[dict[str, Any]]:
+) -> Response[ProblemDetails]:
     """A problem+json response whose `detail` says what is wrong."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + status.phrase.lower().replace(" ", "-"),
-        "title": status.phrase,
-        "status": status.value,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    if errors:
-        body["errors"] = errors
+    body = ProblemDetails(
+        type=PROBLEM_TYPE_BASE + status.phrase.lower().replace(" ", "-"),
+        title=status.phrase,
+        status=status.value,
+        detail=detail,
+        instance=request.url.path,
+        errors=[_field_error(e) for e in errors] if errors else UNSET,
+    )
     return Response(body, status_code=status.value, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_error(item: dict[str, Any]) -> FieldError:
+    key, source = item.get("key"), item.get("source")
+    return FieldError(
+        message=str(item.get("message", "invalid value")),
+        key=str(key) if key is not None else UNSET,
+        source=str(source) if source is not None else UNSET,
+    )
 
 
 def _validation_detail(extra: Any) -> tuple[str, list[dict[str, Any]] | None]:
@@ -65,7 +98,7 @@ def _validation_detail(extra: Any) -> tuple[str, list[dict[str, Any]] | None]:
     return "; ".join(parts) or "the request is malformed", [e for e in extra if isinstance(e, dict)]
 
 
-def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     status = HTTPStatus(exc.status_code)
     if isinstance(exc, ValidationException):
         detail, errors = _validation_detail(exc.extra)
@@ -74,7 +107,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem(request, status, detail, headers=exc.headers)
 
 
-def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[ProblemDetails]:
     status = next(
         (code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind)),
         HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -82,7 +115,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     return problem(request, status, str(exc))
 
 
-def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
     # The trace goes to the log, never to the client.
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -96,4 +129,4 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Exception: handle_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "ProblemDetails", "problem"]

@@ -15,7 +15,13 @@ T = TypeVar("T")
 
 # Reusable constrained types, declared once. `pattern` is a search: NOT_BLANK means
 # "contains something other than whitespace".
-NOT_BLANK = r"\S"
+# Patterns are checked by Python here and by JavaScript-style engines in clients: `\s` differs
+# between the two (Python counts \x1c-\x1f and \x85 as space, JavaScript counts \ufeff), so
+# whitespace is spelled out as the union of both, and a pattern means the same everywhere.
+SPACE = r"\s\x1c-\x1f\x85\ufeff"
+NOT_BLANK = rf"[^{SPACE}]"
+# The end of the text, in every engine (Python's `$` also matches before a final newline).
+END = r"(?![\s\S])"
 Subject = Annotated[
     str,
     Meta(
@@ -29,9 +35,14 @@ Content = Annotated[
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 ShortName = Annotated[str, Meta(min_length=1, max_length=64, pattern=NOT_BLANK)]
 Email = Annotated[
-    str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["ann@example.com"])
+    str,
+    Meta(
+        max_length=254,
+        pattern=rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+{END}",
+        examples=["ann@example.com"],
+    ),
 ]
-Handle = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^@?[A-Za-z0-9._-]+$")]
+Handle = Annotated[str, Meta(min_length=1, max_length=64, pattern=rf"^@?[A-Za-z0-9._-]+{END}")]
 # Checked by the domain (422) rather than here, so a bad colour reads as invalid, not malformed.
 Color = Annotated[str, Meta(max_length=32, description="#rrggbb", examples=["#ef4444"])]
 Minutes = Annotated[int, Meta(gt=0, le=525_600, description="Positive number of minutes")]

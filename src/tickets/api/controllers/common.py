@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -16,10 +17,15 @@ T = TypeVar("T")
 POSITION_HEADER = "X-Event-Position"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size (default 50, max 200)")]
+# `"7"`, `W/"7"` or a bare `7`; ASCII digits only (str.isdigit also accepts '²', which int() refuses).
+IF_MATCH_PATTERN = r'^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$'
 IfMatch = Annotated[
     str | None,
     HeaderParameter(
-        name="If-Match", description='The version you read (its ETag, e.g. "7"); 409 if it moved on'
+        name="If-Match",
+        required=False,
+        pattern=IF_MATCH_PATTERN,
+        description='The version you read (its ETag, e.g. "7"); 412 if the ticket has moved on since',
     ),
 ]
 Cursor = Annotated[
@@ -55,9 +61,14 @@ def check_as_of(version: int | None, as_of: datetime | None) -> None:
         )
 
 
-def written(body: T, saved: Saved[object], status_code: int = 200) -> Response[T]:
-    """A response for a write, telling the position of its last event (for read-your-writes)."""
+def written(body: T, saved: Saved[object], status_code: int = 200, version: int | None = None) -> Response[T]:
+    """A response for a write, telling the position of its last event (for read-your-writes).
+
+    With `version` (a ticket's), it also carries the `ETag` to send back as `If-Match`.
+    """
     headers = {POSITION_HEADER: str(saved.position)} if saved.position is not None else {}
+    if version is not None:
+        headers["ETag"] = etag(version)
     return Response(body, status_code=status_code, headers=headers)
 
 
@@ -69,10 +80,9 @@ def parse_if_match(value: str | None) -> int | None:
     """The version an If-Match header names (None when absent)."""
     if value is None:
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if re.fullmatch(IF_MATCH_PATTERN, value.strip()) is None:
         raise ValidationException(
             detail="If-Match must be a ticket version",
             extra=[{"key": "If-Match", "message": f'expected a version such as "7", got {value!r}'}],
         )
-    return int(raw)
+    return int(value.strip().removeprefix("W/").strip('"'))

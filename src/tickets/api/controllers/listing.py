@@ -221,7 +221,12 @@ class TicketListController(TicketController):
     TicketController in the app's controller list.
     """
 
-    @get("/", sync_to_thread=True, summary="List tickets (filters, sort, keyset pages)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        summary="List tickets (filters, sort, keyset pages)",
+        raises=[ServiceUnavailableException],
+    )
     def list_tickets(
         self,
         services: NamedDependency[Services],
@@ -268,7 +273,12 @@ class TicketListController(TicketController):
         )
         return Response(body, headers=headers)
 
-    @get("/stats", sync_to_thread=True, summary="Ticket counts for dashboards")
+    @get(
+        "/stats",
+        sync_to_thread=True,
+        summary="Ticket counts for dashboards",
+        raises=[ServiceUnavailableException],
+    )
     def ticket_stats(
         self,
         services: NamedDependency[Services],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -63,17 +62,12 @@ class TicketController(Controller):
                 tag_ids=list(data.tag_ids),
             ),
         )
-        return written(self._out(services, actor, saved.value), saved, 201)
+        return written(self._out(services, actor, saved.value), saved, 201, saved.value.version)
 
     @get(
         "/{ticket_ref:str}",
         sync_to_thread=True,
         summary="Read a ticket (now, or as it was)",
-        response_headers=[
-            ResponseHeader(
-                name="ETag", description="The ticket's version, for If-Match", documentation_only=True
-            )
-        ],
     )
     def get_ticket(
         self,
@@ -105,11 +99,11 @@ class TicketController(Controller):
     ) -> Response[schemas.TicketOut]:
         """Change any of the sent fields; `tagIds` is the full new set. Unchanged values record nothing.
 
-        Send `If-Match: "<version>"` (the ETag of your read) to get 409 instead of overwriting a
+        Send `If-Match: "<version>"` (the ETag of your read) to get 412 instead of overwriting a
         change you have not seen.
         """
         saved = services.tickets.update(actor, ticket_ref, data.changes(), parse_if_match(if_match))
-        return written(self._out(services, actor, saved.value), saved)
+        return written(self._out(services, actor, saved.value), saved, version=saved.value.version)
 
     @delete("/{ticket_ref:str}", sync_to_thread=True, status_code=204, summary="Soft-delete a ticket")
     def delete_ticket(
@@ -129,7 +123,7 @@ class TicketController(Controller):
     ) -> Response[schemas.TicketOut]:
         """`assigneeId` must be a member of the org; null unassigns. Honours `If-Match` like PATCH."""
         saved = services.tickets.assign(actor, ticket_ref, data.assignee_id, parse_if_match(if_match))
-        return written(self._out(services, actor, saved.value), saved)
+        return written(self._out(services, actor, saved.value), saved, version=saved.value.version)
 
     @post(
         "/{ticket_ref:str}/follow-up",
@@ -142,7 +136,7 @@ class TicketController(Controller):
     ) -> Response[schemas.TicketOut]:
         """Create a new ticket linked to a closed one (`followUpOf`), with its subject, contact and routing."""
         saved = services.tickets.follow_up(actor, ticket_ref)
-        return written(self._out(services, actor, saved.value), saved, 201)
+        return written(self._out(services, actor, saved.value), saved, 201, saved.value.version)
 
     # -------------------------------------------------------------------- thread
 

@@ -474,7 +474,7 @@ def update_ticket(
             added=[directory.tag_id(tag) for tag in added_tags],
             removed=[directory.tag_id(tag) for tag in removed_tags],
         )
-        # The new tag set is computed from this read: refuse (409) rather than drop a concurrent change.
+        # The new tag set is computed from this read: refuse (412) rather than drop a concurrent change.
         precondition["If-Match"] = f'"{current["version"]}"'
     if changes:
         result = client.patch(path, changes, headers=precondition)
