@@ -39,7 +39,7 @@ READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STA
 MODEL_TABLES: dict[str, tuple[str, ...]] = {
     "ticket_list": ("tickets",),
     "ticket_stats": ("tickets", "counts"),
-    "sla_breaches": ("tickets", "buckets"),
+    "sla_breaches": ("tickets", "buckets", "decided"),
 }
 
 
@@ -315,7 +315,10 @@ class ReadSide:
             undecided = SLA_BREACHES.breached_count(
                 curs, sla_view.dialect, sla_view.prefix, org_id, now, scope, scope_id, undecided_only=True
             )
-        return Stats(counts, breached, counts.sla_breach_decided + undecided)
+            decided = SLA_BREACHES.decided_count(
+                curs, sla_view.dialect, sla_view.prefix, org_id, scope, scope_id
+            )
+        return Stats(counts, breached, decided + undecided)
 
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         view = self.serving_view(SLA_BREACHES.name)

@@ -5,8 +5,9 @@ the ticket counts as breached (`TicketSummary.breach_watch`: its deadline while 
 pending, a target it had already missed when put on hold) and whether there is one
 (`running`); a ticket is breached when it runs and `now` is past that time. `decided` says
 whether its breach is already a fact whatever the time (`sla_breach_decided`): tickets that
-ever breached are the decided ones (counted by ticket stats) plus the undecided ones
-breached now, which the counters below also count apart. The row also says whether the breach of
+ever breached are the decided ones (`<copy>_decided`, per scope) plus the undecided ones
+breached now, which the counters below also count apart. Both come from this one copy, so
+they are read at one position. The row also says whether the breach of
 that deadline has been recorded on the ticket (a `Ticket.SlaBreached` event), which is
 what the breach recorder (`projections.breaches`) looks for.
 
@@ -38,7 +39,7 @@ from projections.base import (
     write_ticket_rows,
 )
 from projections.summary import TicketSummary
-from projections.ticket_stats import ASSIGNEE_SCOPE, ORG_SCOPE, TEAM_SCOPE
+from projections.ticket_stats import ASSIGNEE_SCOPE, ORG_SCOPE, TEAM_SCOPE, scopes
 from projections.views import Cursor, Dialect
 
 # One UTC day in microseconds: the fine bucket. A coarse bucket is SPAN consecutive days.
@@ -65,18 +66,23 @@ def running_buckets(s: TicketSummary) -> list[BucketKey]:
     if deadline is None:
         return []
     day = day_of(micros(deadline))
-    scopes = [(ORG_SCOPE, "")]
-    if s.team_id:
-        scopes.append((TEAM_SCOPE, s.team_id))
-    if s.assignee_id:
-        scopes.append((ASSIGNEE_SCOPE, s.assignee_id))
+    counted = scopes(s)
     if not s.sla_breach_decided:
-        scopes += [(scope + UNDECIDED, scope_id) for scope, scope_id in scopes]
+        counted += [(scope + UNDECIDED, scope_id) for scope, scope_id in counted]
     keys: list[BucketKey] = []
-    for scope, scope_id in scopes:
+    for scope, scope_id in counted:
         keys.append((s.org_id, scope, scope_id, 1, day))
         keys.append((s.org_id, scope, scope_id, SPAN, day // SPAN))
     return keys
+
+
+DecidedKey = tuple[str, str, str]  # org_id, scope, scope_id
+DECIDED_COLUMNS = ("org_id", "scope", "scope_id")
+
+
+def decided_scopes(s: TicketSummary) -> list[DecidedKey]:
+    """The decided-breach counters a ticket adds 1 to."""
+    return [(s.org_id, scope, scope_id) for scope, scope_id in scopes(s)] if s.sla_breach_decided else []
 
 
 class SlaBreaches(ReadModel):
@@ -91,6 +97,9 @@ class SlaBreaches(ReadModel):
             f"CREATE TABLE IF NOT EXISTS {prefix}_buckets ("
             "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, days INTEGER NOT NULL, "
             "bucket BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (org_id, scope, scope_id, days, bucket))",
+            f"CREATE TABLE IF NOT EXISTS {prefix}_decided ("
+            "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, n BIGINT NOT NULL, "
+            "PRIMARY KEY (org_id, scope, scope_id))",
         ]
 
     def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
@@ -104,13 +113,17 @@ class SlaBreaches(ReadModel):
 
     def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
         deltas: Counter[BucketKey] = Counter()
+        decided: Counter[DecidedKey] = Counter()
         for change in changes:
             if change.before is not None:
                 deltas.subtract(running_buckets(change.before))
+                decided.subtract(decided_scopes(change.before))
             if change.after is not None:
                 deltas.update(running_buckets(change.after))
+                decided.update(decided_scopes(change.after))
         write_ticket_rows(curs, dialect, f"{prefix}_tickets", changes, self._row)
         add_to_counters(curs, dialect, f"{prefix}_buckets", BUCKET_COLUMNS, deltas)
+        add_to_counters(curs, dialect, f"{prefix}_decided", DECIDED_COLUMNS, decided)
 
     @staticmethod
     def _row(s: TicketSummary) -> dict[str, Any]:
@@ -172,6 +185,23 @@ class SlaBreaches(ReadModel):
                 today * DAY,
                 now_micros,
             ],
+        )
+        row = curs.fetchone()
+        return int(row["n"]) if row is not None else 0
+
+    def decided_count(
+        self,
+        curs: Cursor,
+        dialect: Dialect,
+        prefix: str,
+        org_id: str,
+        scope: str = ORG_SCOPE,
+        scope_id: str = "",
+    ) -> int:
+        """How many of the org's (team's, assignee's) live tickets have a breach that is already a fact."""
+        curs.execute(
+            dialect.sql(f"SELECT n FROM {prefix}_decided WHERE org_id = ? AND scope = ? AND scope_id = ?"),
+            (org_id, scope, scope_id),
         )
         row = curs.fetchone()
         return int(row["n"]) if row is not None else 0

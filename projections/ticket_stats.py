@@ -25,21 +25,24 @@ CounterKey = tuple[str, str, str, str, str]  # org_id, scope, scope_id, field, v
 COUNTER_COLUMNS = ("org_id", "scope", "scope_id", "field", "value")
 
 
+def scopes(s: TicketSummary) -> list[tuple[str, str]]:
+    """The scopes a live ticket counts in: its org, its team, its assignee."""
+    found = [(ORG_SCOPE, "")]
+    if s.team_id:
+        found.append((TEAM_SCOPE, s.team_id))
+    if s.assignee_id:
+        found.append((ASSIGNEE_SCOPE, s.assignee_id))
+    return found
+
+
 def contributions(s: TicketSummary) -> list[CounterKey]:
     """The counters one live ticket adds 1 to."""
-    scopes = [(ORG_SCOPE, "")]
-    if s.team_id:
-        scopes.append((TEAM_SCOPE, s.team_id))
-    if s.assignee_id:
-        scopes.append((ASSIGNEE_SCOPE, s.assignee_id))
     keys: list[CounterKey] = []
-    for scope, scope_id in scopes:
+    for scope, scope_id in scopes(s):
         keys.append((s.org_id, scope, scope_id, "total", ""))
         keys.append((s.org_id, scope, scope_id, "status", s.status))
         keys.append((s.org_id, scope, scope_id, "priority", s.priority))
         keys.append((s.org_id, scope, scope_id, "category", s.category))
-        if s.sla_breach_decided:
-            keys.append((s.org_id, scope, scope_id, "sla", "breach_decided"))
     return keys
 
 
@@ -49,8 +52,6 @@ class Counts:
     by_status: dict[str, int]
     by_priority: dict[str, int]
     by_category: dict[str, int]
-    # Tickets whose SLA breach is already a fact (`TicketSummary.sla_breach_decided`).
-    sla_breach_decided: int
 
 
 class TicketStats(ReadModel):
@@ -91,7 +92,7 @@ class TicketStats(ReadModel):
             ),
             (org_id, scope, scope_id),
         )
-        total = decided = 0
+        total = 0
         by_status = {s.value: 0 for s in Status}
         by_priority = {p.value: 0 for p in Priority}
         by_category = {c.value: 0 for c in Category}
@@ -100,11 +101,9 @@ class TicketStats(ReadModel):
             field, value, n = row["field"], row["value"], int(row["n"])
             if field == "total":
                 total = n
-            elif field == "sla":
-                decided = n
             elif field in tables and value in tables[field]:
                 tables[field][value] = n
-        return Counts(total, by_status, by_priority, by_category, decided)
+        return Counts(total, by_status, by_priority, by_category)
 
 
-__all__ = ["ASSIGNEE_SCOPE", "ORG_SCOPE", "TEAM_SCOPE", "Counts", "TicketStats", "contributions"]
+__all__ = ["ASSIGNEE_SCOPE", "ORG_SCOPE", "TEAM_SCOPE", "Counts", "TicketStats", "contributions", "scopes"]

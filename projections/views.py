@@ -176,9 +176,18 @@ class ReadModelSchema(Protocol):
     def ddl(self, dialect: Dialect, prefix: str) -> list[str]: ...
 
 
+def registered_name(name: str) -> str:
+    """A read model under the current fold: the name its copies are registered, locked and stored by.
+
+    Servers of different fold versions keep apart copies, registries entries and locks, so neither
+    serves, switches or drops the other's copies (during a rolling upgrade, say).
+    """
+    return f"{name}_v{FOLD_VERSION}"
+
+
 def copy_prefix(name: str, generation: int) -> str:
     """The name stem of a copy's tables (and file): the read model, the fold version, the copy."""
-    return f"{name}_v{FOLD_VERSION}_g{generation}"
+    return f"{registered_name(name)}_g{generation}"
 
 
 class SQLiteView(SQLiteTrackingRecorder):
@@ -234,6 +243,8 @@ class ViewDatabase(ABC):
     def _registry(self) -> contextlib.AbstractContextManager[Cursor]: ...
 
     def copies(self, name: str | None = None) -> list[CopyInfo]:
+        """The registered copies (of `name`) under the current fold version, by their plain names."""
+        suffix = registered_name("")
         with self._registry() as curs:
             if name is None:
                 curs.execute(
@@ -245,9 +256,13 @@ class ViewDatabase(ABC):
                         "SELECT name, generation, active FROM projection_copies WHERE name = ? "
                         "ORDER BY generation"
                     ),
-                    (name,),
+                    (registered_name(name),),
                 )
-            return [CopyInfo(r["name"], int(r["generation"]), bool(r["active"])) for r in curs.fetchall()]
+            return [
+                CopyInfo(r["name"].removesuffix(suffix), int(r["generation"]), bool(r["active"]))
+                for r in curs.fetchall()
+                if r["name"].endswith(suffix)
+            ]
 
     def active_generation(self, name: str) -> int | None:
         return next((c.generation for c in self.copies(name) if c.active), None)
@@ -259,12 +274,12 @@ class ViewDatabase(ABC):
                 self.dialect.sql(
                     "SELECT COALESCE(MAX(generation), 0) AS g FROM projection_copies WHERE name = ?"
                 ),
-                (name,),
+                (registered_name(name),),
             )
             generation = int(curs.fetchone()["g"]) + 1
             curs.execute(
                 self.dialect.sql("INSERT INTO projection_copies (name, generation, active) VALUES (?, ?, ?)"),
-                (name, generation, active),
+                (registered_name(name), generation, active),
             )
         return generation
 
@@ -272,14 +287,14 @@ class ViewDatabase(ABC):
         with self._registry() as curs:
             curs.execute(
                 self.dialect.sql("UPDATE projection_copies SET active = (generation = ?) WHERE name = ?"),
-                (generation, name),
+                (generation, registered_name(name)),
             )
 
     def forget_copy(self, name: str, generation: int) -> None:
         with self._registry() as curs:
             curs.execute(
                 self.dialect.sql("DELETE FROM projection_copies WHERE name = ? AND generation = ?"),
-                (name, generation),
+                (registered_name(name), generation),
             )
 
     # ----------------------------------------------------------------- copies
@@ -414,7 +429,7 @@ class SQLiteViewDatabase(ViewDatabase):
 
 def _advisory_key(name: str) -> int:
     """A stable 32-bit key per read model (the first half of the two-key advisory lock)."""
-    return zlib.crc32(f"tickets-projection:{name}".encode()) - 2**31
+    return zlib.crc32(f"tickets-projection:{registered_name(name)}".encode()) - 2**31
 
 
 class PostgresViewDatabase(ViewDatabase):

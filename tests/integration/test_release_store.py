@@ -1,8 +1,8 @@
 """A store written by the previous release (tests/fixtures/release-0.1.sqlite) works with today's code.
 
-Every aggregate in it loads, from its snapshots (written in that release's format) and from its
-events alike, with the same state, types included; its tickets and org take new commands; and
-the API and the read side serve it.
+Its snapshots (that release's format and rules) are not used; every aggregate loads, at every
+version, as a full replay of its events does, types included; every ticket version shows what
+that release showed; its tickets and org take new commands; and the API and the read side serve it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -59,6 +60,22 @@ def test_every_aggregate_of_the_previous_release_loads_alike_from_snapshots_and_
             for version in range(1, loaded.version + 1):
                 at_version = app.repository.get(aggregate_id, version=version)
                 assert aggregate_state(at_version) == aggregate_state(replayed(app, aggregate_id, version))
+    finally:
+        app.close()
+
+
+def test_every_ticket_version_shows_what_the_previous_release_showed(release_store: Path) -> None:
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        from make_release_store import SEEN_FIELDS, seen_value
+    finally:
+        sys.path.remove(str(FIXTURES))
+    app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(release_store)})
+    try:
+        for ticket_id, seen in RELEASE["versions"].items():
+            for version, then in enumerate(seen, start=1):
+                now = replayed(app, UUID(ticket_id), version)
+                assert {n: seen_value(getattr(now, n)) for n in SEEN_FIELDS} == then, (ticket_id, version)
     finally:
         app.close()
 

@@ -133,3 +133,37 @@ def test_a_snapshot_stored_before_typed_snapshots_is_not_used(
         restarted.tickets.update(_actor(restarted, org.admin.token), "1", {"status": Status.RESOLVED})
     finally:
         restarted.app.close()
+
+
+def test_a_stale_snapshot_newer_than_a_current_one_does_not_hide_it(
+    services: Services, org: Org, database_url: str, clock: ManualClock
+) -> None:
+    admin = _actor(services, org.admin.token)
+    ticket = services.tickets.create(admin, NewTicket(subject="s")).value
+    services.tickets.update(admin, "1", {"priority": Priority.HIGH})
+    services.app.take_snapshot(ticket.id)  # current, at version 2
+    services.tickets.update(admin, "1", {"priority": Priority.LOW})
+    live = services.tickets.get(admin, "1")
+    state = {k: (v.value if isinstance(v, Enum) else v) for k, v in vars(live).items()}
+    for bookkeeping in ("_id", "_version", "_pending_events"):
+        state.pop(bookkeeping)
+    # A snapshot at version 3 written by the previous release (a process of it still running).
+    services.app.snapshots.put(
+        [
+            Snapshot(
+                originator_id=ticket.id,
+                originator_version=3,
+                timestamp=Snapshot.create_timestamp(),
+                topic=get_topic(type(live)),
+                state=state,
+            )
+        ]
+    )
+    [newest_current] = services.app.snapshots.get(ticket.id, desc=True, limit=1)
+    assert newest_current.originator_version == 2
+    restarted = build_services(Settings(database_url), clock=clock)
+    try:
+        restored = restarted.app.repository.get(ticket.id)
+        assert aggregate_state(restored) == aggregate_state(replayed(restarted.app, ticket.id))
+    finally:
+        restarted.app.close()

@@ -163,12 +163,13 @@ def test_leaving_a_hold_is_on_the_timeline_with_the_moved_due_times(policies: De
     }
 
 
-def test_a_hold_recorded_before_the_resume_event_still_replays_the_same(policies: Desk) -> None:
-    """Streams written before `SlaClockResumed` existed: the status change itself moves the due times."""
+def test_a_hold_recorded_before_the_resume_event_replays_by_the_rule_of_its_time(policies: Desk) -> None:
+    """Streams written before `SlaClockResumed`: the status change itself moves every unmet due time."""
     from tickets.domain.ticket import Ticket
 
     start = policies.clock()
-    ticket = policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH)).value
+    ticket = policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT)).value
+    policies.clock.advance(minutes=20)  # the 15-minute first response is already missed
     policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
     policies.clock.advance(minutes=30)
     held = policies.tickets.get(policies.agent, "1")
@@ -183,5 +184,37 @@ def test_a_hold_recorded_before_the_resume_event_still_replays_the_same(policies
     for domain_event in policies.app.events.get(ticket.id):
         replayed = domain_event.mutate(replayed)
     assert isinstance(replayed, Ticket)
-    assert replayed.first_response_due_at == start + timedelta(minutes=90)
+    # As that release computed it: the missed target moved too...
+    assert replayed.first_response_due_at == start + timedelta(minutes=15 + 30)
+    assert replayed.resolution_due_at == start + timedelta(minutes=120 + 30)
     assert replayed.held == timedelta(minutes=30)
+    # ...but the miss is recorded as a fact all the same.
+    assert replayed.sla.first_response_breached(None)
+
+
+def test_a_reply_during_a_hold_is_judged_by_when_the_hold_began(policies: Desk) -> None:
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
+    policies.clock.advance(minutes=10)
+    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.clock.advance(minutes=120)  # far past the 60-minute target, but the clock is stopped
+    policies.tickets.add_message(policies.admin, "1", "reply while on hold", False)
+    ticket = policies.tickets.update(policies.agent, "1", {"status": Status.OPEN}).value
+    assert not ticket.sla.first_response_breached(policies.clock())
+    assert not ticket.sla.ever_breached(None)
+
+
+def test_a_late_reply_is_a_missed_first_response_for_good(policies: Desk) -> None:
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
+    policies.clock.advance(minutes=61)
+    policies.tickets.add_message(policies.admin, "1", "sorry for the wait", False)
+    ticket = policies.tickets.update(policies.agent, "1", {"priority": Priority.URGENT}).value
+    assert ticket.sla.first_response_breached(None)
+
+
+def test_a_hold_after_every_target_was_missed_is_no_pause(policies: Desk) -> None:
+    policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
+    policies.clock.advance(hours=3)  # both targets (15 and 120 minutes) missed
+    held = policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD}).value
+    assert not held.sla.paused
+    assert held.sla.running_deadline == held.first_response_due_at
+    assert held.is_sla_breached(policies.clock())

@@ -6,11 +6,12 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
 
 from tickets.domain.errors import ConflictError
@@ -40,6 +41,13 @@ class TicketsApp(Application[UUID]):
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
 
+    def version_at(self, aggregate_id: UUID, at: datetime) -> int | None:
+        """The aggregate's newest version recorded at or before `at` (None: it did not exist yet)."""
+        for domain_event in self.events.get(aggregate_id, desc=True):
+            if cast("Aggregate.Event", domain_event).timestamp <= at:
+                return domain_event.originator_version
+        return None
+
     def head_position(self) -> int:
         """The id of the newest event in the notification log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
@@ -61,8 +69,13 @@ class CurrentSnapshotStore(EventStore[UUID]):
         desc: bool = False,
         limit: int | None = None,
     ) -> Iterator[DomainEventProtocol[UUID]]:
-        found = super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        return (s for s in found if isinstance(s, TypedSnapshot) and s.is_current)
+        while True:
+            found = list(super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit))
+            current = [s for s in found if isinstance(s, TypedSnapshot) and s.is_current]
+            if current or not desc or limit is None or len(found) < limit:
+                return iter(current)
+            # The newest were stale (written by another release): look further back.
+            lte = found[-1].originator_version - 1
 
 
 class ConcurrencyConflictError(ConflictError):

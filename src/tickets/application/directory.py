@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -136,14 +136,8 @@ class DirectoryService:
         current = self.org(org_id)
         if current.modified_on <= at:
             return current
-        version = next(
-            (
-                e.originator_version
-                for e in cast("Iterable[Organization.Event]", self.app.events.get(org_id, desc=True))
-                if e.timestamp <= at
-            ),
-            1,  # before the org existed nothing of it can be shown: its first version is the nearest
-        )
+        # Before the org existed nothing of it can be shown: its first version is the nearest.
+        version = self.app.version_at(org_id, at) or 1
         org: Organization = self.app.repository.get(org_id, version=version)
         return org
 

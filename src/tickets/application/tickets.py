@@ -150,11 +150,9 @@ class TicketService:
         ticket_id = self.resolve_id(actor, ref)
         current = self._load(actor, ticket_id, include_deleted=include_deleted)
         if as_of is not None:
-            events = cast("Iterable[Ticket.Event]", self.app.events.get(ticket_id))
-            versions = [e.originator_version for e in events if e.timestamp <= as_of]
-            if not versions:
+            version = self.app.version_at(ticket_id, as_of)
+            if version is None:
                 raise NotFoundError(f"ticket #{current.ticket_number} did not exist at {as_of.isoformat()}")
-            version = max(versions)
         if version is not None:
             if version > current.version:
                 raise NotFoundError(

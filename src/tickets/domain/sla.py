@@ -35,8 +35,10 @@ def due_times(created_at: datetime, held: timedelta, targets: SlaTargets | None)
 class SlaClock:
     """The SLA-relevant times of one ticket, and the outcome of each target so far.
 
-    A target is *missed* once its due time passes while it is unmet and the clock runs, or
-    when it is met late. A missed target stays missed: hold time does not move it,
+    A target is *missed* once its due time passes while it is unmet and the clock runs
+    (counted up to the hold or the resolution that stopped it). Whether a target met was
+    met in time is decided when it is met, by the same rule (a reply during a hold is judged
+    by the time the hold began). A missed target stays missed: hold time does not move it,
     resolving does not hide it, and re-stamping the due times keeps the fact
     (`first_response_missed` / `resolution_missed` record it at every change of the clock).
     """
@@ -53,17 +55,13 @@ class SlaClock:
     @property
     def deadline(self) -> datetime | None:
         """The earliest target not yet met, or None."""
-        pending: list[datetime] = []
-        if self.first_response_at is None and self.first_response_due_at is not None:
-            pending.append(self.first_response_due_at)
-        if self.resolved_at is None and self.resolution_due_at is not None:
-            pending.append(self.resolution_due_at)
+        pending = self._unmet_due_times()
         return min(pending) if pending else None
 
     @property
     def paused(self) -> bool:
-        """True while on hold with a target still unmet: the due times will move when the hold ends."""
-        return self.on_hold_since is not None and self.deadline is not None
+        """True while on hold with a target still running: its due time will move when the hold ends."""
+        return self.remaining_when_paused is not None
 
     @property
     def running_deadline(self) -> datetime | None:
@@ -72,8 +70,8 @@ class SlaClock:
 
     @property
     def remaining_when_paused(self) -> timedelta | None:
-        """While paused: the time that was left to the earliest target not yet missed."""
-        if not self.paused or self.on_hold_since is None:
+        """On hold: the time that was left to the earliest target not yet missed (None: nothing runs)."""
+        if self.on_hold_since is None:
             return None
         held_from = self.on_hold_since
         left = [due - held_from for due in self._unmet_due_times() if due >= held_from]
@@ -154,19 +152,21 @@ class SlaClock:
             on_hold_since=None,
         )
 
-    def resumed(self, at: datetime) -> tuple[SlaClock, timedelta]:
+    def resumed(self, at: datetime, move_missed: bool = False) -> tuple[SlaClock, timedelta]:
         """The clock when a hold ends at `at`, and the time held.
 
         Time on hold does not count: the targets still running when the hold began move later
-        by the time held; a target already missed then does not move.
+        by the time held; a target already missed then does not move. (`move_missed` replays
+        the rule of holds recorded before `Ticket.SlaClockResumed` existed: every unmet target moved.)
         """
         if self.on_hold_since is None:
             return self, timedelta(0)
         held_from = self.on_hold_since
         paused = at - held_from
+        kept_from = None if move_missed else held_from
         due = SlaDueTimes(
-            _pushed(self.first_response_due_at, self.first_response_at, held_from, paused),
-            _pushed(self.resolution_due_at, self.resolved_at, held_from, paused),
+            _pushed(self.first_response_due_at, self.first_response_at, kept_from, paused),
+            _pushed(self.resolution_due_at, self.resolved_at, kept_from, paused),
         )
         return self.resumed_to(due, at), paused
 
@@ -175,13 +175,14 @@ class SlaClock:
     ) -> tuple[SlaClock, timedelta]:
         """The clock after moving from `previous` to `status` at `at`, and the time just spent on hold.
 
-        A ticket leaving `on_hold` resumes the clock first (`resumed`; the ticket records that as
-        its own event, so here it only happens for events recorded before that event existed).
+        A ticket leaving `on_hold` resumes the clock first (`resumed`); the ticket records that as
+        its own event, so here it only happens for events recorded before that event existed, and
+        by their rule: every unmet target moves, so old tickets replay as they were.
         `resolved` and `closed` meet the resolution target; reopening makes it unmet again.
         """
         clock, paused = self.settled(at), timedelta(0)
         if previous == Status.ON_HOLD and clock.on_hold_since is not None:
-            clock, paused = clock.resumed(at)
+            clock, paused = clock.resumed(at, move_missed=True)
         if status == Status.ON_HOLD:
             clock = replace(clock, on_hold_since=at)
         if status == Status.RESOLVED:
@@ -202,19 +203,21 @@ class SlaClock:
 def _missed(
     due: datetime | None, met_at: datetime | None, stopped_at: datetime | None, now: datetime | None
 ) -> bool:
-    """A target is missed when met late, or unmet past its due time (counted until the clock stopped)."""
-    if due is None:
+    """Whether an unmet target is past its due time, counted until the clock stopped (or `now`).
+
+    A met target's outcome was recorded when it was met (`SlaClock.settled` runs first), so it
+    is not judged again here.
+    """
+    if due is None or met_at is not None:
         return False
-    if met_at is not None:
-        return met_at > due
     until = stopped_at or now
     return until is not None and until > due
 
 
 def _pushed(
-    due: datetime | None, met_at: datetime | None, held_from: datetime, paused: timedelta
+    due: datetime | None, met_at: datetime | None, kept_from: datetime | None, paused: timedelta
 ) -> datetime | None:
-    """A due time after a hold: moved by the time held if it was still running when the hold began."""
-    if due is None or met_at is not None or due < held_from:
+    """A due time after a hold: moved by the time held, unless met, or missed before `kept_from`."""
+    if due is None or met_at is not None or (kept_from is not None and due < kept_from):
         return due
     return due + paused

@@ -43,9 +43,6 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
-# Statuses in which the SLA clock no longer runs towards a breach.
-SLA_STOPPED_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED, Status.ON_HOLD})
-
 # Sort rank used wherever tickets are ordered by priority.
 PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
 from tickets.api import presenters, schemas
@@ -237,6 +238,7 @@ class TicketController(Controller):
         sync_to_thread=True,
         media_type=EVENTS_MEDIA_TYPE,
         summary="Export the ticket's stored events (admin)",
+        raises=[PermissionDeniedException],
     )
     def export_events(
         self, ticket_ref: FromPath[str], services: NamedDependency[Services], actor: NamedDependency[Actor]
