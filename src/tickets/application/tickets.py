@@ -113,8 +113,10 @@ class TicketService:
         except AggregateNotFoundError:
             ticket = None
         # Another org's ticket answers exactly like a missing one.
-        if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id or ticket.deleted:
+        if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id:
             raise NotFoundError(f"ticket {ticket_id} not found")
+        if ticket.deleted:
+            raise NotFoundError(f"ticket #{ticket.ticket_number} has been deleted")
         if version is not None and ticket.version != version:
             raise NotFoundError(f"ticket {ticket_id} has no version {version}")
         return ticket
