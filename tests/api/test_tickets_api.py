@@ -242,6 +242,8 @@ def test_only_the_author_edits_a_message(client: TestClient[Any], org: Org) -> N
         (b'{"subject": "ok", "contactEmail": "nope"}', 400),
         (b'{"subject": "ok", "teamId": "00000000-0000-0000-0000-000000000000"}', 422),
         (b"[]", 400),
+        (b'{"subject": ' + b"[" * 1_500 + b"]" * 1_500 + b"}", 400),
+        (b'{"subject": "caf\xe9"}', 400),
     ],
 )
 def test_bad_input_is_a_4xx_problem_and_changes_nothing(

@@ -9,9 +9,6 @@ skips the wait. Responses tell the position they reflect in `X-Projection-Positi
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -27,6 +24,7 @@ from projections.ticket_list import SORT_COLUMNS, ListFilters
 from tickets.api import presenters, schemas
 from tickets.api.controllers.common import Cursor, Limit
 from tickets.api.controllers.tickets import TicketController
+from tickets.api.cursors import decode_keyset_cursor, encode_keyset_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.domain.organization import Organization
@@ -103,32 +101,6 @@ def _caught_up(services: Services, min_position: int | None) -> tuple[ReadSide, 
     read_side.wait_for(target, READ_YOUR_WRITES_TIMEOUT)
     position = min(read_side.positions().values())
     return read_side, {PROJECTION_POSITION_HEADER: str(position)}
-
-
-def encode_list_cursor(sort: str, after: tuple[int, int]) -> str:
-    raw = json.dumps([sort, *after], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_list_cursor(sort: str, cursor: str | None) -> tuple[int, int] | None:
-    """The keyset position a cursor stands for; it must come from a list with the same sort."""
-    if not cursor:
-        return None
-    try:
-        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if (
-            isinstance(found, list)
-            and len(found) == 3
-            and found[0] == sort
-            and all(isinstance(v, int) for v in found[1:])
-        ):
-            return int(found[1]), int(found[2])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ValidationException(
-        detail="cursor is not valid",
-        extra=[{"key": "cursor", "message": "not a cursor from this list with this sort"}],
-    )
 
 
 def _tag_ids(org: Organization, values: list[str]) -> list[str]:
@@ -240,7 +212,7 @@ class TicketListController(TicketController):
     ) -> Response[schemas.Page[TicketListItem]]:
         """Values of one filter are alternatives (`status=open&status=pending`); filters combine with AND."""
         assert sort.lstrip("-") in SORT_COLUMNS
-        after = decode_list_cursor(sort, cursor)
+        after = decode_keyset_cursor(sort, cursor)
         org = services.directory.org(actor.org_id)
         assignees, unassigned = _assignees(assignee_id or [])
         filters = ListFilters(
@@ -261,7 +233,7 @@ class TicketListController(TicketController):
         page = read_side.list_tickets(str(actor.org_id), filters, now, sort, after, limit)
         body = schemas.Page(
             items=[_item(row, org, now) for row in page.rows],
-            next_cursor=encode_list_cursor(sort, page.next_after) if page.next_after else None,
+            next_cursor=encode_keyset_cursor(sort, page.next_after) if page.next_after else None,
         )
         return Response(body, headers=headers)
 
