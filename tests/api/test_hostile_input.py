@@ -67,3 +67,73 @@ def test_cursors_with_numbers_too_big_to_store_are_400(
     separator = "&" if "?" in path else "?"
     response = client.get(f"{API}{path}{separator}cursor={cursor}", headers=org.admin.headers)
     assert problem(response)["detail"].startswith("cursor: not a cursor from this list")
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown", "accepted"),
+    [
+        ("/tickets?stauts=open", "stauts", "assigneeId, breached, category, contactEmail, cursor, limit"),
+        ("/tickets/stats?team=x", "team", "assigneeId, teamId"),
+        ("/me?verbose=1", "verbose", "none"),
+        ("/tickets/1?versoin=1", "versoin", "asOf, version"),
+    ],
+)
+def test_unknown_query_parameters_are_400_naming_them_and_the_accepted_ones(
+    client: Client, org: Org, path: str, unknown: str, accepted: str
+) -> None:
+    client.post(f"{API}/tickets", json={"subject": "x"}, headers=org.admin.headers)
+    detail = problem(client.get(API + path, headers=org.admin.headers))["detail"]
+    assert detail.startswith(f"{unknown}: unknown query parameter; accepted: {accepted}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "detail"),
+    [
+        ("POST", "/tickets", {"subject": "  "}, "subject: must not be blank"),
+        ("POST", "/tickets", {"subject": ""}, "subject: must not be empty"),
+        ("POST", "/tickets", {"subject": "x" * 501}, "subject: must have at most 500 characters"),
+        ("POST", "/tickets", {"subject": 3}, "subject: must be a string, not an integer"),
+        ("POST", "/tickets", {}, "subject: is required"),
+        ("POST", "/tickets", {"subject": "x", "colour": 1}, "colour: is not a field of this body"),
+        (
+            "POST",
+            "/tickets",
+            {"subject": "x", "priority": "asap"},
+            "priority: 'asap' is not one of: low, medium, high, urgent",
+        ),
+        ("POST", "/tickets", {"subject": "x", "tagIds": ["nope"]}, "tagIds[0]: must be a UUID"),
+        (
+            "POST",
+            "/tickets",
+            {"subject": "x", "contactEmail": "x@y"},
+            "contactEmail: must be an e-mail address, e.g. ann@example.com",
+        ),
+        (
+            "POST",
+            "/sla-policies",
+            {"priority": "low", "firstResponseMinutes": 0, "resolutionMinutes": 1},
+            "firstResponseMinutes: must be between 1 and 525600",
+        ),
+        ("GET", "/tickets?limit=0", None, "limit: must be between 1 and 200"),
+        ("GET", "/tickets?limit=many", None, "limit: must be an integer, not a string"),
+        (
+            "GET",
+            "/tickets?status=bogus",
+            None,
+            "status: 'bogus' is not one of: open, pending, on_hold, resolved, closed",
+        ),
+        ("GET", "/tickets?teamId=x", None, "teamId: must be a UUID"),
+        ("GET", "/tickets?breached=maybe", None, "breached: must be true or false, not a string"),
+        ("GET", "/tickets/1?version=0", None, "version: must be at least 1"),
+    ],
+)
+def test_validation_errors_are_plain_words(
+    client: Client, org: Org, services: Services, method: str, path: str, body: Any, detail: str
+) -> None:
+    client.post(f"{API}/tickets", json={"subject": "x"}, headers=org.admin.headers)
+    head = services.app.head_position()
+    response = client.request(method, API + path, json=body, headers=org.admin.headers)
+    found = problem(response)
+    assert found["detail"] == detail
+    assert [f"{e['key']}: {e['message']}" for e in found["errors"]] == [detail]
+    assert services.app.head_position() == head

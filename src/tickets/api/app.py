@@ -15,6 +15,7 @@ from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.dependencies import Services, provide_actor, provide_services
 from tickets.api.problems import EXCEPTION_HANDLERS
+from tickets.api.query import RejectUnknownQueryParameters
 from tickets.api.requests import ApiRequest
 
 API_CONTROLLERS = [
@@ -62,6 +63,7 @@ def create_app(services: Services) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ApiRequest,
+        before_request=RejectUnknownQueryParameters(),
         state=State({"services": services}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
