@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
+from tests.conftest import running_server
 from tickets.api.app import create_app
 from tickets.api.dependencies import Services
 from tickets.bootstrap import build_services
@@ -37,24 +34,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """One server for the whole CLI session, on a fresh SQLite file (each test makes its own org)."""
     database = tmp_path_factory.mktemp("cli-server") / "tickets.db"
     services = build_services(Settings(f"sqlite:///{database}"))
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(services), log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", services)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with running_server(create_app(services)) as url:
+        yield LiveServer(url, services)
 
 
 @dataclass

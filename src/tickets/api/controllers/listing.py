@@ -1,20 +1,23 @@
 """The ticket list and stats, served from the read models (projections/), with read-your-writes.
 
 A write's response carries `X-Event-Position`. List and stats first wait (at most
-READ_YOUR_WRITES_TIMEOUT seconds) until the read models have reached a position: the
+`Services.read_your_writes_timeout` seconds) until the read models have reached a position: the
 request's `X-Min-Position` header if sent, else the head of the log when the request
 arrived, so a client sees its own writes without doing anything. `X-Min-Position: 0`
-skips the wait. Responses tell the position they reflect in `X-Projection-Position`.
+skips the wait; a position beyond the head of the log is a 400 at once. The wait is a
+coroutine on the event loop (`ReadSide.reach`), so waiting requests hold no worker thread
+and do not delay others. Responses tell the position they reflect in `X-Projection-Position`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 
@@ -30,7 +33,6 @@ from tickets.application.actors import Actor
 from tickets.domain.organization import Organization
 from tickets.domain.values import Category, Priority, Source, Status
 
-READ_YOUR_WRITES_TIMEOUT = 2.0
 MIN_POSITION_HEADER = "X-Min-Position"
 PROJECTION_POSITION_HEADER = "X-Projection-Position"
 
@@ -94,13 +96,35 @@ def _read_side(services: Services) -> ReadSide:
     return services.read_side
 
 
-def _caught_up(services: Services, min_position: int | None) -> tuple[ReadSide, dict[str, str]]:
-    """Wait for read-your-writes; the position header of the answer."""
+def _position_header(position: int) -> dict[str, str]:
+    return {PROJECTION_POSITION_HEADER: str(position)}
+
+
+async def provide_read_position(
+    services: NamedDependency[Services], actor: NamedDependency[Actor], min_position: MinPosition = None
+) -> int:
+    """Wait (on the event loop, bounded) for read-your-writes; the position the read models reached.
+
+    Depends on `actor`, so only an authenticated request can make the server wait.
+    """
     read_side = _read_side(services)
-    target = read_side.head() if min_position is None else min_position
-    read_side.wait_for(target, READ_YOUR_WRITES_TIMEOUT)
-    position = min(read_side.positions().values())
-    return read_side, {PROJECTION_POSITION_HEADER: str(position)}
+    head = await asyncio.to_thread(read_side.head)
+    if min_position is not None and min_position > head:
+        raise ValidationException(
+            detail=f"{MIN_POSITION_HEADER} is beyond the head of the log",
+            extra=[
+                {
+                    "key": MIN_POSITION_HEADER,
+                    "message": f"{min_position} is beyond the newest position in the log ({head})",
+                    "source": "header",
+                }
+            ],
+        )
+    target = head if min_position is None else min_position
+    return await read_side.reach(target, services.read_your_writes_timeout)
+
+
+READ_POSITION = {"read_position": Provide(provide_read_position)}
 
 
 def _tag_ids(org: Organization, values: list[str]) -> list[str]:
@@ -190,11 +214,17 @@ class TicketListController(TicketController):
     TicketController in the app's controller list.
     """
 
-    @get("/", sync_to_thread=True, summary="List tickets (filters, sort, keyset pages)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        dependencies=READ_POSITION,
+        summary="List tickets (filters, sort, keyset pages)",
+    )
     def list_tickets(
         self,
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        read_position: NamedDependency[int],
         status: StatusFilter = None,
         priority: PriorityFilter = None,
         category: CategoryFilter = None,
@@ -208,7 +238,6 @@ class TicketListController(TicketController):
         sort: Sort = "-createdAt",
         limit: Limit = 50,
         cursor: Cursor = None,
-        min_position: MinPosition = None,
     ) -> Response[schemas.Page[TicketListItem]]:
         """Values of one filter are alternatives (`status=open&status=pending`); filters combine with AND."""
         assert sort.lstrip("-") in SORT_COLUMNS
@@ -228,7 +257,7 @@ class TicketListController(TicketController):
             query=q or "",
             breached=breached,
         )
-        read_side, headers = _caught_up(services, min_position)
+        read_side, headers = _read_side(services), _position_header(read_position)
         now = services.clock()
         page = read_side.list_tickets(str(actor.org_id), filters, now, sort, after, limit)
         body = schemas.Page(
@@ -237,14 +266,14 @@ class TicketListController(TicketController):
         )
         return Response(body, headers=headers)
 
-    @get("/stats", sync_to_thread=True, summary="Ticket counts for dashboards")
+    @get("/stats", sync_to_thread=True, dependencies=READ_POSITION, summary="Ticket counts for dashboards")
     def ticket_stats(
         self,
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        read_position: NamedDependency[int],
         team_id: Annotated[UUID | None, QueryParameter(name="teamId")] = None,
         assignee_id: Annotated[UUID | None, QueryParameter(name="assigneeId")] = None,
-        min_position: MinPosition = None,
     ) -> Response[TicketStats]:
         """Counts per status, priority and category, and how many tickets are past their SLA deadline now.
 
@@ -255,7 +284,7 @@ class TicketListController(TicketController):
                 detail="narrow stats by teamId or by assigneeId, not both",
                 extra=[{"key": "teamId", "message": "cannot be combined with assigneeId"}],
             )
-        read_side, headers = _caught_up(services, min_position)
+        read_side, headers = _read_side(services), _position_header(read_position)
         stats = read_side.stats(
             str(actor.org_id),
             services.clock(),
