@@ -74,6 +74,7 @@ def test_cursors_with_numbers_too_big_to_store_are_400(
     [
         ("/tickets?stauts=open", "stauts", "assigneeId, breached, category, contactEmail, cursor, limit"),
         ("/tickets/stats?team=x", "team", "assigneeId, teamId"),
+        ("/users?limt=5", "limt", "cursor, limit"),
         ("/me?verbose=1", "verbose", "none"),
         ("/tickets/1?versoin=1", "versoin", "asOf, version"),
     ],

@@ -10,6 +10,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from projections.runner import Follower
 from tickets.api import schemas
+from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.directory import MeController, TeamController, UserController
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
@@ -60,6 +61,7 @@ def create_app(services: Services) -> Litestar:
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),
+            "paging": Provide(provide_paging, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ApiRequest,

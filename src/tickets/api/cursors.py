@@ -69,3 +69,26 @@ def decode_keyset_cursor(sort: str, cursor: str | None) -> tuple[int, int] | Non
     except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
         pass
     raise _invalid("not a cursor from this list with this sort")
+
+
+def encode_key_cursor(kind: str, key: tuple[str, ...]) -> str:
+    """A cursor after the item with this sort key (a tuple of strings) in list `kind`."""
+    return _unpad(json.dumps([kind, *key], separators=(",", ":")).encode())
+
+
+def decode_key_cursor(kind: str, cursor: str | None) -> tuple[str, ...] | None:
+    """The sort key a cursor of list `kind` stands for (None for no cursor)."""
+    if not cursor:
+        return None
+    try:
+        found = json.loads(_pad(cursor))
+        if (
+            isinstance(found, list)
+            and len(found) > 1
+            and found[0] == kind
+            and all(isinstance(part, str) for part in found[1:])
+        ):
+            return tuple(found[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
+        pass
+    raise _invalid("not a cursor from this list")

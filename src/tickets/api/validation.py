@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.params import ParameterKwarg
+from litestar.typing import FieldDefinition
 
 from tickets.api.schemas import PATTERN_MEANINGS
 
@@ -75,9 +76,21 @@ def _type_limits(info: Any) -> Limits:
     return Limits()
 
 
+def _declared_parameters(request: Request[Any, Any, Any]) -> dict[str, FieldDefinition]:
+    """The parameters of the route's handler and of its dependencies (e.g. `limit` of `paging`)."""
+    handler = request.route_handler
+    parameters: dict[str, FieldDefinition] = {}
+    for provide in handler.resolve_dependencies().values():
+        signature = getattr(provide, "parsed_fn_signature", None)
+        if signature is not None:
+            parameters.update(signature.parameters)
+    parameters.update(handler.parsed_fn_signature.parameters)
+    return parameters
+
+
 def field_limits(request: Request[Any, Any, Any], source: str | None, key: str) -> Limits:
     """What the route handling `request` declares for the query/header parameter or body field `key`."""
-    parameters = request.route_handler.parsed_fn_signature.parameters
+    parameters = _declared_parameters(request)
     if source == "body":
         body = parameters.get("data")
         if body is None or not (
@@ -169,7 +182,7 @@ BODY_LEVEL = [
 
 def _public_name(request: Request[Any, Any, Any], key: Any) -> Any:
     """A parameter's name as clients write it (`teamId`), where Litestar reports the Python one."""
-    definition = request.route_handler.parsed_fn_signature.parameters.get(str(key))
+    definition = _declared_parameters(request).get(str(key))
     kwarg = definition.kwarg_definition if definition else None
     return kwarg.name if isinstance(kwarg, ParameterKwarg) and kwarg.name else key
 

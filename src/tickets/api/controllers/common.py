@@ -1,16 +1,22 @@
-"""Helpers shared by controllers: write responses carry the log position of their events."""
+"""Helpers shared by controllers: paging lists, and write responses that carry the log position of their events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from litestar import Response
 from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 
+from tickets.api.cursors import decode_key_cursor, encode_key_cursor
+from tickets.api.schemas import Page
 from tickets.application.app import Saved
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 POSITION_HEADER = "X-Event-Position"
 
@@ -26,10 +32,59 @@ Cursor = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class Paging:
+    """`?limit=` and `?cursor=` of a list endpoint; pages any sorted list the same way."""
+
+    limit: int
+    cursor: str | None
+
+    def page(
+        self,
+        kind: str,
+        items: Iterable[Item],
+        order: Callable[[Item], tuple[str, ...]],
+        present: Callable[[Item], T],
+    ) -> Page[T]:
+        """The page of `items` (sorted by `order`, whose last part is unique) after the cursor.
+
+        Cursors are keyset positions, not offsets: an item added or deleted between two pages
+        neither repeats nor skips another.
+        """
+        after = decode_key_cursor(kind, self.cursor)
+        rest = sorted((i for i in items if after is None or order(i) > after), key=order)
+        page = rest[: self.limit]
+        more = len(rest) > self.limit
+        return Page(
+            items=[present(i) for i in page],
+            next_cursor=encode_key_cursor(kind, order(page[-1])) if more else None,
+        )
+
+
+def provide_paging(limit: Limit = 50, cursor: Cursor = None) -> Paging:
+    return Paging(limit, cursor)
+
+
 def written(body: T, saved: Saved[object], status_code: int = 200) -> Response[T]:
     """A response for a write, telling the position of its last event (for read-your-writes)."""
     headers = {POSITION_HEADER: str(saved.position)} if saved.position is not None else {}
     return Response(body, status_code=status_code, headers=headers)
+
+
+def require_offset(name: str, value: datetime | None) -> datetime | None:
+    """An RFC 3339 time from the query; one without a time zone is ambiguous (400)."""
+    if value is not None and value.tzinfo is None:
+        raise ValidationException(
+            detail=f"{name} needs a time zone",
+            extra=[
+                {
+                    "key": name,
+                    "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z",
+                    "source": "query",
+                }
+            ],
+        )
+    return value
 
 
 def etag(version: int) -> str:

@@ -25,7 +25,7 @@ from projections.runner import ReadSide
 from projections.summary import TicketSummary
 from projections.ticket_list import SORT_COLUMNS, ListFilters
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import Cursor, Limit
+from tickets.api.controllers.common import Cursor, Limit, require_offset
 from tickets.api.controllers.tickets import TicketController
 from tickets.api.cursors import decode_keyset_cursor, encode_keyset_cursor
 from tickets.api.dependencies import Services
@@ -201,6 +201,13 @@ TextQuery = Annotated[
 BreachedFilter = Annotated[
     bool | None, QueryParameter(description="Only tickets past a running SLA deadline")
 ]
+UpdatedSince = Annotated[
+    datetime | None,
+    QueryParameter(
+        name="updatedSince",
+        description="Only tickets changed at or after this RFC 3339 time (incremental sync)",
+    ),
+]
 Sort = Annotated[
     SortOrder, QueryParameter(description="createdAt, updatedAt, priority or slaDeadline; '-' for descending")
 ]
@@ -235,6 +242,7 @@ class TicketListController(TicketController):
         contact_email: ContactFilter = None,
         q: TextQuery = None,
         breached: BreachedFilter = None,
+        updated_since: UpdatedSince = None,
         sort: Sort = "-createdAt",
         limit: Limit = 50,
         cursor: Cursor = None,
@@ -256,6 +264,7 @@ class TicketListController(TicketController):
             contact_emails=list(contact_email or []),
             query=q or "",
             breached=breached,
+            updated_since=require_offset("updatedSince", updated_since),
         )
         read_side, headers = _read_side(services), _position_header(read_position)
         now = services.clock()

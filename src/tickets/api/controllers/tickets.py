@@ -9,11 +9,18 @@ from uuid import UUID
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import Cursor, IfMatch, Limit, etag, parse_if_match, written
+from tickets.api.controllers.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    etag,
+    parse_if_match,
+    require_offset,
+    written,
+)
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
@@ -78,13 +85,7 @@ class TicketController(Controller):
         ] = None,
     ) -> Response[schemas.TicketOut]:
         """`ticket_ref` is the ticket's UUID or its number (`42`)."""
-        if as_of is not None and as_of.tzinfo is None:
-            raise ValidationException(
-                detail="asOf needs a time zone",
-                extra=[
-                    {"key": "asOf", "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z"}
-                ],
-            )
+        as_of = require_offset("asOf", as_of)
         ticket = services.tickets.get(actor, ticket_ref, version=version, as_of=as_of)
         return Response(self._out(services, actor, ticket), headers={"ETag": etag(ticket.version)})
 

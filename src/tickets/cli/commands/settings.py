@@ -89,7 +89,7 @@ def list_tags(team: str | None) -> None:
     """
     client = api_client()
     directory = Directory(client)
-    tags = client.get("/ticket-tags", {"teamId": directory.team_id(team) if team else None})
+    tags = client.all_items("/ticket-tags", {"teamId": directory.team_id(team) if team else None})
     emit(tags, table(tag_columns(directory), "No tags."))
 
 
@@ -242,7 +242,7 @@ def list_policies() -> None:
       pfai sla-policy ls --query "[?priority=='urgent']"
     """
     client = api_client()
-    emit(client.get("/sla-policies"), table(sla_columns(Directory(client)), "No SLA policies."))
+    emit(client.all_items("/sla-policies"), table(sla_columns(Directory(client)), "No SLA policies."))
 
 
 @sla_policy.command("view", aliases=["get"])
@@ -378,7 +378,7 @@ def list_canned(team: str | None) -> None:
     """
     client = api_client()
     directory = Directory(client)
-    items = client.get("/canned-responses", {"teamId": directory.team_id(team) if team else None})
+    items = client.all_items("/canned-responses", {"teamId": directory.team_id(team) if team else None})
     emit(items, table(canned_columns(directory), "No canned responses."))
 
 

@@ -160,6 +160,11 @@ def ticket_columns(directory: Directory) -> list[Column]:
     show_default=True,
     help="Tickets per page.",
 )
+@click.option(
+    "--updated-since",
+    metavar="TIME",
+    help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
+)
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
 @client_options
 def list_tickets(
@@ -175,6 +180,7 @@ def list_tickets(
     breached: bool,
     sort: str | None,
     limit: int,
+    updated_since: str | None,
     every_page: bool,
 ) -> None:
     """List tickets, newest first unless --sort says otherwise.
@@ -206,6 +212,7 @@ def list_tickets(
         "breached": "true" if breached else None,
         "sort": sort,
         "limit": limit,
+        "updatedSince": updated_since,
     }
     items: list[dict[str, Any]] = []
     more = False
