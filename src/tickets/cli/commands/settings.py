@@ -10,12 +10,11 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
 
-from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import api_client, client_options
+from tickets.cli.options import ClientGroup, api_client, client_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     Column,
@@ -45,7 +44,8 @@ def id_column() -> list[Column]:
 # ============================================================================= tags
 
 
-@click.group(cls=AliasedGroup)
+@click.group(cls=ClientGroup)
+@client_options
 def tag() -> None:
     """Manage ticket tags (a name and a colour, optionally per team).
 
@@ -206,7 +206,8 @@ def minutes_label(minutes: Any) -> str:
     return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n) or "0m"
 
 
-@click.group("sla-policy", cls=AliasedGroup)
+@click.group("sla-policy", cls=ClientGroup)
+@client_options
 def sla_policy() -> None:
     """Manage SLA policies: response and resolution targets per priority (and optionally per team).
 
@@ -341,7 +342,8 @@ def delete_policies(refs: tuple[str, ...], yes: bool) -> None:
 # ============================================================================= canned responses
 
 
-@click.group(cls=AliasedGroup)
+@click.group(cls=ClientGroup)
+@client_options
 def canned() -> None:
     """Manage canned responses: saved replies (a title and a Markdown body).
 

@@ -12,12 +12,11 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.text import Text
 
-from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import api_client, client_options
+from tickets.cli.options import ClientGroup, api_client, client_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
@@ -48,7 +47,8 @@ FINISHED_STATUSES = {Status.RESOLVED.value, Status.CLOSED.value}
 DEFAULT_PAGE_SIZE = 50
 
 
-@click.group(cls=AliasedGroup)
+@click.group(cls=ClientGroup)
+@client_options
 def ticket() -> None:
     """Work with tickets: list, view, create, update, reply, history.
 
