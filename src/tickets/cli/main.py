@@ -52,9 +52,9 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from tickets.api.app import create_app
-    from tickets.bootstrap import build_services
+    from tickets.cli.store import open_services
 
-    services = build_services()
+    services = open_services()
     click.echo(f"pfai tickets on http://{host}:{port}  (store: {services.store}; docs: /schema)", err=True)
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
