@@ -8,6 +8,7 @@ SQLite and PostgreSQL alike, and is woken early when a reader waits for a positi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -77,6 +78,48 @@ class Stats:
 Progress = Callable[[int, int, int], None]
 
 
+class ProgressSignal:
+    """Wakes coroutines, on whatever event loop they wait, when the read side moves on.
+
+    `notify` may be called from any thread (the follower's); waiting holds no thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    @property
+    def waiting(self) -> int:
+        """How many coroutines wait for the next progress now."""
+        with self._lock:
+            return len(self._waiters)
+
+    def next(self) -> asyncio.Future[None]:
+        """A future of the running loop, done at the next `notify` (subscribe before checking the position)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._waiters.append((loop, future))
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: asyncio.Future[None]) -> None:
+        with self._lock:
+            self._waiters = [(loop, f) for loop, f in self._waiters if f is not future]
+
+    def notify(self) -> None:
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class ReadSide:
     """The read models of one event store: their serving copies, queries, catch-up and rebuilds."""
 
@@ -88,6 +131,7 @@ class ReadSide:
         self._open_views = views if not isinstance(views, ViewDatabase) else None
         self.clock = clock
         self.progressed = threading.Condition()
+        self.progress = ProgressSignal()
         self.wake = threading.Event()
         self._lock = threading.Lock()
         self._serving: dict[str, int] = {}
@@ -149,6 +193,10 @@ class ReadSide:
     def positions(self) -> dict[str, int]:
         return {name: self.views.position(self.serving_view(name)) for name in READ_MODELS}
 
+    def position(self) -> int:
+        """The position every serving copy has reached."""
+        return min(self.positions().values())
+
     def status(self) -> list[Status]:
         head = self.head()
         result = []
@@ -170,6 +218,7 @@ class ReadSide:
         if result.advanced:
             with self.progressed:
                 self.progressed.notify_all()
+            self.progress.notify()
         return result
 
     def catch_up(self, names: Iterable[str] | None = None, limit: int = 2000) -> int:
@@ -195,6 +244,27 @@ class ReadSide:
             self.wake.set()  # an embedded follower starts its next batch now
             with self.progressed:
                 self.progressed.wait(timeout=min(remaining, 0.05))
+
+    async def reach(self, position: int, timeout: float, poll_interval: float = 0.1) -> int:
+        """Wait on the event loop (bounded) until every serving copy has reached `position`.
+
+        Returns the position reached. The wait holds no thread: it sleeps on `progress`, which
+        the follower signals after each batch, and re-reads the positions (a short query in a
+        worker thread) when woken, or every `poll_interval` for followers in other processes.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            progressed = self.progress.next()
+            try:
+                reached = await asyncio.to_thread(self.position)
+                remaining = deadline - loop.time()
+                if reached >= position or remaining <= 0:
+                    return reached
+                self.wake.set()  # an embedded follower starts its next batch now
+                await asyncio.wait({progressed}, timeout=min(remaining, poll_interval))
+            finally:
+                progressed.cancel()
 
     # ------------------------------------------------------------------ rebuilding
 
@@ -398,6 +468,7 @@ __all__ = [
     "TICKET_LIST",
     "TICKET_STATS",
     "Follower",
+    "ProgressSignal",
     "ReadSide",
     "Stats",
     "Status",

@@ -51,6 +51,7 @@ class ListFilters:
     contact_emails: list[str] = field(default_factory=list)
     query: str = ""
     breached: bool | None = None
+    updated_since: datetime | None = None  # only tickets changed at or after this time
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,9 @@ class TicketList(ReadModel):
             condition, values_params = dialect.set_contains_all("words", query_words)
             where.append(condition)
             params.extend(values_params)
+        if f.updated_since is not None:
+            where.append("updated_at >= ?")
+            params.append(micros(f.updated_since))
         if f.breached is True:
             where.append("sla_running AND sla_deadline < ?")
             params.append(micros(now))

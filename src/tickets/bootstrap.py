@@ -10,16 +10,20 @@ from tickets.application.app import TicketsApp
 from tickets.application.directory import DirectoryService
 from tickets.application.tickets import TicketService
 from tickets.infrastructure.clock import Clock, system_clock
-from tickets.infrastructure.postgres import ensure_schema
+from tickets.infrastructure.postgres import open_database
 from tickets.infrastructure.settings import Settings
 
 
 def build_services(settings: Settings | None = None, clock: Clock = system_clock) -> Services:
-    """Open the event store named by the settings (creating its tables) and build the services."""
+    """Open the event store named by the settings (creating its tables) and build the services.
+
+    Raises `SettingsError` (one line, for people) for an unusable URL or a PostgreSQL database
+    that cannot be opened.
+    """
     settings = settings or Settings.from_env()
     env = settings.persistence_env()
     if settings.is_postgres:
-        ensure_schema(env)
+        open_database(env)
     app = TicketsApp(env=env)
     directory = DirectoryService(app, clock)
     tickets = TicketService(app, directory, clock)

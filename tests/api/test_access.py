@@ -46,7 +46,7 @@ def test_me_and_users(client: TestClient[Any], org: Org) -> None:
         "handle": "alice",
     }
     assert me["org"]["slug"] == org.slug
-    users = client.get(f"{API}/users", headers=agent.headers).json()
+    users = client.get(f"{API}/users", headers=agent.headers).json()["items"]
     assert {u["id"] for u in users} == {agent.user_id, org.admin.user_id}
 
 
@@ -128,4 +128,4 @@ def test_another_orgs_data_is_invisible_and_untouchable(client: TestClient[Any],
     borrowed = client.post(f"{API}/tickets", json={"subject": "s", "tagIds": [tag["id"]]}, headers=h)
     assert borrowed.status_code == 422
     assert client.get(f"{API}/tickets/1", headers=ours.admin.headers).json()["subject"] == "secret"
-    assert client.get(f"{API}/users", headers=h).json()[0]["id"] == theirs.admin.user_id
+    assert client.get(f"{API}/users", headers=h).json()["items"][0]["id"] == theirs.admin.user_id

@@ -19,7 +19,7 @@ def test_team_crud(client: TestClient[Any], org: Org) -> None:
     assert client.post(f"{API}/teams", json={"name": "support"}, headers=h).status_code == 409
     patched = client.patch(f"{API}/teams/{team_id}", json={"name": "Support EU"}, headers=h).json()
     assert patched["name"] == "Support EU"
-    assert [t["name"] for t in client.get(f"{API}/teams", headers=h).json()] == ["Support EU"]
+    assert [t["name"] for t in client.get(f"{API}/teams", headers=h).json()["items"]] == ["Support EU"]
     client.post(f"{API}/ticket-tags", json={"name": "x", "color": "#000000", "teamId": team_id}, headers=h)
     in_use = client.delete(f"{API}/teams/{team_id}", headers=h)
     assert in_use.status_code == 409 and "tag" in in_use.json()["detail"]
@@ -43,7 +43,7 @@ def test_tags_are_unique_per_team_scope_and_colours_are_checked(client: TestClie
     assert client.patch(f"{API}/ticket-tags/{tag_id}", json={"color": "blue"}, headers=h).status_code == 422
     renamed = client.patch(f"{API}/ticket-tags/{tag_id}", json={"name": "regressed"}, headers=h).json()
     assert renamed["name"] == "regressed"
-    only_team = client.get(f"{API}/ticket-tags", params={"teamId": team_id}, headers=h).json()
+    only_team = client.get(f"{API}/ticket-tags", params={"teamId": team_id}, headers=h).json()["items"]
     assert [t["teamId"] for t in only_team] == [team_id]
     assert client.delete(f"{API}/ticket-tags/{tag_id}", headers=h).status_code == 204
     assert client.get(f"{API}/ticket-tags/{tag_id}", headers=h).status_code == 404
@@ -70,7 +70,7 @@ def test_sla_policies_one_per_priority_and_team(client: TestClient[Any], org: Or
     ticket = client.post(f"{API}/tickets", json={"subject": "s", "priority": "high"}, headers=h).json()
     assert ticket["firstResponseDueAt"] is not None and ticket["slaDeadline"] == ticket["firstResponseDueAt"]
     assert client.delete(f"{API}/sla-policies/{policy_id}", headers=h).status_code == 204
-    assert client.get(f"{API}/sla-policies", headers=h).json() == []
+    assert client.get(f"{API}/sla-policies", headers=h).json()["items"] == []
 
 
 def test_canned_responses_crud(client: TestClient[Any], org: Org) -> None:
@@ -87,7 +87,7 @@ def test_canned_responses_crud(client: TestClient[Any], org: Org) -> None:
     assert org_wide.status_code == scoped.status_code == 201
     titles = [
         c["title"]
-        for c in client.get(f"{API}/canned-responses", params={"teamId": team_id}, headers=h).json()
+        for c in client.get(f"{API}/canned-responses", params={"teamId": team_id}, headers=h).json()["items"]
     ]
     assert titles == ["Refund", "Thanks"]
     canned_id = scoped.json()["id"]

@@ -144,6 +144,15 @@ def test_delete_is_soft(client: TestClient[Any], org: Org) -> None:
     assert client.delete(f"{API}/tickets/1", headers=org.admin.headers).status_code == 404
 
 
+def test_a_deleted_ticket_asked_by_number_is_named_by_number(client: TestClient[Any], org: Org) -> None:
+    ticket = create(client, org)
+    assert client.delete(f"{API}/tickets/1", headers=org.admin.headers).status_code == 204
+    for ref in ("1", "%231", ticket["id"]):
+        gone = client.get(f"{API}/tickets/{ref}", headers=org.admin.headers)
+        assert gone.status_code == 404
+        assert gone.json()["detail"] == "ticket #1 has been deleted"
+
+
 def test_tag_ids_patch_embeds_tags(client: TestClient[Any], org: Org) -> None:
     h = org.admin.headers
     tag = client.post(f"{API}/ticket-tags", json={"name": "regression", "color": "#ef4444"}, headers=h).json()
@@ -233,6 +242,8 @@ def test_only_the_author_edits_a_message(client: TestClient[Any], org: Org) -> N
         (b'{"subject": "ok", "contactEmail": "nope"}', 400),
         (b'{"subject": "ok", "teamId": "00000000-0000-0000-0000-000000000000"}', 422),
         (b"[]", 400),
+        (b'{"subject": ' + b"[" * 1_500 + b"]" * 1_500 + b"}", 400),
+        (b'{"subject": "caf\xe9"}', 400),
     ],
 )
 def test_bad_input_is_a_4xx_problem_and_changes_nothing(

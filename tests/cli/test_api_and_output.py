@@ -133,3 +133,27 @@ def test_completion_offers_subcommands_and_choices(config_dir: Path) -> None:
     result = CliRunner().invoke(cli, [], env=env, prog_name="pfai")
     assert "plain,open" in result.stdout
     assert "plain,on_hold" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--json", "ticket", "ls"),
+        ("ticket", "--json", "ls"),
+        ("ticket", "ls", "--json"),
+        ("-o", "json", "ticket", "ls"),
+        ("ticket", "-o", "json", "ls"),
+        ("--json=ticketNumber,subject", "ticket", "ls"),
+        ("ticket", "--json", "ticketNumber,subject", "ls"),
+    ],
+)
+def test_global_flags_work_before_or_after_the_subcommand(pfai: Pfai, args: tuple[str, ...]) -> None:
+    ok(pfai("ticket", "create", "--subject", "Login broken"))
+    [ticket] = ok_json(pfai(*args))
+    assert ticket["subject"] == "Login broken" and ticket["ticketNumber"] == 1
+
+
+def test_settings_groups_take_the_global_flags_too(pfai: Pfai) -> None:
+    ok(pfai("tag", "create", "regression"))
+    assert [t["name"] for t in ok_json(pfai("--json", "tag", "ls"))] == ["regression"]
+    assert ok_json(pfai("tag", "--json=name", "ls")) == [{"name": "regression"}]

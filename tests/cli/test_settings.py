@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import yaml
 
-from tests.cli.conftest import Pfai, ok, ok_json
+from tests.cli.conftest import CliOrg, Pfai, ok, ok_json
 
 
 def test_tags_can_be_created_listed_renamed_and_removed(pfai: Pfai) -> None:
@@ -112,3 +113,14 @@ def test_an_ambiguous_reference_names_the_candidates(pfai: Pfai) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: 'vip' matches several tags: vip (")
     assert "use an id" in result.stderr
+
+
+def test_lists_longer_than_a_page_are_printed_whole(pfai: Pfai, cli_org: CliOrg) -> None:
+    admin = cli_org.admin
+    with httpx.Client(base_url=admin.server, headers={"Authorization": f"Bearer {admin.token}"}) as http:
+        for n in range(60):  # more than the server's default page of 50
+            assert http.post("/api/v1/ticket-tags", json={"name": f"tag-{n:02}"}).status_code == 201
+    names = ok_json(pfai("tag", "ls", "--query", "[].name"))
+    assert names == [f"tag-{n:02}" for n in range(60)]
+    # Name lookups (the CLI's directory) see every page too.
+    assert ok_json(pfai("tag", "view", "tag-59", "--json", "name")) == {"name": "tag-59"}

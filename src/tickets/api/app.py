@@ -10,13 +10,15 @@ from litestar.types import HTTPResponseStartEvent, Message, Scope
 
 from projections.runner import Follower
 from tickets.api import schemas
+from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.directory import MeController, TeamController, UserController
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.dependencies import Services, provide_actor, provide_services
 from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
-from tickets.api.query import refuse_null_query_values
+from tickets.api.query import CheckQueryParameters
+from tickets.api.requests import ApiRequest
 
 API_CONTROLLERS = [
     TicketListController,
@@ -60,14 +62,16 @@ def create_app(services: Services) -> Litestar:
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),
+            "paging": Provide(provide_paging, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ApiRequest,
+        before_request=CheckQueryParameters(),
         state=State({"services": services}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         openapi_config=openapi_config(),
         before_send=[answer_options_with_every_method],
-        before_request=refuse_null_query_values,
     )
     app.state.allowed_methods = {
         route.path_format: ", ".join(sorted(route.methods))

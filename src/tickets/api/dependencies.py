@@ -32,6 +32,8 @@ class Services:
     embedded_projections: bool = True
     # Whether that embedded loop also records `sla_breached` events as deadlines pass.
     record_sla_breaches: bool = True
+    # How long list and stats wait for the read models to include a position (read-your-writes).
+    read_your_writes_timeout: float = 2.0
 
 
 def provide_services(state: State) -> Services:

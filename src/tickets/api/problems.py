@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from msgspec import UNSET, UnsetType
 
+from tickets.api.validation import plain_error
 from tickets.application.tickets import StaleVersionError
 from tickets.domain.errors import (
     ConflictError,
@@ -84,24 +85,26 @@ def _field_error(item: dict[str, Any]) -> FieldError:
     )
 
 
-def _validation_detail(extra: Any) -> tuple[str, list[dict[str, Any]] | None]:
+def _validation_detail(
+    request: Request[Any, Any, Any], extra: Any
+) -> tuple[str, list[dict[str, Any]] | None]:
     if not isinstance(extra, list) or not extra:
         return "the request is malformed", None
+    errors = [plain_error(request, e) for e in extra if isinstance(e, dict)]
     parts = []
-    for item in extra:
-        if isinstance(item, dict):
-            key = item.get("key")
-            message = str(item.get("message", "invalid value"))
-            if key == "data" and item.get("source") == "body" and message == "'data'":
-                key, message = None, "a JSON request body is required"
-            parts.append(f"{key}: {message}" if key else message)
-    return "; ".join(parts) or "the request is malformed", [e for e in extra if isinstance(e, dict)]
+    for item in errors:
+        key = item.get("key")
+        message = str(item.get("message", "invalid value"))
+        if key == "data" and item.get("source") == "body" and message == "'data'":
+            key, message = None, "a JSON request body is required"
+        parts.append(f"{key}: {message}" if key else message)
+    return "; ".join(parts) or "the request is malformed", errors
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     status = HTTPStatus(exc.status_code)
     if isinstance(exc, ValidationException):
-        detail, errors = _validation_detail(exc.extra)
+        detail, errors = _validation_detail(request, exc.extra)
         return problem(request, status, detail, errors)
     detail = exc.detail if exc.detail and exc.detail != status.phrase else status.description
     return problem(request, status, detail, headers=exc.headers)

@@ -34,19 +34,21 @@ Content = Annotated[
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 ShortName = Annotated[str, Meta(min_length=1, max_length=64, pattern=NOT_BLANK)]
-Email = Annotated[
-    str,
-    Meta(
-        max_length=254,
-        pattern=rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+{END}",
-        examples=["ann@example.com"],
-    ),
-]
-Handle = Annotated[str, Meta(min_length=1, max_length=64, pattern=rf"^@?[A-Za-z0-9._-]+{END}")]
+EMAIL_PATTERN = rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+{END}"
+Email = Annotated[str, Meta(max_length=254, pattern=EMAIL_PATTERN, examples=["ann@example.com"])]
+HANDLE_PATTERN = rf"^@?[A-Za-z0-9._-]+{END}"
+Handle = Annotated[str, Meta(min_length=1, max_length=64, pattern=HANDLE_PATTERN)]
 # Checked by the domain (422) rather than here, so a bad colour reads as invalid, not malformed.
 Color = Annotated[str, Meta(max_length=32, description="#rrggbb", examples=["#ef4444"])]
 Minutes = Annotated[int, Meta(gt=0, le=525_600, description="Positive number of minutes")]
 Title = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+
+# What each pattern above means, for validation errors in plain words (api/validation.py).
+PATTERN_MEANINGS = {
+    NOT_BLANK: "must not be blank",
+    EMAIL_PATTERN: "must be an e-mail address, e.g. ann@example.com",
+    HANDLE_PATTERN: "may only contain letters, digits, '.', '_' and '-' (after an optional '@')",
+}
 
 
 def sent_fields(body: msgspec.Struct) -> dict[str, Any]:

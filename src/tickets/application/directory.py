@@ -38,6 +38,28 @@ class Credentials:
     token: str
 
 
+# The order of each list, as a sort key of strings ending in the item's id, so it is total: list
+# endpoints page through it with keyset cursors (an item added or deleted between pages shifts nothing).
+def member_order(member: Member) -> tuple[str, ...]:
+    return (member.name.lower(), member.email, str(member.id))
+
+
+def team_order(team: Team) -> tuple[str, ...]:
+    return (team.name.lower(), str(team.id))
+
+
+def tag_order(tag: Tag) -> tuple[str, ...]:
+    return (tag.name.lower(), str(tag.id))
+
+
+def sla_policy_order(policy: SlaPolicy) -> tuple[str, ...]:
+    return (str(policy.team_id or ""), policy.priority.value, str(policy.id))
+
+
+def canned_response_order(canned: CannedResponse) -> tuple[str, ...]:
+    return (canned.title.lower(), str(canned.id))
+
+
 class DirectoryService:
     """Commands and queries on an org's settings and members."""
 
@@ -142,7 +164,7 @@ class DirectoryService:
         return org
 
     def members(self, actor: Actor) -> list[Member]:
-        return sorted(self.org(actor.org_id).members.values(), key=lambda m: (m.name.lower(), m.email))
+        return sorted(self.org(actor.org_id).members.values(), key=member_order)
 
     def member(self, actor: Actor, user_id: UUID) -> Member:
         return self.org(actor.org_id).member(user_id)
@@ -168,7 +190,7 @@ class DirectoryService:
     # ------------------------------------------------------------------ teams
 
     def teams(self, actor: Actor) -> list[Team]:
-        return sorted(self.org(actor.org_id).teams.values(), key=lambda t: t.name.lower())
+        return sorted(self.org(actor.org_id).teams.values(), key=team_order)
 
     def team(self, actor: Actor, team_id: UUID) -> Team:
         return self.org(actor.org_id).team(team_id)
@@ -194,7 +216,7 @@ class DirectoryService:
         tags: Iterable[Tag] = self.org(actor.org_id).tags.values()
         if team_id is not None:
             tags = [t for t in tags if t.team_id == team_id]
-        return sorted(tags, key=lambda t: t.name.lower())
+        return sorted(tags, key=tag_order)
 
     def tag(self, actor: Actor, tag_id: UUID) -> Tag:
         return self.org(actor.org_id).tag(tag_id)
@@ -218,7 +240,7 @@ class DirectoryService:
 
     def sla_policies(self, actor: Actor) -> list[SlaPolicy]:
         policies = self.org(actor.org_id).sla_policies.values()
-        return sorted(policies, key=lambda p: (str(p.team_id or ""), p.priority.value))
+        return sorted(policies, key=sla_policy_order)
 
     def sla_policy(self, actor: Actor, policy_id: UUID) -> SlaPolicy:
         return self.org(actor.org_id).sla_policy(policy_id)
@@ -251,7 +273,7 @@ class DirectoryService:
         items: Iterable[CannedResponse] = self.org(actor.org_id).canned_responses.values()
         if team_id is not None:
             items = [c for c in items if c.team_id in (team_id, None)]
-        return sorted(items, key=lambda c: c.title.lower())
+        return sorted(items, key=canned_response_order)
 
     def canned_response(self, actor: Actor, canned_id: UUID) -> CannedResponse:
         return self.org(actor.org_id).canned_response(canned_id)

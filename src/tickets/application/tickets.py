@@ -128,7 +128,7 @@ class TicketService:
         if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id:
             raise NotFoundError(f"ticket {ticket_id} not found")
         if ticket.deleted and not include_deleted:
-            raise NotFoundError(f"ticket #{ticket.ticket_number} not found (it was deleted)")
+            raise NotFoundError(f"ticket #{ticket.ticket_number} has been deleted")
         if version is not None and ticket.version != version:
             raise NotFoundError(f"ticket {ticket_id} has no version {version}")
         return ticket

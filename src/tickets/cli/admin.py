@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from tickets.bootstrap import build_services
+from tickets.cli.store import open_services
 from tickets.domain.errors import DomainError
 from tickets.domain.values import Role
 
@@ -46,7 +46,7 @@ def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, a
       pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
       TOKEN=$(pfai admin create-org acme --name Acme --admin-email alice@acme.test --json | jq -r .token)
     """
-    services = build_services()
+    services = open_services()
     try:
         created = services.directory.create_org(slug, name, admin_email, admin_name)
     except DomainError as error:
@@ -74,7 +74,7 @@ def create_user(org_slug: str, email: str, name: str, role: str, handle: str | N
       pfai admin create-user --org acme --email bob@acme.test --name Bob
       pfai admin create-user --org acme --email vic@acme.test --name Vic --role viewer --json
     """
-    services = build_services()
+    services = open_services()
     try:
         org_id = services.directory.org_id_for_slug(org_slug)
         created = services.directory.create_user(org_id, email, name, Role(role), handle)
@@ -95,7 +95,7 @@ def revoke_token(token: str) -> None:
     Example:
       pfai admin revoke-token pfai_3kq...
     """
-    services = build_services()
+    services = open_services()
     try:
         services.directory.revoke_token(token)
     except DomainError as error:

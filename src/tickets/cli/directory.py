@@ -55,27 +55,27 @@ class Directory:
 
     @cached_property
     def members(self) -> list[Item]:
-        members: list[Item] = self.client.get("/users")
+        members: list[Item] = self.client.all_items("/users")
         return members
 
     @cached_property
     def teams(self) -> list[Item]:
-        teams: list[Item] = self.client.get("/teams")
+        teams: list[Item] = self.client.all_items("/teams")
         return teams
 
     @cached_property
     def tags(self) -> list[Item]:
-        tags: list[Item] = self.client.get("/ticket-tags")
+        tags: list[Item] = self.client.all_items("/ticket-tags")
         return tags
 
     @cached_property
     def canned_responses(self) -> list[Item]:
-        canned: list[Item] = self.client.get("/canned-responses")
+        canned: list[Item] = self.client.all_items("/canned-responses")
         return canned
 
     @cached_property
     def sla_policies(self) -> list[Item]:
-        policies: list[Item] = self.client.get("/sla-policies")
+        policies: list[Item] = self.client.all_items("/sla-policies")
         return policies
 
     # -------------------------------------------------------------- name -> id

@@ -10,11 +10,11 @@ from tickets.cli.commands.api import api
 from tickets.cli.commands.completion import completion
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
-from tickets.cli.options import client_options
+from tickets.cli.options import ClientGroup, client_options
 from tickets.cli.projections import projections
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ClientGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pfai-tickets")
 @client_options
 def cli() -> None:
@@ -52,9 +52,9 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from tickets.api.app import create_app
-    from tickets.bootstrap import build_services
+    from tickets.cli.store import open_services
 
-    services = build_services()
+    services = open_services()
     click.echo(f"pfai tickets on http://{host}:{port}  (store: {services.store}; docs: /schema)", err=True)
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 

@@ -1,7 +1,7 @@
 """The options every client command accepts (connection and output), and the API client they produce.
 
-They are accepted on the root (`pfai -o json ticket ls`) and on each command (`pfai ticket ls -o json`);
-a value given on the command wins. Connection settings come from, in order: `--server`/`--token`, then
+They are accepted wherever they are written: on the root (`pfai --json ticket ls`), on a command group
+(`pfai ticket --json ls`) and on each command (`pfai ticket ls --json`); the one written last wins. Connection settings come from, in order: `--server`/`--token`, then
 `PFAI_SERVER`/`PFAI_TOKEN`, then the saved profile (`pfai login`).
 """
 
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import ApiClient, CliError
 from tickets.cli.config import load_config
 
@@ -135,6 +136,25 @@ def output_options(function: F) -> F:
 def client_options(function: F) -> F:
     """Connection and output options, for a command that calls the API and prints what it gets."""
     return connection_options(output_options(function))
+
+
+class ClientGroup(AliasedGroup):
+    """A command group that takes the client options before its subcommand (`pfai --json ticket ls`).
+
+    `--json` takes an optional value, so click would read `pfai --json ticket ls` as `--json=ticket`
+    followed by a command `ls`. Written right before one of the group's subcommands, it means
+    `--json` with no field list.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        for index, arg in enumerate(args[:-1]):
+            if arg == "--json" and self.get_command(ctx, args[index + 1]) is not None:
+                args[index] = "--json="
+                break
+            if not arg.startswith("-") and self.get_command(ctx, arg) is not None:
+                break  # the rest belongs to the subcommand
+        return super().parse_args(ctx, args)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from types import FrameType
 import click
 
 from projections.runner import READ_MODELS, Follower, ReadSide, UnknownReadModelError
-from tickets.bootstrap import build_services
+from tickets.cli.store import open_services
 
 
 def _read_side() -> ReadSide:
-    services = build_services()
+    services = open_services()
     assert services.read_side is not None
     return services.read_side
 

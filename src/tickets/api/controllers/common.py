@@ -1,8 +1,10 @@
-"""Helpers shared by controllers: write responses carry the log position of their events."""
+"""Helpers shared by controllers: paging lists, and write responses that carry the log position of their events."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -10,9 +12,12 @@ from litestar import Response
 from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 
+from tickets.api.cursors import decode_key_cursor, encode_key_cursor
+from tickets.api.schemas import Page
 from tickets.application.app import Saved
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 POSITION_HEADER = "X-Event-Position"
 
@@ -54,11 +59,40 @@ def check_as_of(version: int | None, as_of: datetime | None) -> None:
             detail="ask for a version or a time (asOf), not both",
             extra=[{"key": "asOf", "message": "cannot be combined with version"}],
         )
-    if as_of is not None and as_of.tzinfo is None:
-        raise ValidationException(
-            detail="asOf needs a time zone",
-            extra=[{"key": "asOf", "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z"}],
+    require_offset("asOf", as_of)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """`?limit=` and `?cursor=` of a list endpoint; pages any sorted list the same way."""
+
+    limit: int
+    cursor: str | None
+
+    def page(
+        self,
+        kind: str,
+        items: Iterable[Item],
+        order: Callable[[Item], tuple[str, ...]],
+        present: Callable[[Item], T],
+    ) -> Page[T]:
+        """The page of `items` (sorted by `order`, whose last part is unique) after the cursor.
+
+        Cursors are keyset positions, not offsets: an item added or deleted between two pages
+        neither repeats nor skips another.
+        """
+        after = decode_key_cursor(kind, self.cursor)
+        rest = sorted((i for i in items if after is None or order(i) > after), key=order)
+        page = rest[: self.limit]
+        more = len(rest) > self.limit
+        return Page(
+            items=[present(i) for i in page],
+            next_cursor=encode_key_cursor(kind, order(page[-1])) if more else None,
         )
+
+
+def provide_paging(limit: Limit = 50, cursor: Cursor = None) -> Paging:
+    return Paging(limit, cursor)
 
 
 def written(body: T, saved: Saved[object], status_code: int = 200, version: int | None = None) -> Response[T]:
@@ -70,6 +104,22 @@ def written(body: T, saved: Saved[object], status_code: int = 200, version: int 
     if version is not None:
         headers["ETag"] = etag(version)
     return Response(body, status_code=status_code, headers=headers)
+
+
+def require_offset(name: str, value: datetime | None) -> datetime | None:
+    """An RFC 3339 time from the query; one without a time zone is ambiguous (400)."""
+    if value is not None and value.tzinfo is None:
+        raise ValidationException(
+            detail=f"{name} needs a time zone",
+            extra=[
+                {
+                    "key": name,
+                    "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z",
+                    "source": "query",
+                }
+            ],
+        )
+    return value
 
 
 def etag(version: int) -> str:

@@ -9,9 +9,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import written
+from tickets.api.controllers.common import Paging, written
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
+from tickets.application.directory import member_order, team_order
 
 
 class MeController(Controller):
@@ -28,11 +29,14 @@ class UserController(Controller):
     path = "/api/v1/users"
     tags = ["identity"]
 
-    @get("/", sync_to_thread=True, summary="List the org's members")
+    @get("/", sync_to_thread=True, summary="List the org's members (paged, by name)")
     def list_users(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
-    ) -> list[schemas.UserOut]:
-        return [presenters.user(m) for m in services.directory.members(actor)]
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        paging: NamedDependency[Paging],
+    ) -> schemas.Page[schemas.UserOut]:
+        return paging.page("users", services.directory.members(actor), member_order, presenters.user)
 
     @get("/{user_id:uuid}", sync_to_thread=True, summary="Read a member")
     def get_user(
@@ -71,11 +75,14 @@ class TeamController(Controller):
     path = "/api/v1/teams"
     tags = ["teams"]
 
-    @get("/", sync_to_thread=True, summary="List teams")
+    @get("/", sync_to_thread=True, summary="List teams (paged, by name)")
     def list_teams(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
-    ) -> list[schemas.TeamOut]:
-        return [presenters.team(t) for t in services.directory.teams(actor)]
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        paging: NamedDependency[Paging],
+    ) -> schemas.Page[schemas.TeamOut]:
+        return paging.page("teams", services.directory.teams(actor), team_order, presenters.team)
 
     @get("/{team_id:uuid}", sync_to_thread=True, summary="Read a team")
     def get_team(

@@ -1,23 +1,23 @@
 """The ticket list and stats, served from the read models (projections/), with read-your-writes.
 
 A write's response carries `X-Event-Position`. List and stats first wait (at most
-READ_YOUR_WRITES_TIMEOUT seconds) until the read models have reached a position: the
+`Services.read_your_writes_timeout` seconds) until the read models have reached a position: the
 request's `X-Min-Position` header if sent, else the head of the log when the request
 arrived, so a client sees its own writes without doing anything. `X-Min-Position: 0`
-skips the wait. Responses tell the position they reflect in `X-Projection-Position`.
+skips the wait; a position beyond the head of the log is a 400 at once. The wait is a
+coroutine on the event loop (`ReadSide.reach`), so waiting requests hold no worker thread
+and do not delay others. Responses tell the position they reflect in `X-Projection-Position`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 
@@ -25,14 +25,14 @@ from projections.runner import ReadSide
 from projections.summary import TicketSummary
 from projections.ticket_list import SORT_COLUMNS, ListFilters
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import Cursor, Limit
+from tickets.api.controllers.common import Cursor, Limit, require_offset
 from tickets.api.controllers.tickets import TicketController
+from tickets.api.cursors import decode_keyset_cursor, encode_keyset_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.domain.organization import Organization
 from tickets.domain.values import Category, Priority, Source, Status
 
-READ_YOUR_WRITES_TIMEOUT = 2.0
 MIN_POSITION_HEADER = "X-Min-Position"
 PROJECTION_POSITION_HEADER = "X-Projection-Position"
 
@@ -101,39 +101,35 @@ def _read_side(services: Services) -> ReadSide:
     return services.read_side
 
 
-def _caught_up(services: Services, min_position: int | None) -> tuple[ReadSide, dict[str, str]]:
-    """Wait for read-your-writes; the position header of the answer."""
+def _position_header(position: int) -> dict[str, str]:
+    return {PROJECTION_POSITION_HEADER: str(position)}
+
+
+async def provide_read_position(
+    services: NamedDependency[Services], actor: NamedDependency[Actor], min_position: MinPosition = None
+) -> int:
+    """Wait (on the event loop, bounded) for read-your-writes; the position the read models reached.
+
+    Depends on `actor`, so only an authenticated request can make the server wait.
+    """
     read_side = _read_side(services)
-    target = read_side.head() if min_position is None else min_position
-    read_side.wait_for(target, READ_YOUR_WRITES_TIMEOUT)
-    position = min(read_side.positions().values())
-    return read_side, {PROJECTION_POSITION_HEADER: str(position)}
+    head = await asyncio.to_thread(read_side.head)
+    if min_position is not None and min_position > head:
+        raise ValidationException(
+            detail=f"{MIN_POSITION_HEADER} is beyond the head of the log",
+            extra=[
+                {
+                    "key": MIN_POSITION_HEADER,
+                    "message": f"{min_position} is beyond the newest position in the log ({head})",
+                    "source": "header",
+                }
+            ],
+        )
+    target = head if min_position is None else min_position
+    return await read_side.reach(target, services.read_your_writes_timeout)
 
 
-def encode_list_cursor(sort: str, after: tuple[int, int]) -> str:
-    raw = json.dumps([sort, *after], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_list_cursor(sort: str, cursor: str | None) -> tuple[int, int] | None:
-    """The keyset position a cursor stands for; it must come from a list with the same sort."""
-    if not cursor:
-        return None
-    try:
-        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if (
-            isinstance(found, list)
-            and len(found) == 3
-            and found[0] == sort
-            and all(isinstance(v, int) for v in found[1:])
-        ):
-            return int(found[1]), int(found[2])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ValidationException(
-        detail="cursor is not valid",
-        extra=[{"key": "cursor", "message": "not a cursor from this list with this sort"}],
-    )
+READ_POSITION = {"read_position": Provide(provide_read_position)}
 
 
 def _tag_ids(org: Organization, values: list[str]) -> list[str]:
@@ -208,6 +204,13 @@ TextQuery = Annotated[
 BreachedFilter = Annotated[
     bool | None, QueryParameter(description="Only tickets past a running SLA deadline")
 ]
+UpdatedSince = Annotated[
+    datetime | None,
+    QueryParameter(
+        name="updatedSince",
+        description="Only tickets changed at or after this RFC 3339 time (incremental sync)",
+    ),
+]
 Sort = Annotated[
     SortOrder, QueryParameter(description="createdAt, updatedAt, priority or slaDeadline; '-' for descending")
 ]
@@ -224,6 +227,7 @@ class TicketListController(TicketController):
     @get(
         "/",
         sync_to_thread=True,
+        dependencies=READ_POSITION,
         summary="List tickets (filters, sort, keyset pages)",
         raises=[ServiceUnavailableException],
     )
@@ -231,6 +235,7 @@ class TicketListController(TicketController):
         self,
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        read_position: NamedDependency[int],
         status: StatusFilter = None,
         priority: PriorityFilter = None,
         category: CategoryFilter = None,
@@ -241,14 +246,14 @@ class TicketListController(TicketController):
         contact_email: ContactFilter = None,
         q: TextQuery = None,
         breached: BreachedFilter = None,
+        updated_since: UpdatedSince = None,
         sort: Sort = "-createdAt",
         limit: Limit = 50,
         cursor: Cursor = None,
-        min_position: MinPosition = None,
     ) -> Response[schemas.Page[TicketListItem]]:
         """Values of one filter are alternatives (`status=open&status=pending`); filters combine with AND."""
         assert sort.lstrip("-") in SORT_COLUMNS
-        after = decode_list_cursor(sort, cursor)
+        after = decode_keyset_cursor(sort, cursor)
         org = services.directory.org(actor.org_id)
         assignees, unassigned = _assignees(assignee_id or [])
         filters = ListFilters(
@@ -263,19 +268,21 @@ class TicketListController(TicketController):
             contact_emails=list(contact_email or []),
             query=q or "",
             breached=breached,
+            updated_since=require_offset("updatedSince", updated_since),
         )
-        read_side, headers = _caught_up(services, min_position)
+        read_side, headers = _read_side(services), _position_header(read_position)
         now = services.clock()
         page = read_side.list_tickets(str(actor.org_id), filters, now, sort, after, limit)
         body = schemas.Page(
             items=[_item(row, org, now) for row in page.rows],
-            next_cursor=encode_list_cursor(sort, page.next_after) if page.next_after else None,
+            next_cursor=encode_keyset_cursor(sort, page.next_after) if page.next_after else None,
         )
         return Response(body, headers=headers)
 
     @get(
         "/stats",
         sync_to_thread=True,
+        dependencies=READ_POSITION,
         summary="Ticket counts for dashboards",
         raises=[ServiceUnavailableException],
     )
@@ -283,9 +290,9 @@ class TicketListController(TicketController):
         self,
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        read_position: NamedDependency[int],
         team_id: Annotated[UUID | None, QueryParameter(name="teamId")] = None,
         assignee_id: Annotated[UUID | None, QueryParameter(name="assigneeId")] = None,
-        min_position: MinPosition = None,
     ) -> Response[TicketStats]:
         """Counts per status, priority and category, and how many tickets are past their SLA deadline now.
 
@@ -296,7 +303,7 @@ class TicketListController(TicketController):
                 detail="narrow stats by teamId or by assigneeId, not both",
                 extra=[{"key": "teamId", "message": "cannot be combined with assigneeId"}],
             )
-        read_side, headers = _caught_up(services, min_position)
+        read_side, headers = _read_side(services), _position_header(read_position)
         stats = read_side.stats(
             str(actor.org_id),
             services.clock(),

@@ -10,9 +10,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import written
+from tickets.api.controllers.common import Paging, written
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
+from tickets.application.directory import canned_response_order, sla_policy_order, tag_order
 
 TeamFilter = Annotated[UUID | None, QueryParameter(name="teamId", description="Only this team's items")]
 
@@ -21,11 +22,15 @@ class TagController(Controller):
     path = "/api/v1/ticket-tags"
     tags = ["tags"]
 
-    @get("/", sync_to_thread=True, summary="List tags")
+    @get("/", sync_to_thread=True, summary="List tags (paged, by name)")
     def list_tags(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor], team_id: TeamFilter = None
-    ) -> list[schemas.TagOut]:
-        return [presenters.tag(t) for t in services.directory.tags(actor, team_id)]
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        paging: NamedDependency[Paging],
+        team_id: TeamFilter = None,
+    ) -> schemas.Page[schemas.TagOut]:
+        return paging.page("tags", services.directory.tags(actor, team_id), tag_order, presenters.tag)
 
     @get("/{tag_id:uuid}", sync_to_thread=True, summary="Read a tag")
     def get_tag(
@@ -66,11 +71,15 @@ class SlaPolicyController(Controller):
     path = "/api/v1/sla-policies"
     tags = ["sla-policies"]
 
-    @get("/", sync_to_thread=True, summary="List SLA policies")
+    @get("/", sync_to_thread=True, summary="List SLA policies (paged, org-wide first, then by team)")
     def list_policies(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
-    ) -> list[schemas.SlaPolicyOut]:
-        return [presenters.sla_policy(p) for p in services.directory.sla_policies(actor)]
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        paging: NamedDependency[Paging],
+    ) -> schemas.Page[schemas.SlaPolicyOut]:
+        policies = services.directory.sla_policies(actor)
+        return paging.page("sla-policies", policies, sla_policy_order, presenters.sla_policy)
 
     @get("/{policy_id:uuid}", sync_to_thread=True, summary="Read an SLA policy")
     def get_policy(
@@ -113,12 +122,17 @@ class CannedResponseController(Controller):
     path = "/api/v1/canned-responses"
     tags = ["canned-responses"]
 
-    @get("/", sync_to_thread=True, summary="List canned responses")
+    @get("/", sync_to_thread=True, summary="List canned responses (paged, by title)")
     def list_canned(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor], team_id: TeamFilter = None
-    ) -> list[schemas.CannedResponseOut]:
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        paging: NamedDependency[Paging],
+        team_id: TeamFilter = None,
+    ) -> schemas.Page[schemas.CannedResponseOut]:
         """With `teamId`, the team's own and the org-wide ones."""
-        return [presenters.canned_response(c) for c in services.directory.canned_responses(actor, team_id)]
+        items = services.directory.canned_responses(actor, team_id)
+        return paging.page("canned-responses", items, canned_response_order, presenters.canned_response)
 
     @get("/{canned_id:uuid}", sync_to_thread=True, summary="Read a canned response")
     def get_canned(

@@ -10,12 +10,11 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
 
-from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import api_client, client_options
+from tickets.cli.options import ClientGroup, api_client, client_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     Column,
@@ -45,7 +44,8 @@ def id_column() -> list[Column]:
 # ============================================================================= tags
 
 
-@click.group(cls=AliasedGroup)
+@click.group(cls=ClientGroup)
+@client_options
 def tag() -> None:
     """Manage ticket tags (a name and a colour, optionally per team).
 
@@ -89,7 +89,7 @@ def list_tags(team: str | None) -> None:
     """
     client = api_client()
     directory = Directory(client)
-    tags = client.get("/ticket-tags", {"teamId": directory.team_id(team) if team else None})
+    tags = client.all_items("/ticket-tags", {"teamId": directory.team_id(team) if team else None})
     emit(tags, table(tag_columns(directory), "No tags."))
 
 
@@ -206,7 +206,8 @@ def minutes_label(minutes: Any) -> str:
     return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n) or "0m"
 
 
-@click.group("sla-policy", cls=AliasedGroup)
+@click.group("sla-policy", cls=ClientGroup)
+@client_options
 def sla_policy() -> None:
     """Manage SLA policies: response and resolution targets per priority (and optionally per team).
 
@@ -242,7 +243,7 @@ def list_policies() -> None:
       pfai sla-policy ls --query "[?priority=='urgent']"
     """
     client = api_client()
-    emit(client.get("/sla-policies"), table(sla_columns(Directory(client)), "No SLA policies."))
+    emit(client.all_items("/sla-policies"), table(sla_columns(Directory(client)), "No SLA policies."))
 
 
 @sla_policy.command("view", aliases=["get"])
@@ -341,7 +342,8 @@ def delete_policies(refs: tuple[str, ...], yes: bool) -> None:
 # ============================================================================= canned responses
 
 
-@click.group(cls=AliasedGroup)
+@click.group(cls=ClientGroup)
+@client_options
 def canned() -> None:
     """Manage canned responses: saved replies (a title and a Markdown body).
 
@@ -378,7 +380,7 @@ def list_canned(team: str | None) -> None:
     """
     client = api_client()
     directory = Directory(client)
-    items = client.get("/canned-responses", {"teamId": directory.team_id(team) if team else None})
+    items = client.all_items("/canned-responses", {"teamId": directory.team_id(team) if team else None})
     emit(items, table(canned_columns(directory), "No canned responses."))
 
 

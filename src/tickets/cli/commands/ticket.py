@@ -12,12 +12,11 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.text import Text
 
-from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import api_client, client_options
+from tickets.cli.options import ClientGroup, api_client, client_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
@@ -48,7 +47,8 @@ FINISHED_STATUSES = {Status.RESOLVED.value, Status.CLOSED.value}
 DEFAULT_PAGE_SIZE = 50
 
 
-@click.group(cls=AliasedGroup)
+@click.group(cls=ClientGroup)
+@client_options
 def ticket() -> None:
     """Work with tickets: list, view, create, update, reply, history.
 
@@ -163,6 +163,11 @@ def ticket_columns(directory: Directory) -> list[Column]:
     show_default=True,
     help="Tickets per page.",
 )
+@click.option(
+    "--updated-since",
+    metavar="TIME",
+    help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
+)
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
 @client_options
 def list_tickets(
@@ -178,6 +183,7 @@ def list_tickets(
     breached: bool,
     sort: str | None,
     limit: int,
+    updated_since: str | None,
     every_page: bool,
 ) -> None:
     """List tickets, newest first unless --sort says otherwise.
@@ -209,6 +215,7 @@ def list_tickets(
         "breached": "true" if breached else None,
         "sort": sort,
         "limit": limit,
+        "updatedSince": updated_since,
     }
     items: list[dict[str, Any]] = []
     more = False
