@@ -6,12 +6,8 @@ unreachable server fails the run instead of skipping.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +15,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
-from litestar import Litestar
 from litestar.testing import TestClient
 
 from tickets.api.app import create_app
