@@ -23,8 +23,8 @@ import psycopg
 from benchmarks.run import machine, scratch_database
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
-from tickets.application.tickets import NewTicket
 from tickets.bootstrap import build_services
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.ticket import Ticket
 from tickets.infrastructure.settings import Settings
 
@@ -100,7 +100,7 @@ def bench_store(url: str) -> dict[str, float]:
         )
         figures["update 4 threads, distinct tickets (changes/s)"] = rate(
             TICKETS,
-            lambda i: services.tickets.update(actor, str(1 + i % TICKETS), {"subject": f"s{i}"}),
+            lambda i: services.tickets.update(actor, str(1 + i % TICKETS), TicketChanges(subject=f"s{i}")),
             4,
         )
         thread = services.tickets.create(actor, NewTicket(subject="long thread")).value

@@ -31,8 +31,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from tickets.application.tickets import NewTicket
 from tickets.bootstrap import build_services
+from tickets.domain.commands import NewTicket
 from tickets.domain.values import Priority, Role
 from tickets.infrastructure.settings import Settings
 

@@ -8,8 +8,9 @@ from uuid import UUID
 from tests.conftest import Org
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
-from tickets.application.tickets import NewTicket, StaleVersionError
+from tickets.application.tickets import StaleVersionError
 from tickets.bootstrap import build_services
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.registry import TicketCounter
 from tickets.domain.values import Category, Priority, Status
 from tickets.infrastructure.settings import Settings
@@ -71,7 +72,7 @@ def test_parallel_writers_on_one_ticket_lose_nothing(services: Services, org: Or
         if i < messages:
             services.tickets.add_message(actor, ref, f"message {i}", i % 2 == 0)
         else:
-            services.tickets.update(actor, ref, field_changes[i - messages])
+            services.tickets.update(actor, ref, TicketChanges(**field_changes[i - messages]))
 
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(write, range(messages + len(field_changes))))
@@ -101,7 +102,9 @@ def test_conditional_writers_of_one_version_get_one_success_and_409s(services: S
 
     def rename(i: int) -> str:
         try:
-            services.tickets.update(actor, str(ticket.id), {"subject": f"writer {i}"}, expected_version=1)
+            services.tickets.update(
+                actor, str(ticket.id), TicketChanges(subject=f"writer {i}"), expected_version=1
+            )
         except StaleVersionError:
             return "409"
         return "ok"

@@ -80,6 +80,25 @@ def test_every_ticket_version_shows_what_the_previous_release_showed(release_sto
         app.close()
 
 
+def test_the_org_settings_replay_through_the_upcast_update_events(release_store: Path) -> None:
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        from make_release_store import org_seen
+    finally:
+        sys.path.remove(str(FIXTURES))
+    with sqlite3.connect(release_store) as db:
+        old_shapes = sum(
+            b'"changes":' in bytes(state)
+            for (state,) in db.execute("SELECT state FROM stored_events WHERE topic LIKE '%Updated'")
+        )
+    assert old_shapes >= 5, "the fixture holds update events of the version-1 shape"
+    app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(release_store)})
+    try:
+        assert org_seen(app.repository.get(UUID(RELEASE["org"]))) == RELEASE["org_seen"]
+    finally:
+        app.close()
+
+
 def test_the_previous_releases_tickets_and_org_take_new_changes(release_store: Path) -> None:
     clock = ManualClock()
     services = build_services(Settings(f"sqlite:///{release_store}"), clock=clock)

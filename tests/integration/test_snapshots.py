@@ -14,8 +14,8 @@ from tests.state import aggregate_state
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
-from tickets.application.tickets import NewTicket
 from tickets.bootstrap import build_services
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, TicketNumber
 from tickets.domain.values import Category, Priority, Status
 from tickets.infrastructure.clock import ManualClock
@@ -49,7 +49,7 @@ def test_every_aggregate_round_trips_through_its_snapshot(
         ),
     ).value
     services.tickets.add_message(admin, "1", "hello", False)
-    services.tickets.update(admin, "1", {"status": Status.ON_HOLD})
+    services.tickets.update(admin, "1", TicketChanges(status=Status.ON_HOLD))
     ids = {
         "ticket": ticket.id,
         "org": UUID(org.admin.org_id),
@@ -72,7 +72,9 @@ def test_every_aggregate_round_trips_through_its_snapshot(
         # The restored ticket takes every kind of change, as the live one would.
         actor = _actor(restarted, org.admin.token)
         restarted.tickets.update(
-            actor, "1", {"status": Status.RESOLVED, "priority": Priority.URGENT, "category": Category.BILLING}
+            actor,
+            "1",
+            TicketChanges(status=Status.RESOLVED, priority=Priority.URGENT, category=Category.BILLING),
         )
         reloaded = restarted.tickets.get(actor, "1")
         assert (reloaded.status, reloaded.priority, reloaded.category) == (
@@ -96,8 +98,8 @@ def test_a_ticket_past_its_snapshot_interval_changes_after_a_restart(
         actor = _actor(restarted, org.admin.token)
         ticket_id = restarted.tickets.get(actor, "1").id
         assert list(restarted.app.snapshots.get(ticket_id)), "the ticket was snapshotted"
-        restarted.tickets.update(actor, "1", {"status": Status.RESOLVED, "priority": Priority.LOW})
-        restarted.tickets.update(actor, "1", {"status": Status.CLOSED})
+        restarted.tickets.update(actor, "1", TicketChanges(status=Status.RESOLVED, priority=Priority.LOW))
+        restarted.tickets.update(actor, "1", TicketChanges(status=Status.CLOSED))
         follow_up = restarted.tickets.follow_up(actor, "1").value
         assert follow_up.priority is Priority.LOW
     finally:
@@ -109,7 +111,7 @@ def test_a_snapshot_stored_before_typed_snapshots_is_not_used(
 ) -> None:
     admin = _actor(services, org.admin.token)
     ticket = services.tickets.create(admin, NewTicket(subject="old", priority=Priority.URGENT)).value
-    services.tickets.update(admin, "1", {"status": Status.PENDING})
+    services.tickets.update(admin, "1", TicketChanges(status=Status.PENDING))
     live = services.tickets.get(admin, "1")
     # What the library's own Snapshot wrote before: no class version, enums as plain strings.
     state = {k: (v.value if isinstance(v, Enum) else v) for k, v in vars(live).items()}
@@ -130,7 +132,9 @@ def test_a_snapshot_stored_before_typed_snapshots_is_not_used(
     try:
         restored = restarted.app.repository.get(ticket.id)
         assert aggregate_state(restored) == aggregate_state(replayed(restarted.app, ticket.id))
-        restarted.tickets.update(_actor(restarted, org.admin.token), "1", {"status": Status.RESOLVED})
+        restarted.tickets.update(
+            _actor(restarted, org.admin.token), "1", TicketChanges(status=Status.RESOLVED)
+        )
     finally:
         restarted.app.close()
 
@@ -140,9 +144,9 @@ def test_a_stale_snapshot_newer_than_a_current_one_does_not_hide_it(
 ) -> None:
     admin = _actor(services, org.admin.token)
     ticket = services.tickets.create(admin, NewTicket(subject="s")).value
-    services.tickets.update(admin, "1", {"priority": Priority.HIGH})
+    services.tickets.update(admin, "1", TicketChanges(priority=Priority.HIGH))
     services.app.take_snapshot(ticket.id)  # current, at version 2
-    services.tickets.update(admin, "1", {"priority": Priority.LOW})
+    services.tickets.update(admin, "1", TicketChanges(priority=Priority.LOW))
     live = services.tickets.get(admin, "1")
     state = {k: (v.value if isinstance(v, Enum) else v) for k, v in vars(live).items()}
     for bookkeeping in ("_id", "_version", "_pending_events"):

@@ -24,8 +24,8 @@ from projections.summary import FOLD_VERSION
 from projections.ticket_list import ListFilters
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
-from tickets.application.tickets import NewTicket
 from tickets.bootstrap import build_services
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.errors import DomainError
 from tickets.domain.ticket import Ticket
 from tickets.domain.values import Category, Priority, Role, Status
@@ -75,19 +75,19 @@ class Desk:
                 return
             ref = str(self.ticket_ids[args[0] % len(self.ticket_ids)])
             if kind == "status":
-                tickets.update(self.agent, ref, {"status": args[1]})
+                tickets.update(self.agent, ref, TicketChanges(status=args[1]))
             elif kind == "priority":
-                tickets.update(self.agent, ref, {"priority": args[1]})
+                tickets.update(self.agent, ref, TicketChanges(priority=args[1]))
             elif kind == "assign":
                 tickets.assign(self.agent, ref, self.agent.user_id if args[1] else None)
             elif kind == "tags":
                 tickets.update(
                     self.agent,
                     ref,
-                    {"tag_ids": [t for t, keep in zip(self.tags, args[1], strict=True) if keep]},
+                    TicketChanges(tag_ids=[t for t, keep in zip(self.tags, args[1], strict=True) if keep]),
                 )
             elif kind == "team":
-                tickets.update(self.admin, ref, {"team_id": self.team if args[1] else None})
+                tickets.update(self.admin, ref, TicketChanges(team_id=self.team if args[1] else None))
             elif kind == "message":
                 tickets.add_message(self.agent if args[1] else self.admin, ref, "On it", args[2])
             elif kind == "delete":

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.conftest import Desk
-from tickets.application.tickets import NewTicket
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.values import Priority, Status
 
 
@@ -35,7 +35,7 @@ def test_priority_change_restamps_from_creation_time(policies: Desk) -> None:
     start = policies.clock()
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
     policies.clock.advance(minutes=10)
-    ticket = policies.tickets.update(policies.agent, "1", {"priority": Priority.URGENT}).value
+    ticket = policies.tickets.update(policies.agent, "1", TicketChanges(priority=Priority.URGENT)).value
     assert ticket.first_response_due_at == start + timedelta(minutes=15)
     assert ticket.resolution_due_at == start + timedelta(minutes=120)
     types = [e.type for e in policies.tickets.timeline(policies.agent, "1")]
@@ -47,9 +47,9 @@ def test_team_policy_beats_the_org_wide_one(policies: Desk) -> None:
     policies.directory.create_sla_policy(policies.admin, Priority.HIGH, 5, 30, team.id)
     start = policies.clock()
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
-    moved = policies.tickets.update(policies.agent, "1", {"team_id": team.id}).value
+    moved = policies.tickets.update(policies.agent, "1", TicketChanges(team_id=team.id)).value
     assert moved.first_response_due_at == start + timedelta(minutes=5)
-    back = policies.tickets.update(policies.agent, "1", {"team_id": None}).value
+    back = policies.tickets.update(policies.agent, "1", TicketChanges(team_id=None)).value
     assert back.first_response_due_at == start + timedelta(minutes=60)
 
 
@@ -70,11 +70,11 @@ def test_on_hold_time_pushes_due_times_back(policies: Desk) -> None:
     start = policies.clock()
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
     policies.clock.advance(minutes=20)
-    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD))
     policies.clock.advance(minutes=90)
     on_hold = policies.tickets.get(policies.agent, "1")
     assert not on_hold.is_sla_breached(policies.clock())
-    ticket = policies.tickets.update(policies.agent, "1", {"status": Status.OPEN}).value
+    ticket = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.OPEN)).value
     assert ticket.first_response_due_at == start + timedelta(minutes=60 + 90)
     assert ticket.resolution_due_at == start + timedelta(minutes=480 + 90)
 
@@ -82,10 +82,10 @@ def test_on_hold_time_pushes_due_times_back(policies: Desk) -> None:
 def test_restamping_after_a_hold_keeps_the_held_time(policies: Desk) -> None:
     start = policies.clock()
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
-    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD))
     policies.clock.advance(minutes=30)
-    policies.tickets.update(policies.agent, "1", {"status": Status.OPEN})
-    ticket = policies.tickets.update(policies.agent, "1", {"priority": Priority.URGENT}).value
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.OPEN))
+    ticket = policies.tickets.update(policies.agent, "1", TicketChanges(priority=Priority.URGENT)).value
     assert ticket.first_response_due_at == start + timedelta(minutes=15 + 30)
 
 
@@ -95,7 +95,7 @@ def test_breached_when_past_the_deadline_and_not_resolved(policies: Desk) -> Non
     assert not policies.tickets.get(policies.agent, "1").is_sla_breached(policies.clock())
     policies.clock.advance(seconds=1)
     assert policies.tickets.get(policies.agent, "1").is_sla_breached(policies.clock())
-    resolved = policies.tickets.update(policies.agent, "1", {"status": Status.RESOLVED}).value
+    resolved = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.RESOLVED)).value
     assert not resolved.is_sla_breached(policies.clock())
 
 
@@ -103,12 +103,12 @@ def test_a_breach_stays_a_breach_when_the_ticket_goes_on_hold(policies: Desk) ->
     start = policies.clock()
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
     policies.clock.advance(minutes=20)  # the 15-minute first response is missed
-    held = policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD}).value
+    held = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD)).value
     policies.clock.advance(hours=3)
     assert held.is_sla_breached(policies.clock())
     assert held.sla.first_response_breached(policies.clock())
     # Leaving the hold moves only the target that was still running (resolution, 120 minutes).
-    reopened = policies.tickets.update(policies.agent, "1", {"status": Status.OPEN}).value
+    reopened = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.OPEN)).value
     assert reopened.first_response_due_at == start + timedelta(minutes=15)
     assert reopened.resolution_due_at == start + timedelta(minutes=120 + 180)
     assert reopened.is_sla_breached(policies.clock())
@@ -117,7 +117,7 @@ def test_a_breach_stays_a_breach_when_the_ticket_goes_on_hold(policies: Desk) ->
 def test_an_on_hold_ticket_is_paused_with_the_time_it_had_left(policies: Desk) -> None:
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
     policies.clock.advance(minutes=20)
-    held = policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD}).value
+    held = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD)).value
     assert held.sla.paused
     assert held.sla.running_deadline is None
     assert held.sla.remaining_when_paused == timedelta(minutes=40)
@@ -129,7 +129,7 @@ def test_each_target_keeps_its_outcome_after_resolving(policies: Desk) -> None:
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
     policies.clock.advance(minutes=16)
     policies.tickets.add_message(policies.admin, "1", "late reply", False)
-    resolved = policies.tickets.update(policies.agent, "1", {"status": Status.RESOLVED}).value
+    resolved = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.RESOLVED)).value
     now = policies.clock()
     assert not resolved.is_sla_breached(now)
     assert resolved.sla.first_response_breached(now)
@@ -141,7 +141,7 @@ def test_restamping_does_not_undo_a_missed_target(policies: Desk) -> None:
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
     policies.clock.advance(minutes=30)
     # Low priority has no policy: the due times are cleared, the missed first response stays missed.
-    ticket = policies.tickets.update(policies.agent, "1", {"priority": Priority.LOW}).value
+    ticket = policies.tickets.update(policies.agent, "1", TicketChanges(priority=Priority.LOW)).value
     assert ticket.first_response_due_at is None
     assert ticket.sla.first_response_breached(policies.clock())
     assert not ticket.is_sla_breached(policies.clock())
@@ -150,9 +150,9 @@ def test_restamping_does_not_undo_a_missed_target(policies: Desk) -> None:
 def test_leaving_a_hold_is_on_the_timeline_with_the_moved_due_times(policies: Desk) -> None:
     start = policies.clock()
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
-    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD))
     policies.clock.advance(minutes=30)
-    policies.tickets.update(policies.agent, "1", {"status": Status.PENDING})
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.PENDING))
     resumed, changed = policies.tickets.timeline(policies.agent, "1")[-2:]
     assert (resumed.type, changed.type) == ("sla_clock_resumed", "status_changed")
     assert resumed.old_value == (start + timedelta(minutes=60)).isoformat().replace("+00:00", "Z")
@@ -170,7 +170,7 @@ def test_a_hold_recorded_before_the_resume_event_replays_by_the_rule_of_its_time
     start = policies.clock()
     ticket = policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT)).value
     policies.clock.advance(minutes=20)  # the 15-minute first response is already missed
-    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD))
     policies.clock.advance(minutes=30)
     held = policies.tickets.get(policies.agent, "1")
     held._status_changed(
@@ -195,10 +195,10 @@ def test_a_hold_recorded_before_the_resume_event_replays_by_the_rule_of_its_time
 def test_a_reply_during_a_hold_is_judged_by_when_the_hold_began(policies: Desk) -> None:
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
     policies.clock.advance(minutes=10)
-    policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD})
+    policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD))
     policies.clock.advance(minutes=120)  # far past the 60-minute target, but the clock is stopped
     policies.tickets.add_message(policies.admin, "1", "reply while on hold", False)
-    ticket = policies.tickets.update(policies.agent, "1", {"status": Status.OPEN}).value
+    ticket = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.OPEN)).value
     assert not ticket.sla.first_response_breached(policies.clock())
     assert not ticket.sla.ever_breached(None)
 
@@ -207,14 +207,14 @@ def test_a_late_reply_is_a_missed_first_response_for_good(policies: Desk) -> Non
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.HIGH))
     policies.clock.advance(minutes=61)
     policies.tickets.add_message(policies.admin, "1", "sorry for the wait", False)
-    ticket = policies.tickets.update(policies.agent, "1", {"priority": Priority.URGENT}).value
+    ticket = policies.tickets.update(policies.agent, "1", TicketChanges(priority=Priority.URGENT)).value
     assert ticket.sla.first_response_breached(None)
 
 
 def test_a_hold_after_every_target_was_missed_is_no_pause(policies: Desk) -> None:
     policies.tickets.create(policies.agent, NewTicket(subject="s", priority=Priority.URGENT))
     policies.clock.advance(hours=3)  # both targets (15 and 120 minutes) missed
-    held = policies.tickets.update(policies.agent, "1", {"status": Status.ON_HOLD}).value
+    held = policies.tickets.update(policies.agent, "1", TicketChanges(status=Status.ON_HOLD)).value
     assert not held.sla.paused
     assert held.sla.running_deadline == held.first_response_due_at
     assert held.is_sla_breached(policies.clock())

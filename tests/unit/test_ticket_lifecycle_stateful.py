@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tests.state import aggregate_state
 from tests.unit.conftest import Desk
 from tickets.application.app import TicketsApp
-from tickets.application.tickets import NewTicket
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.errors import ConflictError, DomainError
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter
@@ -94,7 +94,7 @@ class TicketLifecycle(RuleBasedStateMachine):
 
     def _try(self, changes: dict[str, Any], model_changes: dict[str, Any], events: int) -> None:
         try:
-            self.desk.tickets.update(self.desk.agent, "1", changes)
+            self.desk.tickets.update(self.desk.agent, "1", TicketChanges(**changes))
         except ConflictError:
             assert self._closed()
             return

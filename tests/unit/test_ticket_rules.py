@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from tests.unit.conftest import Desk
-from tickets.application.tickets import NewTicket
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.errors import ConflictError, ForbiddenError, InvalidValueError, NotFoundError
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.values import Category, Priority, Status
@@ -40,21 +40,21 @@ def test_ticket_numbers_count_up_per_org(desk: Desk) -> None:
 
 def test_resolved_sets_resolved_at_and_reopening_clears_it(desk: Desk) -> None:
     desk.tickets.create(desk.agent, NewTicket(subject="s"))
-    resolved = desk.tickets.update(desk.agent, "1", {"status": Status.RESOLVED}).value
+    resolved = desk.tickets.update(desk.agent, "1", TicketChanges(status=Status.RESOLVED)).value
     assert resolved.resolved_at == desk.clock()
-    reopened = desk.tickets.update(desk.agent, "1", {"status": Status.OPEN}).value
+    reopened = desk.tickets.update(desk.agent, "1", TicketChanges(status=Status.OPEN)).value
     assert reopened.resolved_at is None
 
 
 def test_closed_ticket_rejects_changes(desk: Desk) -> None:
     desk.tickets.create(desk.agent, NewTicket(subject="s"))
-    closed = desk.tickets.update(desk.agent, "1", {"status": Status.CLOSED}).value
+    closed = desk.tickets.update(desk.agent, "1", TicketChanges(status=Status.CLOSED)).value
     assert closed.closed_at == desk.clock()
     assert closed.resolved_at == desk.clock()
     with pytest.raises(ConflictError):
-        desk.tickets.update(desk.agent, "1", {"priority": Priority.HIGH})
+        desk.tickets.update(desk.agent, "1", TicketChanges(priority=Priority.HIGH))
     with pytest.raises(ConflictError):
-        desk.tickets.update(desk.agent, "1", {"status": Status.OPEN})
+        desk.tickets.update(desk.agent, "1", TicketChanges(status=Status.OPEN))
     with pytest.raises(ConflictError):
         desk.tickets.add_message(desk.agent, "1", "hello?", False)
 
@@ -74,7 +74,7 @@ def test_follow_up_carries_over_and_links_both_ways(desk: Desk) -> None:
     )
     with pytest.raises(ConflictError):
         desk.tickets.follow_up(desk.agent, "1")
-    desk.tickets.update(desk.agent, "1", {"status": Status.CLOSED})
+    desk.tickets.update(desk.agent, "1", TicketChanges(status=Status.CLOSED))
     follow_up = desk.tickets.follow_up(desk.agent, "1").value
     original = desk.tickets.get(desk.agent, "1")
     assert follow_up.ticket_number == 2
@@ -128,17 +128,17 @@ def test_mentions_resolve_handles_of_members_only(desk: Desk) -> None:
 def test_set_tags_records_one_event_per_added_or_removed_tag(desk: Desk) -> None:
     a, b, c = (desk.directory.create_tag(desk.agent, name, "#112233", None).value for name in "abc")
     desk.tickets.create(desk.agent, NewTicket(subject="s", tag_ids=[a.id, b.id]))
-    desk.tickets.update(desk.agent, "1", {"tag_ids": [b.id, c.id]})
+    desk.tickets.update(desk.agent, "1", TicketChanges(tag_ids=[b.id, c.id]))
     types = [e.type for e in desk.tickets.timeline(desk.agent, "1")]
     assert types == ["created", "tag_removed", "tag_added"]
     assert desk.tickets.get(desk.agent, "1").tag_ids == [b.id, c.id]
     with pytest.raises(InvalidValueError):
-        desk.tickets.update(desk.agent, "1", {"tag_ids": [uuid4()]})
+        desk.tickets.update(desk.agent, "1", TicketChanges(tag_ids=[uuid4()]))
 
 
 def test_patch_that_changes_nothing_records_no_event(desk: Desk) -> None:
     desk.tickets.create(desk.agent, NewTicket(subject="same", priority=Priority.HIGH))
-    saved = desk.tickets.update(desk.agent, "1", {"subject": "same", "priority": Priority.HIGH})
+    saved = desk.tickets.update(desk.agent, "1", TicketChanges(subject="same", priority=Priority.HIGH))
     assert saved.position is None
     assert saved.value.version == 1
 
@@ -167,7 +167,7 @@ def test_deleted_ticket_is_gone_but_its_events_stay(desk: Desk) -> None:
     with pytest.raises(NotFoundError):
         desk.tickets.get(desk.agent, "1")
     with pytest.raises(NotFoundError):
-        desk.tickets.update(desk.agent, str(ticket.id), {"subject": "x"})
+        desk.tickets.update(desk.agent, str(ticket.id), TicketChanges(subject="x"))
     assert [type(e).__name__ for e in desk.app.events.get(ticket.id)] == ["Created", "Deleted"]
 
 
@@ -187,7 +187,7 @@ def test_version_and_as_of_replay_history(desk: Desk) -> None:
     desk.tickets.create(desk.agent, NewTicket(subject="v1"))
     created_at = desk.clock()
     desk.clock.advance(minutes=5)
-    desk.tickets.update(desk.agent, "1", {"subject": "v2", "priority": Priority.URGENT})
+    desk.tickets.update(desk.agent, "1", TicketChanges(subject="v2", priority=Priority.URGENT))
     assert desk.tickets.get(desk.agent, "1", version=1).subject == "v1"
     assert desk.tickets.get(desk.agent, "1", version=2).subject == "v2"
     assert desk.tickets.get(desk.agent, "1", version=2).priority == Priority.MEDIUM

@@ -51,9 +51,14 @@ PATTERN_MEANINGS = {
 }
 
 
-def sent_fields(body: msgspec.Struct) -> dict[str, Any]:
-    """The fields of a PATCH body that were sent (not UNSET), by their snake_case names."""
-    return {name: getattr(body, name) for name in body.__struct_fields__ if getattr(body, name) is not UNSET}
+C = TypeVar("C")
+
+
+def command(kind: type[C], body: msgspec.Struct) -> C:
+    """The domain's command (`tickets.domain.commands`) a request body asks for: same field names;
+    a field the client did not send (UNSET) is left to the command's default (`KEEP` in a change)."""
+    sent = {name: getattr(body, name) for name in body.__struct_fields__ if getattr(body, name) is not UNSET}
+    return kind(**sent)
 
 
 class Request(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -269,10 +274,6 @@ class TicketUpdate(Request):
     contact_name: Name | UnsetType | None = UNSET
     assignee_id: UUID | UnsetType | None = UNSET
     tag_ids: Annotated[list[UUID], Meta(max_length=50)] | UnsetType = UNSET
-
-    def changes(self) -> dict[str, Any]:
-        """The fields that were sent, by their snake_case names."""
-        return sent_fields(self)
 
 
 class AssignRequest(Request):

@@ -14,6 +14,14 @@ from eventsourcing.persistence import IntegrityError
 
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
+from tickets.domain.commands import (
+    CannedResponseChanges,
+    Keep,
+    MemberChanges,
+    SlaPolicyChanges,
+    TagChanges,
+    TeamChanges,
+)
 from tickets.domain.errors import ConflictError, ForbiddenError, NotFoundError
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, hash_token
@@ -169,12 +177,10 @@ class DirectoryService:
     def member(self, actor: Actor, user_id: UUID) -> Member:
         return self.org(actor.org_id).member(user_id)
 
-    def update_member(
-        self, actor: Actor, user_id: UUID, name: str | None, role: Role | None
-    ) -> Saved[Member]:
+    def update_member(self, actor: Actor, user_id: UUID, changes: MemberChanges) -> Saved[Member]:
         actor.require(Role.ADMIN)
         return self._change_org(
-            actor, lambda org, now: org.update_member(user_id, name, role, actor.user_id, now)
+            actor, lambda org, now: org.update_member(user_id, changes, actor.user_id, now)
         )
 
     def _change_org(self, actor: Actor, change: Callable[[Organization, Any], T]) -> Saved[T]:
@@ -202,7 +208,7 @@ class DirectoryService:
             actor, lambda org, now: org.create_team(team_id, name, description, actor.user_id, now)
         )
 
-    def update_team(self, actor: Actor, team_id: UUID, changes: dict[str, Any]) -> Saved[Team]:
+    def update_team(self, actor: Actor, team_id: UUID, changes: TeamChanges) -> Saved[Team]:
         actor.require(Role.ADMIN)
         return self._change_org(actor, lambda org, now: org.update_team(team_id, changes, actor.user_id, now))
 
@@ -228,7 +234,7 @@ class DirectoryService:
             actor, lambda org, now: org.create_tag(tag_id, name, color, team_id, actor.user_id, now)
         )
 
-    def update_tag(self, actor: Actor, tag_id: UUID, changes: dict[str, Any]) -> Saved[Tag]:
+    def update_tag(self, actor: Actor, tag_id: UUID, changes: TagChanges) -> Saved[Tag]:
         actor.require(Role.AGENT)
         return self._change_org(actor, lambda org, now: org.update_tag(tag_id, changes, actor.user_id, now))
 
@@ -257,7 +263,7 @@ class DirectoryService:
         policy = SlaPolicy(uuid4(), priority, first_response_minutes, resolution_minutes, team_id)
         return self._change_org(actor, lambda org, now: org.create_sla_policy(policy, actor.user_id, now))
 
-    def update_sla_policy(self, actor: Actor, policy_id: UUID, changes: dict[str, Any]) -> Saved[SlaPolicy]:
+    def update_sla_policy(self, actor: Actor, policy_id: UUID, changes: SlaPolicyChanges) -> Saved[SlaPolicy]:
         actor.require(Role.ADMIN)
         return self._change_org(
             actor, lambda org, now: org.update_sla_policy(policy_id, changes, actor.user_id, now)
@@ -295,12 +301,12 @@ class DirectoryService:
         )
 
     def update_canned_response(
-        self, actor: Actor, canned_id: UUID, changes: dict[str, Any]
+        self, actor: Actor, canned_id: UUID, changes: CannedResponseChanges
     ) -> Saved[CannedResponse]:
         current = self.canned_response(actor, canned_id)
         self._require_canned_scope(actor, current.team_id)
-        if "team_id" in changes:
-            self._require_canned_scope(actor, changes["team_id"])
+        if not isinstance(changes.team_id, Keep):
+            self._require_canned_scope(actor, changes.team_id)
         return self._change_org(
             actor, lambda org, now: org.update_canned_response(canned_id, changes, actor.user_id, now)
         )

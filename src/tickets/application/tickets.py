@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
 from typing import Any, TypeVar, cast
@@ -16,12 +16,13 @@ from eventsourcing.application import AggregateNotFoundError
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
 from tickets.application.directory import DirectoryService
+from tickets.domain.commands import Keep, NewTicket, TicketChanges
 from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
 from tickets.domain.registry import NAMESPACE, TicketCounter, TicketNumber
 from tickets.domain.ticket import Message, Ticket, event_activity
-from tickets.domain.values import Category, Priority, Role, Source
+from tickets.domain.values import Role
 from tickets.infrastructure.clock import Clock, system_clock
 
 T = TypeVar("T")
@@ -31,20 +32,6 @@ TICKET_NUMBER_REF = re.compile(r"^#?(\d{1,18})$")
 
 class StaleVersionError(ConflictError):
     """The client changed a version of the ticket that is no longer the latest."""
-
-
-@dataclass(frozen=True)
-class NewTicket:
-    subject: str
-    description: str = ""
-    priority: Priority = Priority.MEDIUM
-    category: Category = Category.GENERAL
-    source: Source = Source.API
-    team_id: UUID | None = None
-    assignee_id: UUID | None = None
-    contact_email: str | None = None
-    contact_name: str | None = None
-    tag_ids: list[UUID] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,22 +55,6 @@ class TimelineEntry:
     new_value: Any
     created_at: datetime
     version: int
-
-
-# The fields a PATCH may carry, in the order they are applied (status last, so that
-# resolving a ticket in the same request as other edits records the edits first).
-UPDATABLE_FIELDS = (
-    "subject",
-    "description",
-    "contact_email",
-    "contact_name",
-    "category",
-    "team_id",
-    "priority",
-    "assignee_id",
-    "tag_ids",
-    "status",
-)
 
 
 class TicketService:
@@ -273,48 +244,47 @@ class TicketService:
             return retry_on_conflict(attempt)
 
     def update(
-        self, actor: Actor, ref: str, changes: dict[str, Any], expected_version: int | None = None
+        self, actor: Actor, ref: str, changes: TicketChanges, expected_version: int | None = None
     ) -> Saved[Ticket]:
-        """Apply the given fields (keys of UPDATABLE_FIELDS); unchanged values record nothing.
+        """Apply the sent fields of `changes`; unchanged values record nothing.
 
-        With `expected_version` (HTTP If-Match) the change applies only to that version, so a
-        client that edits what it read never overwrites a change it has not seen.
+        Status goes last, so that resolving a ticket in the same request as other edits records
+        the edits first. With `expected_version` (HTTP If-Match) the change applies only to that
+        version, so a client that edits what it read never overwrites a change it has not seen.
         """
-        unknown = set(changes) - set(UPDATABLE_FIELDS)
-        if unknown:
-            raise InvalidValueError(f"cannot update {', '.join(sorted(unknown))}")
 
         def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
             self._check_version(ticket, expected_version)
             who = actor.user_id
-            if "subject" in changes:
-                ticket.change_subject(changes["subject"], who, now)
-            if "description" in changes:
-                ticket.change_description(changes["description"], who, now)
-            if "contact_email" in changes or "contact_name" in changes:
+            if not isinstance(changes.subject, Keep):
+                ticket.change_subject(changes.subject, who, now)
+            if not isinstance(changes.description, Keep):
+                ticket.change_description(changes.description, who, now)
+            if not (isinstance(changes.contact_email, Keep) and isinstance(changes.contact_name, Keep)):
+                email, name = changes.contact_email, changes.contact_name
                 ticket.change_contact(
-                    changes.get("contact_email", ticket.contact_email),
-                    changes.get("contact_name", ticket.contact_name),
+                    ticket.contact_email if isinstance(email, Keep) else email,
+                    ticket.contact_name if isinstance(name, Keep) else name,
                     who,
                     now,
                 )
-            if "category" in changes:
-                ticket.change_category(changes["category"], who, now)
-            if "team_id" in changes:
-                org.require_team(changes["team_id"])
-                targets = org.sla_targets_for(ticket.priority, changes["team_id"])
-                ticket.change_team(changes["team_id"], targets, who, now)
-            if "priority" in changes:
-                targets = org.sla_targets_for(changes["priority"], ticket.team_id)
-                ticket.change_priority(changes["priority"], targets, who, now)
-            if "assignee_id" in changes:
-                self._check_assignee(org, changes["assignee_id"])
-                ticket.assign(changes["assignee_id"], who, now)
-            if "tag_ids" in changes:
-                org.require_tags(changes["tag_ids"])
-                ticket.set_tags(changes["tag_ids"], who, now)
-            if "status" in changes:
-                ticket.change_status(changes["status"], who, now)
+            if not isinstance(changes.category, Keep):
+                ticket.change_category(changes.category, who, now)
+            if not isinstance(changes.team_id, Keep):
+                org.require_team(changes.team_id)
+                targets = org.sla_targets_for(ticket.priority, changes.team_id)
+                ticket.change_team(changes.team_id, targets, who, now)
+            if not isinstance(changes.priority, Keep):
+                targets = org.sla_targets_for(changes.priority, ticket.team_id)
+                ticket.change_priority(changes.priority, targets, who, now)
+            if not isinstance(changes.assignee_id, Keep):
+                self._check_assignee(org, changes.assignee_id)
+                ticket.assign(changes.assignee_id, who, now)
+            if not isinstance(changes.tag_ids, Keep):
+                org.require_tags(changes.tag_ids)
+                ticket.set_tags(changes.tag_ids, who, now)
+            if not isinstance(changes.status, Keep):
+                ticket.change_status(changes.status, who, now)
             return ticket
 
         return self._change(actor, ref, apply)

@@ -10,11 +10,20 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from tickets.domain.commands import (
+    KEEP,
+    CannedResponseChanges,
+    Keep,
+    MemberChanges,
+    SlaPolicyChanges,
+    TagChanges,
+    TeamChanges,
+)
 from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
 from tickets.domain.snapshots import TypedAggregate
 from tickets.domain.values import Priority, Role, SlaTargets
@@ -160,36 +169,45 @@ class Organization(TypedAggregate):
     ) -> None:
         self.members[str(user_id)] = Member(user_id, email, name, Role(role), handle)
 
-    def update_member(
-        self, user_id: UUID, name: str | None, role: Role | None, actor_id: UUID, at: datetime
-    ) -> Member:
+    def update_member(self, user_id: UUID, changes: MemberChanges, actor_id: UUID, at: datetime) -> Member:
         member = self.member(user_id)
-        changes: dict[str, Any] = {}
-        if name is not None and name != member.name:
-            changes["name"] = name
-        if role is not None and role != member.role:
-            if member.role == Role.ADMIN and not self._has_other_admin(user_id):
-                raise ConflictError("the org's last admin cannot lose the admin role")
-            changes["role"] = role.value
-        if changes:
-            self._member_updated(user_id=user_id, changes=changes, actor_id=actor_id, timestamp=at)
+        name = _changed(changes.name, member.name)
+        role = _changed(changes.role, member.role)
+        if role is not None and member.role == Role.ADMIN and not self._has_other_admin(user_id):
+            raise ConflictError("the org's last admin cannot lose the admin role")
+        if (name, role) != (None, None):
+            self._member_updated(
+                user_id=user_id,
+                name=name,
+                role=None if role is None else role.value,
+                actor_id=actor_id,
+                timestamp=at,
+            )
         return self.member(user_id)
 
     def _has_other_admin(self, user_id: UUID) -> bool:
         return any(m.role == Role.ADMIN and m.id != user_id for m in self.members.values())
 
     class MemberUpdated(Event):
+        """The new name and role; None: unchanged."""
+
+        class_version = 2
         user_id: UUID
-        changes: dict[str, Any]
+        name: str | None
+        role: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_changes(state, ("name", "role"))
 
     @event(MemberUpdated)
     def _member_updated(
-        self, user_id: UUID, changes: dict[str, Any], actor_id: UUID, timestamp: datetime
+        self, user_id: UUID, name: str | None, role: str | None, actor_id: UUID, timestamp: datetime
     ) -> None:
         member = self.members[str(user_id)]
-        if "role" in changes:
-            changes = {**changes, "role": Role(changes["role"])}
-        self.members[str(user_id)] = replace(member, **changes)
+        self.members[str(user_id)] = replace(
+            member, name=_kept(name, member.name), role=member.role if role is None else Role(role)
+        )
 
     # ------------------------------------------------------------------ teams
 
@@ -226,24 +244,38 @@ class Organization(TypedAggregate):
     ) -> None:
         self.teams[str(team_id)] = Team(team_id, name, description)
 
-    def update_team(self, team_id: UUID, changes: dict[str, Any], actor_id: UUID, at: datetime) -> Team:
+    def update_team(self, team_id: UUID, changes: TeamChanges, actor_id: UUID, at: datetime) -> Team:
         team = self.team(team_id)
-        if "name" in changes:
-            self._ensure_team_name_free(changes["name"], except_id=team_id)
-        changes = {k: v for k, v in changes.items() if getattr(team, k) != v}
-        if changes:
-            self._team_updated(team_id=team_id, changes=changes, actor_id=actor_id, timestamp=at)
+        name = _changed(changes.name, team.name)
+        description = _changed(changes.description, team.description)
+        if name is not None:
+            self._ensure_team_name_free(name, except_id=team_id)
+        if (name, description) != (None, None):
+            self._team_updated(
+                team_id=team_id, name=name, description=description, actor_id=actor_id, timestamp=at
+            )
         return self.team(team_id)
 
     class TeamUpdated(Event):
+        """The new name and description; None: unchanged."""
+
+        class_version = 2
         team_id: UUID
-        changes: dict[str, Any]
+        name: str | None
+        description: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_changes(state, ("name", "description"))
 
     @event(TeamUpdated)
     def _team_updated(
-        self, team_id: UUID, changes: dict[str, Any], actor_id: UUID, timestamp: datetime
+        self, team_id: UUID, name: str | None, description: str | None, actor_id: UUID, timestamp: datetime
     ) -> None:
-        self.teams[str(team_id)] = replace(self.teams[str(team_id)], **changes)
+        team = self.teams[str(team_id)]
+        self.teams[str(team_id)] = replace(
+            team, name=_kept(name, team.name), description=_kept(description, team.description)
+        )
 
     def delete_team(self, team_id: UUID, actor_id: UUID, at: datetime) -> None:
         """Delete a team that no tag, SLA policy or canned response is scoped to."""
@@ -311,26 +343,60 @@ class Organization(TypedAggregate):
     ) -> None:
         self.tags[str(tag_id)] = Tag(tag_id, name, color, team_id)
 
-    def update_tag(self, tag_id: UUID, changes: dict[str, Any], actor_id: UUID, at: datetime) -> Tag:
-        merged = replace(self.tag(tag_id), **changes)
-        self._check_tag(merged.name, merged.color, merged.team_id, except_id=tag_id)
-        if "color" in changes:
-            changes["color"] = changes["color"].lower()
+    def update_tag(self, tag_id: UUID, changes: TagChanges, actor_id: UUID, at: datetime) -> Tag:
         current = self.tag(tag_id)
-        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
-        if changes:
-            self._tag_updated(tag_id=tag_id, changes=changes, actor_id=actor_id, timestamp=at)
+        color = changes.color if changes.color is KEEP else changes.color.lower()
+        merged = Tag(
+            tag_id,
+            _or(changes.name, current.name),
+            _or(color, current.color),
+            _or(changes.team_id, current.team_id),
+        )
+        self._check_tag(merged.name, merged.color, merged.team_id, except_id=tag_id)
+        if merged != current:
+            self._tag_updated(
+                tag_id=tag_id,
+                name=_changed(merged.name, current.name),
+                color=_changed(merged.color, current.color),
+                team_id=merged.team_id,
+                team_changed=merged.team_id != current.team_id,
+                actor_id=actor_id,
+                timestamp=at,
+            )
         return self.tag(tag_id)
 
     class TagUpdated(Event):
+        """The new name and colour (None: unchanged), and the new team if `team_changed` (None: org-wide)."""
+
+        class_version = 2
         tag_id: UUID
-        changes: dict[str, Any]
+        name: str | None
+        color: str | None
+        team_id: UUID | None
+        team_changed: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_changes(state, ("name", "color"), scoped=True)
 
     @event(TagUpdated)
     def _tag_updated(
-        self, tag_id: UUID, changes: dict[str, Any], actor_id: UUID, timestamp: datetime
+        self,
+        tag_id: UUID,
+        name: str | None,
+        color: str | None,
+        team_id: UUID | None,
+        team_changed: bool,
+        actor_id: UUID,
+        timestamp: datetime,
     ) -> None:
-        self.tags[str(tag_id)] = replace(self.tags[str(tag_id)], **changes)
+        tag = self.tags[str(tag_id)]
+        self.tags[str(tag_id)] = replace(
+            tag,
+            name=_kept(name, tag.name),
+            color=_kept(color, tag.color),
+            team_id=team_id if team_changed else tag.team_id,
+        )
 
     def delete_tag(self, tag_id: UUID, actor_id: UUID, at: datetime) -> None:
         self.tag(tag_id)
@@ -403,31 +469,68 @@ class Organization(TypedAggregate):
         )
 
     def update_sla_policy(
-        self, policy_id: UUID, changes: dict[str, Any], actor_id: UUID, at: datetime
+        self, policy_id: UUID, changes: SlaPolicyChanges, actor_id: UUID, at: datetime
     ) -> SlaPolicy:
         current = self.sla_policy(policy_id)
-        merged = replace(current, **changes)
+        merged = SlaPolicy(
+            policy_id,
+            _or(changes.priority, current.priority),
+            _or(changes.first_response_minutes, current.first_response_minutes),
+            _or(changes.resolution_minutes, current.resolution_minutes),
+            _or(changes.team_id, current.team_id),
+        )
         self._check_sla_policy(merged)
-        encoded = {
-            k: (v.value if isinstance(v, Priority) else v)
-            for k, v in changes.items()
-            if getattr(current, k) != v
-        }
-        if encoded:
-            self._sla_policy_updated(policy_id=policy_id, changes=encoded, actor_id=actor_id, timestamp=at)
+        if merged != current:
+            priority = _changed(merged.priority, current.priority)
+            self._sla_policy_updated(
+                policy_id=policy_id,
+                priority=None if priority is None else priority.value,
+                first_response_minutes=_changed(
+                    merged.first_response_minutes, current.first_response_minutes
+                ),
+                resolution_minutes=_changed(merged.resolution_minutes, current.resolution_minutes),
+                team_id=merged.team_id,
+                team_changed=merged.team_id != current.team_id,
+                actor_id=actor_id,
+                timestamp=at,
+            )
         return self.sla_policy(policy_id)
 
     class SlaPolicyUpdated(Event):
+        """The new priority and minutes (None: unchanged), and the new team if `team_changed`."""
+
+        class_version = 2
         policy_id: UUID
-        changes: dict[str, Any]
+        priority: str | None
+        first_response_minutes: int | None
+        resolution_minutes: int | None
+        team_id: UUID | None
+        team_changed: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_changes(state, ("priority", "first_response_minutes", "resolution_minutes"), scoped=True)
 
     @event(SlaPolicyUpdated)
     def _sla_policy_updated(
-        self, policy_id: UUID, changes: dict[str, Any], actor_id: UUID, timestamp: datetime
+        self,
+        policy_id: UUID,
+        priority: str | None,
+        first_response_minutes: int | None,
+        resolution_minutes: int | None,
+        team_id: UUID | None,
+        team_changed: bool,
+        actor_id: UUID,
+        timestamp: datetime,
     ) -> None:
-        if "priority" in changes:
-            changes = {**changes, "priority": Priority(changes["priority"])}
-        self.sla_policies[str(policy_id)] = replace(self.sla_policies[str(policy_id)], **changes)
+        policy = self.sla_policies[str(policy_id)]
+        self.sla_policies[str(policy_id)] = replace(
+            policy,
+            priority=policy.priority if priority is None else Priority(priority),
+            first_response_minutes=_kept(first_response_minutes, policy.first_response_minutes),
+            resolution_minutes=_kept(resolution_minutes, policy.resolution_minutes),
+            team_id=team_id if team_changed else policy.team_id,
+        )
 
     def delete_sla_policy(self, policy_id: UUID, actor_id: UUID, at: datetime) -> None:
         self.sla_policy(policy_id)
@@ -482,27 +585,60 @@ class Organization(TypedAggregate):
         self.canned_responses[str(canned_id)] = CannedResponse(canned_id, title, body, team_id, created_by)
 
     def update_canned_response(
-        self, canned_id: UUID, changes: dict[str, Any], actor_id: UUID, at: datetime
+        self, canned_id: UUID, changes: CannedResponseChanges, actor_id: UUID, at: datetime
     ) -> CannedResponse:
         current = self.canned_response(canned_id)
-        if "team_id" in changes:
-            self.require_team(changes["team_id"])
-        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
-        if changes:
+        merged = replace(
+            current,
+            title=_or(changes.title, current.title),
+            body=_or(changes.body, current.body),
+            team_id=_or(changes.team_id, current.team_id),
+        )
+        self.require_team(merged.team_id)
+        if merged != current:
             self._canned_response_updated(
-                canned_id=canned_id, changes=changes, actor_id=actor_id, timestamp=at
+                canned_id=canned_id,
+                title=_changed(merged.title, current.title),
+                body=_changed(merged.body, current.body),
+                team_id=merged.team_id,
+                team_changed=merged.team_id != current.team_id,
+                actor_id=actor_id,
+                timestamp=at,
             )
         return self.canned_response(canned_id)
 
     class CannedResponseUpdated(Event):
+        """The new title and body (None: unchanged), and the new team if `team_changed`."""
+
+        class_version = 2
         canned_id: UUID
-        changes: dict[str, Any]
+        title: str | None
+        body: str | None
+        team_id: UUID | None
+        team_changed: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_changes(state, ("title", "body"), scoped=True)
 
     @event(CannedResponseUpdated)
     def _canned_response_updated(
-        self, canned_id: UUID, changes: dict[str, Any], actor_id: UUID, timestamp: datetime
+        self,
+        canned_id: UUID,
+        title: str | None,
+        body: str | None,
+        team_id: UUID | None,
+        team_changed: bool,
+        actor_id: UUID,
+        timestamp: datetime,
     ) -> None:
-        self.canned_responses[str(canned_id)] = replace(self.canned_responses[str(canned_id)], **changes)
+        canned = self.canned_responses[str(canned_id)]
+        self.canned_responses[str(canned_id)] = replace(
+            canned,
+            title=_kept(title, canned.title),
+            body=_kept(body, canned.body),
+            team_id=team_id if team_changed else canned.team_id,
+        )
 
     def delete_canned_response(self, canned_id: UUID, actor_id: UUID, at: datetime) -> None:
         self.canned_response(canned_id)
@@ -514,3 +650,32 @@ class Organization(TypedAggregate):
     @event(CannedResponseDeleted)
     def _canned_response_deleted(self, canned_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
         del self.canned_responses[str(canned_id)]
+
+
+T = TypeVar("T")
+
+
+def _or(value: T | Keep, current: T) -> T:
+    """The value a change asks for, or the current one when it keeps it."""
+    return current if isinstance(value, Keep) else value
+
+
+def _changed(value: T | Keep, current: T) -> T | None:
+    """What an update event records of a field: its new value, or None when it does not change."""
+    new = _or(value, current)
+    return None if new == current else new
+
+
+def _kept(recorded: T | None, current: T) -> T:
+    """A field after an update event: the recorded new value, or the current one (None: unchanged)."""
+    return current if recorded is None else recorded
+
+
+def _typed_changes(state: dict[str, Any], names: tuple[str, ...], scoped: bool = False) -> None:
+    """Upcast a version-1 update event (`changes: {field: new value}`) to its typed fields."""
+    changes: dict[str, Any] = state.pop("changes")
+    for name in names:
+        state[name] = changes.get(name)
+    if scoped:
+        state["team_changed"] = "team_id" in changes
+        state["team_id"] = changes.get("team_id")

@@ -13,6 +13,7 @@ from tickets.api.controllers.common import Paging, written
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.directory import member_order, team_order
+from tickets.domain.commands import MemberChanges, TeamChanges
 
 
 class MeController(Controller):
@@ -66,8 +67,7 @@ class UserController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.UserOut]:
-        sent = schemas.sent_fields(data)
-        saved = services.directory.update_member(actor, user_id, sent.get("name"), sent.get("role"))
+        saved = services.directory.update_member(actor, user_id, schemas.command(MemberChanges, data))
         return written(presenters.user(saved.value), saved)
 
 
@@ -108,7 +108,7 @@ class TeamController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.TeamOut]:
-        saved = services.directory.update_team(actor, team_id, schemas.sent_fields(data))
+        saved = services.directory.update_team(actor, team_id, schemas.command(TeamChanges, data))
         return written(presenters.team(saved.value), saved)
 
     @delete("/{team_id:uuid}", sync_to_thread=True, status_code=204, summary="Delete a team (admin)")

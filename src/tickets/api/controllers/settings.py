@@ -14,6 +14,7 @@ from tickets.api.controllers.common import Paging, written
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.directory import canned_response_order, sla_policy_order, tag_order
+from tickets.domain.commands import CannedResponseChanges, SlaPolicyChanges, TagChanges
 
 TeamFilter = Annotated[UUID | None, QueryParameter(name="teamId", description="Only this team's items")]
 
@@ -57,7 +58,7 @@ class TagController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.TagOut]:
-        saved = services.directory.update_tag(actor, tag_id, schemas.sent_fields(data))
+        saved = services.directory.update_tag(actor, tag_id, schemas.command(TagChanges, data))
         return written(presenters.tag(saved.value), saved)
 
     @delete("/{tag_id:uuid}", sync_to_thread=True, status_code=204, summary="Delete a tag")
@@ -108,7 +109,9 @@ class SlaPolicyController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.SlaPolicyOut]:
-        saved = services.directory.update_sla_policy(actor, policy_id, schemas.sent_fields(data))
+        saved = services.directory.update_sla_policy(
+            actor, policy_id, schemas.command(SlaPolicyChanges, data)
+        )
         return written(presenters.sla_policy(saved.value), saved)
 
     @delete("/{policy_id:uuid}", sync_to_thread=True, status_code=204, summary="Delete an SLA policy (admin)")
@@ -159,7 +162,9 @@ class CannedResponseController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.CannedResponseOut]:
-        saved = services.directory.update_canned_response(actor, canned_id, schemas.sent_fields(data))
+        saved = services.directory.update_canned_response(
+            actor, canned_id, schemas.command(CannedResponseChanges, data)
+        )
         return written(presenters.canned_response(saved.value), saved)
 
     @delete("/{canned_id:uuid}", sync_to_thread=True, status_code=204, summary="Delete a canned response")

@@ -25,7 +25,7 @@ from tickets.api.controllers.common import (
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
-from tickets.application.tickets import NewTicket
+from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.ticket import Ticket
 
 # JSON Lines: one JSON object per line (https://jsonlines.org).
@@ -50,18 +50,7 @@ class TicketController(Controller):
         """Open a ticket. Only `subject` is required; it gets the org's next number."""
         saved = services.tickets.create(
             actor,
-            NewTicket(
-                subject=data.subject,
-                description=data.description,
-                priority=data.priority,
-                category=data.category,
-                source=data.source,
-                team_id=data.team_id,
-                assignee_id=data.assignee_id,
-                contact_email=data.contact_email,
-                contact_name=data.contact_name,
-                tag_ids=list(data.tag_ids),
-            ),
+            schemas.command(NewTicket, data),
         )
         return written(self._out(services, actor, saved.value), saved, 201, saved.value.version)
 
@@ -103,7 +92,9 @@ class TicketController(Controller):
         Send `If-Match: "<version>"` (the ETag of your read) to get 412 instead of overwriting a
         change you have not seen.
         """
-        saved = services.tickets.update(actor, ticket_ref, data.changes(), parse_if_match(if_match))
+        saved = services.tickets.update(
+            actor, ticket_ref, schemas.command(TicketChanges, data), parse_if_match(if_match)
+        )
         return written(self._out(services, actor, saved.value), saved, version=saved.value.version)
 
     @delete("/{ticket_ref:str}", sync_to_thread=True, status_code=204, summary="Soft-delete a ticket")
