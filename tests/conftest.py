@@ -18,8 +18,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tickets.api.app import create_app
-from tickets.api.dependencies import Services
-from tickets.bootstrap import build_services
+from tickets.bootstrap import Services, build_services
 from tickets.infrastructure.clock import ManualClock
 from tickets.infrastructure.settings import Settings
 

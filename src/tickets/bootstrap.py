@@ -1,17 +1,61 @@
-"""Wires the real adapters: settings -> event store -> services."""
+"""The composition root: settings -> event store -> services, for the server, the CLI and the tests.
+
+`build_services` opens the store a database URL names (creating its tables) with the read side
+over it; `wire` builds the same services over an application that is already open, so unit
+tests run everything on the library's in-memory store (`in_memory`) without a web framework.
+Nothing here imports the HTTP layer: `pfai admin` and `pfai projections` start without it.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from projections.runner import ReadSide
-from tickets.api.dependencies import Services
 from tickets.application.app import TicketsApp
 from tickets.application.directory import DirectoryService
 from tickets.application.tickets import TicketService
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.postgres import open_database
 from tickets.infrastructure.settings import Settings
+
+IN_MEMORY = "memory"
+
+
+@dataclass
+class Services:
+    """Everything an entry point (a request handler, a CLI command, a test) may call."""
+
+    app: TicketsApp
+    directory: DirectoryService
+    tickets: TicketService
+    clock: Clock
+    store: str
+    # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
+    read_side: ReadSide | None = None
+    embedded_projections: bool = True
+    # Whether that embedded loop also records `sla_breached` events as deadlines pass.
+    record_sla_breaches: bool = True
+    # How long list and stats wait for the read models to include a position (read-your-writes).
+    read_your_writes_timeout: float = 2.0
+
+    def close(self) -> None:
+        if self.read_side is not None:
+            self.read_side.close()
+        self.app.close()
+
+
+def wire(app: TicketsApp, clock: Clock = system_clock, store: str = IN_MEMORY) -> Services:
+    """The services over an open application (no read side)."""
+    directory = DirectoryService(app, clock)
+    return Services(
+        app=app, directory=directory, tickets=TicketService(app, directory, clock), clock=clock, store=store
+    )
+
+
+def in_memory(clock: Clock = system_clock) -> Services:
+    """The services on the library's in-memory store: for unit tests, and nothing is kept."""
+    return wire(TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}), clock)
 
 
 def build_services(settings: Settings | None = None, clock: Clock = system_clock) -> Services:
@@ -25,17 +69,8 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
     if settings.is_postgres:
         open_database(env)
     app = TicketsApp(env=env)
-    directory = DirectoryService(app, clock)
-    tickets = TicketService(app, directory, clock)
-    store = "postgresql" if settings.is_postgres else "sqlite"
+    services = wire(app, clock, "postgresql" if settings.is_postgres else "sqlite")
+    services.read_side = ReadSide.open(settings, app, clock)
     # TICKETS_PROJECTIONS=external when `pfai projections run` workers follow the log instead of the server.
-    embedded = os.environ.get("TICKETS_PROJECTIONS", "embedded").lower() != "external"
-    return Services(
-        app=app,
-        directory=directory,
-        tickets=tickets,
-        clock=clock,
-        store=store,
-        read_side=ReadSide.open(settings, app, clock),
-        embedded_projections=embedded,
-    )
+    services.embedded_projections = os.environ.get("TICKETS_PROJECTIONS", "embedded").lower() != "external"
+    return services

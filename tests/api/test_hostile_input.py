@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import Org
-from tickets.api.dependencies import Services
+from tickets.bootstrap import Services
 
 API = "/api/v1"
 Client = TestClient[Any]

@@ -7,7 +7,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from tests.conftest import Org
-from tickets.api.dependencies import Services
+from tickets.bootstrap import Services
 from tickets.infrastructure.clock import ManualClock
 
 Client = TestClient[Any]

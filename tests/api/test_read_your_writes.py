@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import Org
 from tests.live_server import serving
 from tickets.api.app import create_app
-from tickets.api.dependencies import Services
+from tickets.bootstrap import Services
 
 API = "/api/v1"
 pytestmark = pytest.mark.anyio

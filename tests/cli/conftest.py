@@ -14,8 +14,7 @@ from click.testing import CliRunner, Result
 
 from tests.live_server import serving
 from tickets.api.app import create_app
-from tickets.api.dependencies import Services
-from tickets.bootstrap import build_services
+from tickets.bootstrap import Services, build_services
 from tickets.cli.main import cli
 from tickets.domain.values import Role
 from tickets.infrastructure.settings import Settings

@@ -6,10 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 from tests.conftest import Org
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.tickets import StaleVersionError
-from tickets.bootstrap import build_services
+from tickets.bootstrap import Services, build_services
 from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.registry import TicketCounter
 from tickets.domain.values import Category, Priority, Status

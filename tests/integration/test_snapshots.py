@@ -11,10 +11,9 @@ from eventsourcing.utils import get_topic
 
 from tests.conftest import Org
 from tests.state import aggregate_state
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
-from tickets.bootstrap import build_services
+from tickets.bootstrap import Services, build_services
 from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, TicketNumber
 from tickets.domain.values import Category, Priority, Status

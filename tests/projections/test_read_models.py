@@ -22,9 +22,8 @@ from projections.runner import READ_MODELS, ReadSide
 from projections.sla_breaches import SPAN
 from projections.summary import FOLD_VERSION
 from projections.ticket_list import ListFilters
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
-from tickets.bootstrap import build_services
+from tickets.bootstrap import Services, build_services
 from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.errors import DomainError
 from tickets.domain.ticket import Ticket

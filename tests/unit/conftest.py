@@ -8,8 +8,7 @@ import pytest
 
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
-from tickets.application.directory import DirectoryService
-from tickets.application.tickets import TicketService
+from tickets.bootstrap import in_memory, wire
 from tickets.infrastructure.clock import ManualClock
 
 
@@ -18,7 +17,8 @@ class Desk:
 
     def __init__(self, clock: ManualClock, app: TicketsApp | None = None) -> None:
         self.clock = clock
-        self.reopen(app or TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}))
+        services = wire(app, clock) if app is not None else in_memory(clock)
+        self.app, self.directory, self.tickets = services.app, services.directory, services.tickets
         created = self.directory.create_org("acme", "Acme", "ada@acme.test", "Ada")
         self.admin = self._actor(created.token)
         self.agent = self._member("bob@acme.test", "Bob", "agent")
@@ -26,9 +26,8 @@ class Desk:
 
     def reopen(self, app: TicketsApp) -> None:
         """Serve from `app` (a restart: a new application on the same store); actors stay valid."""
-        self.app = app
-        self.directory = DirectoryService(app, self.clock)
-        self.tickets = TicketService(app, self.directory, self.clock)
+        services = wire(app, self.clock)
+        self.app, self.directory, self.tickets = services.app, services.directory, services.tickets
 
     def _actor(self, token: str) -> Actor:
         actor = self.directory.authenticate(token)

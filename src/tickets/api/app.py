@@ -14,11 +14,12 @@ from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.directory import MeController, TeamController, UserController
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
-from tickets.api.dependencies import Services, provide_actor, provide_services
+from tickets.api.dependencies import provide_actor, provide_services
 from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
 from tickets.api.query import CheckQueryParameters
 from tickets.api.requests import ApiRequest
+from tickets.bootstrap import Services
 
 API_CONTROLLERS = [
     TicketListController,

@@ -1,8 +1,7 @@
-"""Dependency providers: the services container and the authenticated actor."""
+"""Dependency providers: the services (built by `tickets.bootstrap`) and the authenticated actor."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -10,30 +9,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
-from projections.runner import ReadSide
 from tickets.application.actors import Actor
-from tickets.application.app import TicketsApp
-from tickets.application.directory import DirectoryService
-from tickets.application.tickets import TicketService
-from tickets.infrastructure.clock import Clock
-
-
-@dataclass
-class Services:
-    """Everything a request handler may call, built once per server."""
-
-    app: TicketsApp
-    directory: DirectoryService
-    tickets: TicketService
-    clock: Clock
-    store: str
-    # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
-    read_side: ReadSide | None = None
-    embedded_projections: bool = True
-    # Whether that embedded loop also records `sla_breached` events as deadlines pass.
-    record_sla_breaches: bool = True
-    # How long list and stats wait for the read models to include a position (read-your-writes).
-    read_your_writes_timeout: float = 2.0
+from tickets.bootstrap import Services
 
 
 def provide_services(state: State) -> Services:

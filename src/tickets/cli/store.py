@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tickets.api.dependencies import Services
-from tickets.bootstrap import build_services
+from tickets.bootstrap import Services, build_services
 from tickets.cli.client import CliError
 from tickets.infrastructure.settings import SettingsError
 

@@ -10,9 +10,9 @@ from litestar.params import FromPath, JSONBody
 
 from tickets.api import presenters, schemas
 from tickets.api.controllers.common import Paging, written
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.directory import member_order, team_order
+from tickets.bootstrap import Services
 from tickets.domain.commands import MemberChanges, TeamChanges
 
 

@@ -28,8 +28,8 @@ from tickets.api import presenters, schemas
 from tickets.api.controllers.common import Cursor, Limit, require_offset
 from tickets.api.controllers.tickets import TicketController
 from tickets.api.cursors import decode_keyset_cursor, encode_keyset_cursor
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
+from tickets.bootstrap import Services
 from tickets.domain.organization import Organization
 from tickets.domain.values import Category, Priority, Source, Status
 

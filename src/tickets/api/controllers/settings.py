@@ -11,9 +11,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from tickets.api import presenters, schemas
 from tickets.api.controllers.common import Paging, written
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
 from tickets.application.directory import canned_response_order, sla_policy_order, tag_order
+from tickets.bootstrap import Services
 from tickets.domain.commands import CannedResponseChanges, SlaPolicyChanges, TagChanges
 
 TeamFilter = Annotated[UUID | None, QueryParameter(name="teamId", description="Only this team's items")]

@@ -23,8 +23,8 @@ from tickets.api.controllers.common import (
     written,
 )
 from tickets.api.cursors import decode_cursor, encode_cursor
-from tickets.api.dependencies import Services
 from tickets.application.actors import Actor
+from tickets.bootstrap import Services
 from tickets.domain.commands import NewTicket, TicketChanges
 from tickets.domain.ticket import Ticket
 
