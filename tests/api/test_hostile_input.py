@@ -58,6 +58,9 @@ def test_undecodable_bodies_are_400_and_write_nothing(
         ("/tickets/1/activities", b64(b"v:" + b"9" * 40)),
         ("/tickets/1/activities", b64(b"v:" + str(2**63).encode())),
         ("/tickets/1/messages", b64(b"m:" + b"9" * 40)),
+        ("/tickets/1/activities", b64(json.dumps(["activities", 10**30]).encode())),
+        ("/tickets/1/messages", b64(json.dumps(["messages", 2**63]).encode())),
+        ("/users", b64(json.dumps(["users", 10**30]).encode())),
     ],
 )
 def test_cursors_with_numbers_too_big_to_store_are_400(

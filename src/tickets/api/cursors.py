@@ -1,7 +1,10 @@
-"""Opaque pagination cursors: clients pass them back, never build them.
+"""Opaque pagination cursors, one codec for every list: clients pass them back, never build them.
 
-A cursor is decoded before anything is read, and every number in it must fit the stores' 64-bit
-integers: a forged cursor with a huge number is a 400, not an overflow in the database driver.
+A cursor is the list's kind and the position after the last item of a page (numbers or texts),
+as JSON in URL-safe base64. It is decoded before anything is read: the kind must be the list's
+own (a cursor of one list, or of one sort, is refused by another), each part must have the type
+the list expects, and every number must fit the stores' 64-bit integers, so a forged cursor is a
+400, not an overflow in the database driver.
 """
 
 from __future__ import annotations
@@ -9,86 +12,51 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import TypeVar
 
 from litestar.exceptions import ValidationException
 
 # The integers SQLite and PostgreSQL (bigint) store: positions, versions and sort keys are within them.
 MIN_STORED_INTEGER, MAX_STORED_INTEGER = -(2**63), 2**63 - 1
 
+Part = TypeVar("Part", int, str)
 
-def _fits(value: object) -> bool:
+
+def encode_cursor(kind: str, *position: int | str) -> str:
     return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and MIN_STORED_INTEGER <= value <= MAX_STORED_INTEGER
+        base64.urlsafe_b64encode(json.dumps([kind, *position], separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
     )
 
 
-def _invalid(message: str) -> ValidationException:
-    return ValidationException(detail="cursor is not valid", extra=[{"key": "cursor", "message": message}])
+def decode_cursor(
+    kind: str, cursor: str | None, part: type[Part], size: int | None = None
+) -> tuple[Part, ...] | None:
+    """The position a cursor of list `kind` stands for: `size` parts (any number if None) of type `part`.
 
-
-def _unpad(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _pad(cursor: str) -> bytes:
-    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-
-
-def encode_cursor(kind: str, position: int) -> str:
-    return _unpad(f"{kind}:{position}".encode())
-
-
-def decode_cursor(kind: str, cursor: str | None) -> int:
-    """The position a cursor of this kind stands for (0 for no cursor)."""
-    if not cursor:
-        return 0
-    try:
-        found_kind, _, position = _pad(cursor).decode().partition(":")
-        if found_kind == kind and position.isdigit() and _fits(int(position)):
-            return int(position)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise _invalid("not a cursor from this list")
-
-
-def encode_keyset_cursor(sort: str, after: tuple[int, int]) -> str:
-    """A cursor for a keyset page: the sort it belongs to and the last row's (key, tiebreaker)."""
-    return _unpad(json.dumps([sort, *after], separators=(",", ":")).encode())
-
-
-def decode_keyset_cursor(sort: str, cursor: str | None) -> tuple[int, int] | None:
-    """The keyset position a cursor stands for; it must come from a list with the same sort."""
+    None for no cursor; 400 for anything else than a cursor this list handed out.
+    """
     if not cursor:
         return None
     try:
-        found = json.loads(_pad(cursor))
-        if isinstance(found, list) and len(found) == 3 and found[0] == sort and all(map(_fits, found[1:])):
-            return int(found[1]), int(found[2])
+        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(found, list) and len(found) > 1 and found[0] == kind:
+            position = found[1:]
+            if (size is None or len(position) == size) and all(_is(p, part) for p in position):
+                return tuple(position)
     except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
         pass
-    raise _invalid("not a cursor from this list with this sort")
+    raise ValidationException(
+        detail="cursor is not valid", extra=[{"key": "cursor", "message": "not a cursor from this list"}]
+    )
 
 
-def encode_key_cursor(kind: str, key: tuple[str, ...]) -> str:
-    """A cursor after the item with this sort key (a tuple of strings) in list `kind`."""
-    return _unpad(json.dumps([kind, *key], separators=(",", ":")).encode())
-
-
-def decode_key_cursor(kind: str, cursor: str | None) -> tuple[str, ...] | None:
-    """The sort key a cursor of list `kind` stands for (None for no cursor)."""
-    if not cursor:
-        return None
-    try:
-        found = json.loads(_pad(cursor))
-        if (
-            isinstance(found, list)
-            and len(found) > 1
-            and found[0] == kind
-            and all(isinstance(part, str) for part in found[1:])
-        ):
-            return tuple(found[1:])
-    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
-        pass
-    raise _invalid("not a cursor from this list")
+def _is(value: object, part: type) -> bool:
+    if part is int:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and MIN_STORED_INTEGER <= value <= MAX_STORED_INTEGER
+        )
+    return isinstance(value, part)

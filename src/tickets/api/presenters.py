@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import TypedDict
@@ -10,12 +11,13 @@ from uuid import UUID
 import msgspec
 from markdown_it import MarkdownIt
 
+from projections.summary import TicketSummary
 from tickets.api import schemas
 from tickets.application.tickets import TimelineEntry
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Message, Ticket
-from tickets.domain.values import Status
+from tickets.domain.values import Category, Priority, Source, Status
 
 
 @lru_cache(maxsize=1)
@@ -91,8 +93,13 @@ def sla_state(clock: SlaClock, status: Status, now: datetime) -> SlaState:
     )
 
 
+def tag_refs(organization: Organization, tag_ids: Iterable[object]) -> list[schemas.TagRef]:
+    """The org's tags of these ids (a tag deleted since is left out)."""
+    tags = [organization.tags.get(str(t)) for t in tag_ids]
+    return [schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags if t is not None]
+
+
 def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.TicketOut:
-    tags = [organization.tags[str(t)] for t in value.tag_ids if str(t) in organization.tags]
     return schemas.TicketOut(
         id=value.id,
         ticket_number=value.ticket_number,
@@ -110,7 +117,7 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         creator=user_ref(organization, value.creator_id),
         contact_email=value.contact_email,
         contact_name=value.contact_name,
-        tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
+        tags=tag_refs(organization, value.tag_ids),
         message_count=value.message_count,
         first_response_due_at=value.first_response_due_at,
         resolution_due_at=value.resolution_due_at,
@@ -124,6 +131,31 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         created_at=value.created_on,
         updated_at=value.modified_on,
         version=value.version,
+    )
+
+
+def ticket_list_item(summary: TicketSummary, org: Organization, now: datetime) -> schemas.TicketListItem:
+    """A ticket as the list shows it (from the read side's summary)."""
+    return schemas.TicketListItem(
+        id=UUID(summary.id),
+        ticket_number=summary.number,
+        subject=summary.subject,
+        status=Status(summary.status),
+        priority=Priority(summary.priority),
+        category=Category(summary.category),
+        source=Source(summary.source),
+        team_id=UUID(summary.team_id) if summary.team_id else None,
+        assignee_id=UUID(summary.assignee_id) if summary.assignee_id else None,
+        assignee=user_ref(org, summary.assignee_id),
+        contact_email=summary.contact_email,
+        contact_name=summary.contact_name,
+        tags=tag_refs(org, summary.tag_ids),
+        message_count=summary.message_count,
+        first_response_due_at=summary.first_response_due_at,
+        resolution_due_at=summary.resolution_due_at,
+        **sla_state(summary.sla, Status(summary.status), now),
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
     )
 
 

@@ -250,6 +250,44 @@ class TicketOut(Response):
     version: int
 
 
+class TicketListItem(Response):
+    """A ticket as the list shows it."""
+
+    id: UUID
+    ticket_number: int
+    subject: str
+    status: Status
+    priority: Priority
+    category: Category
+    source: Source
+    team_id: UUID | None
+    assignee_id: UUID | None
+    assignee: UserRef | None
+    contact_email: str | None
+    contact_name: str | None
+    tags: list[TagRef]
+    message_count: int
+    sla_deadline: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_remaining_seconds: int | None
+    sla_breached: bool
+    first_response_breached: bool
+    resolution_breached: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketStats(Response):
+    total: int
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    by_category: dict[str, int]
+    sla_breached: int
+    sla_breached_total: int
+
+
 class TicketCreate(Request):
     subject: Subject
     description: Markdown = ""

@@ -12,7 +12,7 @@ from litestar import Response
 from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 
-from tickets.api.cursors import decode_key_cursor, encode_key_cursor
+from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.api.schemas import Page
 from tickets.application.app import Saved
 
@@ -81,13 +81,13 @@ class Paging:
         Cursors are keyset positions, not offsets: an item added or deleted between two pages
         neither repeats nor skips another.
         """
-        after = decode_key_cursor(kind, self.cursor)
+        after = decode_cursor(kind, self.cursor, str)
         rest = sorted((i for i in items if after is None or order(i) > after), key=order)
         page = rest[: self.limit]
         more = len(rest) > self.limit
         return Page(
             items=[present(i) for i in page],
-            next_cursor=encode_key_cursor(kind, order(page[-1])) if more else None,
+            next_cursor=encode_cursor(kind, *order(page[-1])) if more else None,
         )
 
 

@@ -22,12 +22,11 @@ from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 
 from projections.runner import ReadSide
-from projections.summary import TicketSummary
 from projections.ticket_list import SORT_COLUMNS, ListFilters
 from tickets.api import presenters, schemas
 from tickets.api.controllers.common import Cursor, Limit, require_offset
 from tickets.api.controllers.tickets import TicketController
-from tickets.api.cursors import decode_keyset_cursor, encode_keyset_cursor
+from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services
 from tickets.domain.organization import Organization
@@ -55,44 +54,6 @@ MinPosition = Annotated[
         description="Wait until the read models include this log position (a write's X-Event-Position)",
     ),
 ]
-
-
-class TicketListItem(schemas.Response):
-    """A ticket as the list shows it."""
-
-    id: UUID
-    ticket_number: int
-    subject: str
-    status: Status
-    priority: Priority
-    category: Category
-    source: Source
-    team_id: UUID | None
-    assignee_id: UUID | None
-    assignee: schemas.UserRef | None
-    contact_email: str | None
-    contact_name: str | None
-    tags: list[schemas.TagRef]
-    message_count: int
-    sla_deadline: datetime | None
-    first_response_due_at: datetime | None
-    resolution_due_at: datetime | None
-    sla_paused_at: datetime | None
-    sla_remaining_seconds: int | None
-    sla_breached: bool
-    first_response_breached: bool
-    resolution_breached: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class TicketStats(schemas.Response):
-    total: int
-    by_status: dict[str, int]
-    by_priority: dict[str, int]
-    by_category: dict[str, int]
-    sla_breached: int
-    sla_breached_total: int
 
 
 def _read_side(services: Services) -> ReadSide:
@@ -162,31 +123,6 @@ def _assignees(values: list[str]) -> tuple[list[str], bool]:
     return ids, unassigned
 
 
-def _item(summary: TicketSummary, org: Organization, now: datetime) -> TicketListItem:
-    tags = [org.tags[t] for t in summary.tag_ids if t in org.tags]
-    return TicketListItem(
-        id=UUID(summary.id),
-        ticket_number=summary.number,
-        subject=summary.subject,
-        status=Status(summary.status),
-        priority=Priority(summary.priority),
-        category=Category(summary.category),
-        source=Source(summary.source),
-        team_id=UUID(summary.team_id) if summary.team_id else None,
-        assignee_id=UUID(summary.assignee_id) if summary.assignee_id else None,
-        assignee=presenters.user_ref(org, summary.assignee_id),
-        contact_email=summary.contact_email,
-        contact_name=summary.contact_name,
-        tags=[schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags],
-        message_count=summary.message_count,
-        first_response_due_at=summary.first_response_due_at,
-        resolution_due_at=summary.resolution_due_at,
-        **presenters.sla_state(summary.sla, Status(summary.status), now),
-        created_at=summary.created_at,
-        updated_at=summary.updated_at,
-    )
-
-
 StatusFilter = Annotated[list[Status] | None, QueryParameter(description="Repeat for any of several")]
 PriorityFilter = Annotated[list[Priority] | None, QueryParameter(description="Repeat for any of several")]
 CategoryFilter = Annotated[list[Category] | None, QueryParameter(description="Repeat for any of several")]
@@ -250,10 +186,11 @@ class TicketListController(TicketController):
         sort: Sort = "-createdAt",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[schemas.Page[TicketListItem]]:
+    ) -> Response[schemas.Page[schemas.TicketListItem]]:
         """Values of one filter are alternatives (`status=open&status=pending`); filters combine with AND."""
         assert sort.lstrip("-") in SORT_COLUMNS
-        after = decode_keyset_cursor(sort, cursor)
+        key = decode_cursor(sort, cursor, int, size=2)
+        after = (key[0], key[1]) if key else None
         org = services.directory.org(actor.org_id)
         assignees, unassigned = _assignees(assignee_id or [])
         filters = ListFilters(
@@ -274,8 +211,8 @@ class TicketListController(TicketController):
         now = services.clock()
         page = read_side.list_tickets(str(actor.org_id), filters, now, sort, after, limit)
         body = schemas.Page(
-            items=[_item(row, org, now) for row in page.rows],
-            next_cursor=encode_keyset_cursor(sort, page.next_after) if page.next_after else None,
+            items=[presenters.ticket_list_item(row, org, now) for row in page.rows],
+            next_cursor=encode_cursor(sort, *page.next_after) if page.next_after else None,
         )
         return Response(body, headers=headers)
 
@@ -293,7 +230,7 @@ class TicketListController(TicketController):
         read_position: NamedDependency[int],
         team_id: Annotated[UUID | None, QueryParameter(name="teamId")] = None,
         assignee_id: Annotated[UUID | None, QueryParameter(name="assigneeId")] = None,
-    ) -> Response[TicketStats]:
+    ) -> Response[schemas.TicketStats]:
         """Counts per status, priority and category, and how many tickets are past their SLA deadline now.
 
         Narrow to one team (`teamId`) or one assignee (`assigneeId`), not both.
@@ -310,7 +247,7 @@ class TicketListController(TicketController):
             team_id=str(team_id) if team_id else None,
             assignee_id=str(assignee_id) if assignee_id else None,
         )
-        body = TicketStats(
+        body = schemas.TicketStats(
             total=stats.counts.total,
             by_status=stats.counts.by_status,
             by_priority=stats.counts.by_priority,

@@ -147,7 +147,7 @@ class TicketController(Controller):
         """Messages and internal notes, oldest first; with `version` or `asOf`, the thread as it read then."""
         check_as_of(version, as_of)
         ticket = services.tickets.get(actor, ticket_ref, version, as_of, include_deleted)
-        start = decode_cursor("m", cursor)
+        start = (decode_cursor("messages", cursor, int, size=1) or (0,))[0]
         everything = list(ticket.messages.values())
         page: list[schemas.MessageOut] = []
         position = start
@@ -157,7 +157,7 @@ class TicketController(Controller):
             if not message.deleted:
                 page.append(presenters.message(message, ticket.id))
         has_more = any(not m.deleted for m in everything[position:])
-        return schemas.Page(items=page, next_cursor=encode_cursor("m", position) if has_more else None)
+        return schemas.Page(items=page, next_cursor=encode_cursor("messages", position) if has_more else None)
 
     @post(
         "/{ticket_ref:str}/messages", sync_to_thread=True, status_code=201, summary="Post a message or note"
@@ -216,12 +216,12 @@ class TicketController(Controller):
         include_deleted: IncludeDeleted = False,
     ) -> schemas.Page[schemas.ActivityOut]:
         """One entry per event, oldest first, with `oldValue` / `newValue`."""
-        after = decode_cursor("v", cursor)
+        after = (decode_cursor("activities", cursor, int, size=1) or (0,))[0]
         entries = services.tickets.timeline(
             actor, ticket_ref, after_version=after, limit=limit + 1, include_deleted=include_deleted
         )
         page = entries[:limit]
-        next_cursor = encode_cursor("v", page[-1].version) if len(entries) > limit else None
+        next_cursor = encode_cursor("activities", page[-1].version) if len(entries) > limit else None
         return schemas.Page(items=[presenters.activity(e) for e in page], next_cursor=next_cursor)
 
     @get(
