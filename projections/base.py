@@ -190,12 +190,11 @@ class CounterModel(ReadModel):
 
     def write(self, curs: Cursor, copy: Copy, changes: Sequence[Change]) -> None:
         super().write(curs, copy, changes)
+        counted = Counter(k for c in changes if c.after is not None for k in self.counted(c.after))
+        counted.subtract(k for c in changes if c.before is not None for k in self.counted(c.before))
         deltas: dict[str, Counter[tuple[Hashable, ...]]] = {table: Counter() for table in self.counter_keys}
-        for change in changes:
-            for summary, sign in ((change.before, -1), (change.after, 1)):
-                if summary is not None:
-                    for table, key in self.counted(summary):
-                        deltas[table][key] += sign
+        for (table, key), n in counted.items():
+            deltas[table][key] = n
         dialect = copy.dialect
         for table, key_columns in self.counter_keys.items():
             changed = sorted((key, n) for key, n in deltas[table].items() if n)
