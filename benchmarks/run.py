@@ -9,11 +9,20 @@ does not write the ticket-number index aggregates: the read side does not read t
 The figures and the machine go into the read-side section of docs/benchmarks.md.
 
     python -m benchmarks.run [--sizes 10000,100000,1000000] [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
+                             [--catch-up-tickets 20000] [--baseline REF]
+
+It also times catching up and rebuilding all three read models on a log of
+`--catch-up-tickets` tickets, with this tree's code and with the code of `--baseline` (a
+commit checked out in a temporary `git worktree`), on copies of one generated database, in
+the same run (`benchmarks/catch_up.py`; `--baseline none` skips the baseline, `--sizes none`
+the latency part).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import platform
 import random
@@ -21,6 +30,8 @@ import re
 import secrets
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +49,10 @@ from tickets.domain.ticket import Ticket
 from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 from tickets.infrastructure.settings import Settings
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+# The read side before it folded each batch once for all read models (issue 8): the default baseline.
+BASELINE = "c03ccea"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SLA = {Priority.HIGH: SlaTargets(60, 8 * 60), Priority.URGENT: SlaTargets(15, 4 * 60)}
 WORDS = [
@@ -58,10 +72,10 @@ WORDS = [
 
 
 @contextmanager
-def scratch_database(admin_dsn: str) -> Iterator[str]:
+def scratch_database(admin_dsn: str, template: str | None = None) -> Iterator[str]:
     name = f"tickets_bench_{secrets.token_hex(4)}"
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield admin_dsn.rsplit("/", 1)[0] + "/" + name
     finally:
@@ -201,6 +215,92 @@ def machine() -> str:
     )
 
 
+@contextmanager
+def baseline_tree(ref: str) -> Iterator[Path]:
+    """The code of commit `ref`, checked out in a temporary git worktree (removed afterwards)."""
+    path = Path(tempfile.mkdtemp(prefix="bench-baseline-")) / "tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), ref], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
+
+
+def catch_up_figures(tree: Path, url: str) -> dict[str, Any]:
+    """Run benchmarks/catch_up.py (of this tree) against the code of `tree` on database `url`."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree)])}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "catch_up.py"), url],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"catch-up benchmark failed in {tree}:\n{result.stderr}")
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def compare_catch_up(admin_dsn: str, tickets: int, baseline: str, repeat: int = 2) -> list[str]:
+    """Catch-up and rebuild of all three read models: this tree against `baseline`, on one generated log.
+
+    The trees take turns, `repeat` times, and each figure is the best of its runs: on a shared
+    machine the slowest runs measure the neighbours.
+    """
+    trees: dict[str, Path | None] = {"this tree": ROOT}
+    if baseline != "none":
+        trees = {f"baseline ({baseline})": None, **trees}
+    results: dict[str, dict[str, Any]] = {}
+    with scratch_database(admin_dsn) as template, contextlib.ExitStack() as stack:
+        app = TicketsApp(env=Settings(template).persistence_env())
+        print(f"generating {tickets:,} tickets for the catch-up comparison ...", flush=True)
+        Generator(app).write(tickets)
+        app.close()
+        checked_out = {
+            label: tree or stack.enter_context(baseline_tree(baseline)) for label, tree in trees.items()
+        }
+        for _ in range(repeat):
+            for label, tree in checked_out.items():
+                with scratch_database(admin_dsn, template=template.rsplit("/", 1)[1]) as url:
+                    figures = catch_up_figures(tree, url)
+                print(f"  {label}: {json.dumps(figures)}", flush=True)
+                best = results.setdefault(label, figures)
+                for key in ("catch_up", "rebuild_all"):
+                    best[key] = min(best[key], figures[key])
+                for name, seconds in figures["rebuild"].items():
+                    best["rebuild"][name] = min(best["rebuild"][name], seconds)
+    events = next(iter(results.values()))["events"]
+
+    def rate(seconds: float) -> str:
+        return f"{events / seconds:,.0f}"
+
+    lines = [
+        f"Catch-up and rebuild of all three read models on one log of {tickets:,} tickets ({events:,} events), "
+        "each tree on its own copy of the same database, in one run (`benchmarks/catch_up.py`), the trees "
+        f"taking turns {repeat} times (best of {repeat} per figure). "
+        "Log events per second of wall time until all three read models are at the head (*all three*), "
+        "and for each read model rebuilt alone:",
+        "",
+        "| code | catch-up, all three | rebuild, all three | "
+        + " | ".join(f"rebuild {n} alone" for n in READ_MODELS)
+        + " |",
+        "|---|---:|---:|" + "---:|" * len(READ_MODELS),
+    ]
+    for label, figures in results.items():
+        alone = " | ".join(rate(figures["rebuild"][n]) for n in READ_MODELS)
+        lines.append(f"| {label} | {rate(figures['catch_up'])} | {rate(figures['rebuild_all'])} | {alone} |")
+    if len(results) == 2:
+        before, after = results.values()
+        lines += [
+            "",
+            f"Speed-up: catch-up {before['catch_up'] / after['catch_up']:.2f}x, "
+            f"rebuild of all three {before['rebuild_all'] / after['rebuild_all']:.2f}x.",
+        ]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -214,7 +314,49 @@ def main() -> None:
     parser.add_argument(
         "--rebuild-at", type=int, default=0, help="size at which to time full rebuilds (default: largest)"
     )
+    parser.add_argument(
+        "--catch-up-tickets",
+        type=int,
+        default=20_000,
+        help="log size of the catch-up comparison (0: skip it)",
+    )
+    parser.add_argument("--baseline", default=BASELINE, help="commit to compare catch-up with ('none': skip)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each tree in the catch-up comparison")
     args = parser.parse_args()
+    if args.sizes != "none":
+        write_section("read-side", latency_and_rebuild(args))
+    if args.catch_up_tickets:
+        write_section(
+            "catch-up",
+            [
+                "## Read side (issue 8): catch-up and rebuild of all three read models",
+                "",
+                f"Command: `make bench` (`python -m benchmarks.run --catch-up-tickets {args.catch_up_tickets} "
+                f"--baseline {args.baseline} --repeat {args.repeat}`).",
+                f"Machine: {machine()}.",
+                f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+                "",
+                *compare_catch_up(args.dsn, args.catch_up_tickets, args.baseline, args.repeat),
+            ],
+        )
+
+
+def write_section(name: str, lines: list[str]) -> None:
+    """Print a section and put it between its markers in docs/benchmarks.md (appended if missing)."""
+    section = "\n".join([f"<!-- {name}:start -->", *lines, f"<!-- {name}:end -->"])
+    print(section)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
+    DOC.write_text(text)
+
+
+def latency_and_rebuild(args: argparse.Namespace) -> list[str]:
+    """Query latency at each size, catch-up of each step, full rebuild of each read model."""
     sizes = [int(s) for s in args.sizes.split(",")]
     rebuild_at = args.rebuild_at or max(sizes)
 
@@ -251,7 +393,6 @@ def main() -> None:
 
     write_rate = statistics.mean(write_rates)
     lines = [
-        "<!-- read-side:start -->",
         "## Read side (issue 3): list, stats, rebuild",
         "",
         f"Command: `make bench` (`python -m benchmarks.run --sizes {args.sizes}`), {args.runs} runs per query after 5 warm-up runs, "
@@ -281,14 +422,8 @@ def main() -> None:
         f"Full rebuild at {rebuild_at:,} tickets ({gen.events:,} events), events/s per read model: "
         + ", ".join(f"{n} {r}" for n, r in rates.items())
         + ".",
-        "<!-- read-side:end -->",
     ]
-    section = "\n".join(lines)
-    print(section)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"<!-- read-side:start -->.*?<!-- read-side:end -->", re.S)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,31 +1,32 @@
-"""What every read model shares: per-ticket state, the library Projection that folds events, batches.
+"""What every read model shares: the batch that folds events once for several copies, scopes, rows.
 
-A batch reads the copy's tracked position under the copy's writer lock, takes the next
-ticket events from the log, folds them with `evolve` (through `SummaryProjection`, an
-`eventsourcing.projection.Projection`), hands each changed ticket's (before, after) to the
-read model, and records one tracking record for the batch's last position, all in one
-transaction. A batch that fails leaves nothing behind; the next one starts where the
-last committed tracking record says.
+A batch takes the writer locks of the copies it advances and reads their tracked positions;
+the copies at the lowest position form the batch's group. It takes the next ticket events
+after that position from the log, decodes and folds each of them **once** with `evolve`,
+hands every changed ticket's (before, after) to each copy's read model, and records each
+copy's tracking record with its rows, in that copy's transaction. On PostgreSQL one
+transaction covers every copy; on SQLite each copy is its own file and commits on its own,
+so a crash between two commits leaves one copy behind the others: the next batch's group is
+the copies furthest behind, and it stops at the position of the next copy ahead, so they
+converge. A batch that fails leaves nothing of itself; the next starts from what each
+copy's last committed tracking record says.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from eventsourcing.application import Application
-from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Notification, Tracking
-from eventsourcing.projection import Projection
+from eventsourcing.persistence import Notification
 
 from projections.summary import SUMMARY_DECODER, SUMMARY_ENCODER, TICKET_TOPICS, TicketSummary, evolve
-from projections.views import UPSTREAM, Cursor, Dialect, ViewDatabase
-from tickets.domain.ticket import Ticket
+from projections.views import Copy, Cursor, Dialect, View, ViewDatabase
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -41,26 +42,72 @@ def micros_or_none(value: datetime | None) -> int | None:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Where a live ticket counts: its org, its team, its assignee (the one definition of scopes)."""
+
+    name: str  # as stored in counter keys
+    column: str | None  # the summary attribute and row column naming the team or assignee; None: the org
+
+    def member(self, s: TicketSummary) -> str | None:
+        """The scope's id for a ticket ("" for the org), or None when the ticket is not in such a scope."""
+        return "" if self.column is None else getattr(s, self.column)
+
+
+ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE = (
+    Scope("org", None),
+    Scope("team", "team_id"),
+    Scope("assignee", "assignee_id"),
+)
+SCOPES = (ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE)
+
+
+def scopes(s: TicketSummary) -> list[tuple[str, str]]:
+    """The (scope, scope id) pairs a live ticket counts in."""
+    return [(scope.name, member) for scope in SCOPES if (member := scope.member(s)) is not None]
+
+
+def scope_asked(team_id: str | None, assignee_id: str | None) -> tuple[Scope, str]:
+    """The scope a query narrows to (a team, an assignee, else the whole org) and its id."""
+    if team_id is not None:
+        return TEAM_SCOPE, team_id
+    if assignee_id is not None:
+        return ASSIGNEE_SCOPE, assignee_id
+    return ORG_SCOPE, ""
+
+
+def breached_now(running: str = "running", deadline: str = "deadline") -> str:
+    """The one SQL definition of "breached now": the clock runs and its breach time is before `?` (now)."""
+    return f"{running} AND {deadline} < ?"
+
+
+@dataclass(frozen=True)
 class Change:
-    """One ticket's summary before and after a batch (None: not live)."""
+    """One ticket's summary before and after a batch (None: not live), and the encoded `after`."""
 
     ticket_id: str
     before: TicketSummary | None
     after: TicketSummary | None
+    state: bytes = b""
 
 
 class ReadModel(ABC):
-    """A read model: its tables, how it stores per-ticket state, how it applies changes."""
+    """A read model: its tables, its row per live ticket (with the encoded summary), its queries."""
 
     name: ClassVar[str]
-    # The table (suffix) holding one row per live ticket, with its encoded summary in `state`.
-    state_table: ClassVar[str] = "tickets"
+    # The tables of a copy, `<prefix>_<suffix>`: suffix -> column definitions, where `{blob}` and
+    # `{text_set}` stand for the dialect's types. The first is the one row per live ticket, whose
+    # `state` column holds the ticket's encoded summary.
+    tables: ClassVar[dict[str, str]]
 
-    @abstractmethod
-    def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+    def ddl(self, copy: Copy) -> list[str]:
         """CREATE statements of one copy (idempotent)."""
+        types = {"blob": copy.dialect.blob_type, "text_set": copy.dialect.text_set_column()}
+        return [
+            f"CREATE TABLE IF NOT EXISTS {copy.prefix}_{table} ({columns.format(**types)})"
+            for table, columns in self.tables.items()
+        ]
 
-    def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
+    def serving_ddl(self, copy: Copy) -> list[str]:
         """Idempotent statements that make a copy ready to serve: the indexes only queries need.
 
         They run under the copy's writer lock. A copy built by a rebuild gets them just before
@@ -69,19 +116,55 @@ class ReadModel(ABC):
         """
         return []
 
-    @abstractmethod
-    def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
-        """Apply a batch's changes to the copy's tables."""
+    @property
+    def state_table(self) -> str:
+        return next(iter(self.tables))
 
-    def load_states(
-        self, curs: Cursor, dialect: Dialect, prefix: str, ids: Sequence[str]
-    ) -> dict[str, bytes]:
+    def row(self, s: TicketSummary, state: bytes, dialect: Dialect) -> dict[str, Any]:
+        """A live ticket's row in the first table."""
+        return {"ticket_id": s.id, "state": state}
+
+    def write(self, curs: Cursor, copy: Copy, changes: Sequence[Change]) -> None:
+        """Apply a batch's changes to the copy's tables: one row per live ticket.
+
+        A change without `before` has no row yet (the batch loaded every stored state of its
+        tickets, under the copy's writer lock), so its row is a plain insert (COPY on PostgreSQL).
+        """
+        table, dialect = f"{copy.prefix}_{self.state_table}", copy.dialect
+        gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
+        new = [
+            self.row(c.after, c.state, dialect) for c in changes if c.after is not None and c.before is None
+        ]
+        changed = [
+            self.row(c.after, c.state, dialect)
+            for c in changes
+            if c.after is not None and c.before is not None
+        ]
+        if gone:
+            condition, params = dialect.in_list("ticket_id", gone)
+            curs.execute(dialect.sql(f"DELETE FROM {table} WHERE {condition}"), params)
+        if new:
+            dialect.insert_rows(curs, table, list(new[0]), [tuple(r.values()) for r in new])
+        if changed:
+            columns = list(changed[0])
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
+            curs.executemany(
+                dialect.sql(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                    f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
+                ),
+                [tuple(r.values()) for r in changed],
+            )
+
+    def load_states(self, curs: Cursor, copy: Copy, ids: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for chunk_start in range(0, len(ids), 5000):
             chunk = ids[chunk_start : chunk_start + 5000]
-            condition, params = dialect.in_list("ticket_id", chunk)
+            condition, params = copy.dialect.in_list("ticket_id", chunk)
             curs.execute(
-                dialect.sql(f"SELECT ticket_id, state FROM {prefix}_{self.state_table} WHERE {condition}"),
+                copy.dialect.sql(
+                    f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}"
+                ),
                 params,
             )
             for row in curs.fetchall():
@@ -89,90 +172,50 @@ class ReadModel(ABC):
         return found
 
 
-def write_ticket_rows(
-    curs: Cursor,
-    dialect: Dialect,
-    table: str,
-    changes: Sequence[Change],
-    row: Callable[[TicketSummary], dict[str, Any]],
-) -> None:
-    """One row per live ticket: delete the gone, insert the new (COPY on PostgreSQL), upsert the changed.
+class CounterModel(ReadModel):
+    """A read model that also keeps counters `(*key, n)`, moved by each changed ticket's deltas.
 
-    A change without `before` has no row yet (the batch loaded every stored state of its
-    tickets, under the copy's writer lock), so its row is a plain insert.
+    `counted(s)` says which counters a live ticket adds 1 to; a batch subtracts a changed
+    ticket's `before` and adds its `after`, and adds the deltas in the batch transaction.
+    A counter back at zero is removed, so a copy's rows do not depend on how its events were
+    batched.
     """
-    gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
-    new = [row(c.after) for c in changes if c.after is not None and c.before is None]
-    changed = [row(c.after) for c in changes if c.after is not None and c.before is not None]
-    if gone:
-        condition, params = dialect.in_list("ticket_id", gone)
-        curs.execute(dialect.sql(f"DELETE FROM {table} WHERE {condition}"), params)
-    if new:
-        dialect.insert_rows(curs, table, list(new[0]), [tuple(r.values()) for r in new])
-    if changed:
-        columns = list(changed[0])
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
-        curs.executemany(
-            dialect.sql(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
-            ),
-            [tuple(r.values()) for r in changed],
-        )
 
+    # Counter table suffix -> its key columns (the table also has `n`).
+    counter_keys: ClassVar[dict[str, tuple[str, ...]]]
 
-def add_to_counters(
-    curs: Cursor, dialect: Dialect, table: str, key_columns: Sequence[str], deltas: Counter[Any]
-) -> None:
-    """Add a batch's deltas to counter rows `(*key_columns, n)`; a counter back at zero is removed.
+    @abstractmethod
+    def counted(self, s: TicketSummary) -> Iterable[tuple[str, tuple[Hashable, ...]]]:
+        """(counter table, key) of each counter a live ticket adds 1 to."""
 
-    Removing zeros makes a copy's rows independent of how its events were batched.
-    """
-    changed = sorted((key, n) for key, n in deltas.items() if n)
-    if not changed:
-        return
-    keys = ", ".join(key_columns)
-    curs.executemany(
-        dialect.sql(
-            f"INSERT INTO {table} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
-            f"ON CONFLICT ({keys}) DO UPDATE SET n = {table}.n + excluded.n"
-        ),
-        [(*key, n) for key, n in changed],
-    )
-    emptied = [key for key, n in changed if n < 0]
-    if emptied:
-        match = " AND ".join(f"{c} = ?" for c in key_columns)
-        curs.executemany(dialect.sql(f"DELETE FROM {table} WHERE {match} AND n = 0"), emptied)
-
-
-def encode_state(summary: TicketSummary) -> bytes:
-    return SUMMARY_ENCODER.encode(summary)
+    def write(self, curs: Cursor, copy: Copy, changes: Sequence[Change]) -> None:
+        super().write(curs, copy, changes)
+        counted = Counter(k for c in changes if c.after is not None for k in self.counted(c.after))
+        counted.subtract(k for c in changes if c.before is not None for k in self.counted(c.before))
+        deltas: dict[str, Counter[tuple[Hashable, ...]]] = {table: Counter() for table in self.counter_keys}
+        for (table, key), n in counted.items():
+            deltas[table][key] = n
+        dialect = copy.dialect
+        for table, key_columns in self.counter_keys.items():
+            changed = sorted((key, n) for key, n in deltas[table].items() if n)
+            if not changed:
+                continue
+            keys, name = ", ".join(key_columns), f"{copy.prefix}_{table}"
+            curs.executemany(
+                dialect.sql(
+                    f"INSERT INTO {name} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
+                    f"ON CONFLICT ({keys}) DO UPDATE SET n = {name}.n + excluded.n"
+                ),
+                [(*key, n) for key, n in changed],
+            )
+            emptied = [key for key, n in changed if n < 0]
+            if emptied:
+                match = " AND ".join(f"{c} = ?" for c in key_columns)
+                curs.executemany(dialect.sql(f"DELETE FROM {name} WHERE {match} AND n = 0"), emptied)
 
 
 def decode_state(state: bytes) -> TicketSummary:
     return SUMMARY_DECODER.decode(state)
-
-
-class SummaryProjection(Projection[Any]):
-    """The library Projection of the read side: folds ticket events into the batch's summaries."""
-
-    topics = TICKET_TOPICS
-
-    def __init__(self, view: Any, summaries: dict[str, TicketSummary | None]) -> None:
-        super().__init__(view)
-        self.summaries = summaries
-        self.tracking: Tracking | None = None
-
-    @singledispatchmethod
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Events of other aggregates change no read model."""
-        self.tracking = tracking
-
-    @process_event.register
-    def _ticket_event(self, domain_event: Ticket.Event, tracking: Tracking) -> None:
-        key = str(domain_event.originator_id)
-        self.summaries[key] = evolve(domain_event, self.summaries.get(key))
-        self.tracking = tracking
 
 
 @dataclass
@@ -232,59 +275,81 @@ class Prefetcher:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+# A read model and the copy of it a batch advances.
+Target = tuple[ReadModel, View]
+
+
 def apply_batch(
     views: ViewDatabase,
     app: Application[Any],
-    model: ReadModel,
-    view: Any,
+    targets: Sequence[Target],
     limit: int = 2000,
     after_event: EventHook | None = None,
     stop_at: int | None = None,
     fetch: Fetch | None = None,
 ) -> BatchResult:
-    """Fold the next events of the log after the copy's position into it, in one transaction."""
-    with views.batch(view) as curs:
-        if curs is None:
+    """Fold the next events of the log once, into every target copy at the lowest position (see above)."""
+    with views.batch(*(view for _, view in targets)) as cursors:
+        locked = [(model, view) for model, view in targets if view.copy in cursors]
+        if not locked:
             return BatchResult(locked_out=True)
-        start = views.position_in(view, curs)
+        positions = {view.copy: view.position_in(cursors[view.copy]) for _, view in locked}
+        start = min(positions.values())
+        group = [(model, view) for model, view in locked if positions[view.copy] == start]
         head = app.recorder.max_notification_id() or 0
-        if stop_at is not None:
-            head = min(head, stop_at)
+        # Copies ahead of the group wait: the group stops where the next of them is, and joins it.
+        head = min(
+            [head, *([] if stop_at is None else [stop_at]), *(p for p in positions.values() if p > start)]
+        )
         if head <= start:
             return BatchResult(position=start)
         notifications = (fetch or fetcher(app))(start + 1, limit, head)
-        # A short page means nothing else up to `head` concerns tickets: the copy reaches `head`.
+        # A short page means nothing else up to `head` concerns tickets: the copies reach `head`.
         end = notifications[-1].id if len(notifications) == limit else head
         ids = list(dict.fromkeys(str(n.originator_id) for n in notifications))
-        stored = model.load_states(curs, view.dialect, view.prefix, ids) if ids else {}
+        # Every copy of the group is at `start`, so each holds the same summaries: load them from one.
+        first_model, first_view = group[0]
+        stored = first_model.load_states(cursors[first_view.copy], first_view.copy, ids) if ids else {}
         before = {key: decode_state(state) for key, state in stored.items()}
         summaries: dict[str, TicketSummary | None] = {
             key: decode_state(state) for key, state in stored.items()
         }
-        process_event = SummaryProjection(view, summaries).process_event  # bound once: dispatch is per call
         to_domain_event = app.mapper.to_domain_event
         for count, notification in enumerate(notifications, start=1):
-            process_event(to_domain_event(notification), Tracking(UPSTREAM, notification.id))
+            key = str(notification.originator_id)
+            summaries[key] = evolve(to_domain_event(notification), summaries.get(key))
             if after_event is not None:
                 after_event(count)
-        changes = [Change(key, before.get(key), summaries.get(key)) for key in ids]
-        model.write(curs, view.dialect, view.prefix, changes)
-        view._insert_tracking(curs, Tracking(UPSTREAM, end))
+        changes = []
+        for key in ids:
+            after = summaries.get(key)
+            changes.append(
+                Change(key, before.get(key), after, SUMMARY_ENCODER.encode(after) if after else b"")
+            )
+        for model, view in group:
+            model.write(cursors[view.copy], view.copy, changes)
+            view.record(cursors[view.copy], end)
     return BatchResult(events=len(notifications), position=end, advanced=True, ticket_ids=ids)
 
 
 __all__ = [
+    "ASSIGNEE_SCOPE",
+    "ORG_SCOPE",
+    "SCOPES",
+    "TEAM_SCOPE",
     "BatchResult",
     "Change",
+    "CounterModel",
     "Fetch",
     "Prefetcher",
     "ReadModel",
-    "SummaryProjection",
-    "add_to_counters",
+    "Scope",
+    "Target",
     "apply_batch",
+    "breached_now",
     "decode_state",
-    "encode_state",
     "micros",
     "micros_or_none",
-    "write_ticket_rows",
+    "scope_asked",
+    "scopes",
 ]

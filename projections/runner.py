@@ -3,7 +3,9 @@
 `ReadSide` is the one object the server, the worker and the CLI use. `Follower` is the
 loop that keeps the serving copies up to date (a thread in the server, or the whole of
 `pfai projections run`). It pulls from the log (`select_notifications`), which works on
-SQLite and PostgreSQL alike, and is woken early when a reader waits for a position.
+SQLite and PostgreSQL alike, is woken early when a reader waits for a position, folds each
+batch once for every serving copy (`projections.base.apply_batch`), and schedules the
+application's SLA breach recorder.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch
-from projections.breaches import record_due_breaches
+from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, Target, apply_batch, scope_asked
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
-from projections.ticket_stats import ASSIGNEE_SCOPE, ORG_SCOPE, TEAM_SCOPE, Counts, TicketStats
-from projections.views import ViewDatabase, open_view_database
+from projections.ticket_stats import Counts, TicketStats
+from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
+from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
 
@@ -35,13 +37,6 @@ TICKET_LIST = TicketList()
 TICKET_STATS = TicketStats()
 SLA_BREACHES = SlaBreaches()
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
-
-# Tables of each read model's copy, for comparing copies.
-MODEL_TABLES: dict[str, tuple[str, ...]] = {
-    "ticket_list": ("tickets",),
-    "ticket_stats": ("tickets", "counts"),
-    "sla_breaches": ("tickets", "buckets", "decided"),
-}
 
 
 class UnknownReadModelError(KeyError):
@@ -159,7 +154,7 @@ class ReadSide:
 
     # ------------------------------------------------------------------ copies
 
-    def serving_view(self, name: str) -> Any:
+    def serving_view(self, name: str) -> View:
         """The copy that serves reads, created (empty, to be caught up) if there is none."""
         model = read_model(name)
         generation = self.views.active_generation(name)
@@ -182,10 +177,10 @@ class ReadSide:
             self._prepare_to_serve(model, view)
         return view
 
-    def _prepare_to_serve(self, model: ReadModel, view: Any) -> None:
+    def _prepare_to_serve(self, model: ReadModel, view: View) -> None:
         """Give a copy the indexes its queries need (a no-op when it has them)."""
-        self.views.prepare_to_serve(view, model.serving_ddl(view.dialect, view.prefix))
-        self._indexed.add((model.name, view.generation))
+        self.views.prepare_to_serve(view, model.serving_ddl(view.copy))
+        self._indexed.add((model.name, view.copy.generation))
 
     def head(self) -> int:
         return self.app.head_position()
@@ -210,10 +205,16 @@ class ReadSide:
 
     # ------------------------------------------------------------------ following the log
 
-    def step(self, name: str, limit: int = 2000, after_event: EventHook | None = None) -> BatchResult:
-        """Apply one batch to the serving copy of `name`."""
+    def step(
+        self,
+        names: str | Iterable[str] | None = None,
+        limit: int = 2000,
+        after_event: EventHook | None = None,
+    ) -> BatchResult:
+        """Apply one batch to the serving copies of `names` (default: all), folding it once for them."""
+        chosen = [names] if isinstance(names, str) else list(names or READ_MODELS)
         result = apply_batch(
-            self.views, self.app, read_model(name), self.serving_view(name), limit, after_event
+            self.views, self.app, [(read_model(n), self.serving_view(n)) for n in chosen], limit, after_event
         )
         if result.advanced:
             with self.progressed:
@@ -222,14 +223,12 @@ class ReadSide:
         return result
 
     def catch_up(self, names: Iterable[str] | None = None, limit: int = 2000) -> int:
-        """Apply batches until every serving copy has reached the head; returns events folded."""
+        """Apply batches until the serving copies have reached the head (or are locked by another
+        worker); returns the events folded."""
         folded = 0
-        for name in names or READ_MODELS:
-            while True:
-                result = self.step(name, limit)
-                folded += result.events
-                if not result.advanced:
-                    break
+        chosen = list(names or READ_MODELS)
+        while (result := self.step(chosen, limit)).advanced:
+            folded += result.events
         return folded
 
     def wait_for(self, position: int, timeout: float) -> bool:
@@ -271,22 +270,35 @@ class ReadSide:
     def rebuild(
         self, name: str, progress: Progress | None = None, switch: bool = True, batch_size: int = 5000
     ) -> int:
-        """Replay the whole log into a new copy of `name`; switch reads to it (dropping the old one).
+        """Replay the whole log into a new copy of `name` (see `rebuild_all`); returns its generation."""
+        return self.rebuild_all([name], progress, switch, batch_size)[name]
 
-        The new copy is built without its secondary indexes (`ReadModel.serving_ddl`): they are
-        created in one go by `switch`. The serving copy keeps answering (and following the
-        log) until the switch. Returns the new copy's generation.
+    def rebuild_all(
+        self,
+        names: Iterable[str] | None = None,
+        progress: Progress | None = None,
+        switch: bool = True,
+        batch_size: int = 5000,
+    ) -> dict[str, int]:
+        """Replay the whole log, folded once, into a new copy of each of `names` (default: all); switch
+        reads to them (dropping the old copies). Returns the new copies' generations.
+
+        New copies are built without their secondary indexes (`ReadModel.serving_ddl`): they are
+        created in one go by the switch. The serving copies keep answering (and following the
+        log) until then.
         """
-        model = read_model(name)
-        generation = self.views.add_copy(name, active=False)
-        view = self.views.view(model, generation, create=True)
-        self._fill(model, view, progress, batch_size)
+        models = [read_model(name) for name in names or READ_MODELS]
+        targets = []
+        for model in models:
+            generation = self.views.add_copy(model.name, active=False)
+            targets.append((model, self.views.view(model, generation, create=True)))
+        self._fill(targets, progress, batch_size)
         if switch:
-            self.switch(name, generation, batch_size)
-        return generation
+            self._switch(targets, batch_size)
+        return {model.name: view.copy.generation for model, view in targets}
 
-    def _fill(self, model: ReadModel, view: Any, progress: Progress | None, batch_size: int) -> None:
-        """Apply batches to a copy that does not serve until it reaches the head.
+    def _fill(self, targets: list[Target], progress: Progress | None, batch_size: int) -> None:
+        """Apply batches to copies that do not serve until they reach the head.
 
         Up to the head read at the start, the log is read ahead in a thread (`Prefetcher`)
         while each batch is folded and written; the rest is caught up batch by batch.
@@ -298,7 +310,7 @@ class ReadSide:
             for stop_at, fetch in ((target, prefetcher), (None, None)):
                 while True:
                     result = apply_batch(
-                        self.views, self.app, model, view, batch_size, stop_at=stop_at, fetch=fetch
+                        self.views, self.app, targets, batch_size, stop_at=stop_at, fetch=fetch
                     )
                     folded += result.events
                     if progress is not None:
@@ -312,21 +324,23 @@ class ReadSide:
             prefetcher.close()
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
-        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy.
-
-        The copy gets its secondary indexes first, then catches up what came in meanwhile.
-        """
+        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
         model = read_model(name)
-        view = self.views.view(model, generation)
-        self._fill(model, view, None, batch_size)
-        self._prepare_to_serve(model, view)
-        self._fill(model, view, None, batch_size)
-        previous = self.views.active_generation(name)
-        self.views.activate(name, generation)
-        self._serving[name] = generation
-        if previous is not None and previous != generation:
-            self.views.drop_copy(model, previous)
-            self.views.forget_copy(name, previous)
+        self._switch([(model, self.views.view(model, generation))], batch_size)
+
+    def _switch(self, targets: list[Target], batch_size: int) -> None:
+        """Give the copies their secondary indexes, catch them up, make them serve; drop the previous ones."""
+        self._fill(targets, None, batch_size)
+        for model, view in targets:
+            self._prepare_to_serve(model, view)
+        self._fill(targets, None, batch_size)
+        for model, view in targets:
+            previous = self.views.active_generation(model.name)
+            self.views.activate(model.name, view.copy.generation)
+            self._serving[model.name] = view.copy.generation
+            if previous is not None and previous != view.copy.generation:
+                self.views.drop_copy(model, previous)
+                self.views.forget_copy(model.name, previous)
 
     def drop(self, name: str, generation: int) -> None:
         """Drop a copy that does not serve (an abandoned rebuild)."""
@@ -342,8 +356,8 @@ class ReadSide:
         view = self.views.view(model, generation) if generation else self.serving_view(name)
         tables: dict[str, list[tuple[Any, ...]]] = {}
         with self.views.read(view) as curs:
-            for table in MODEL_TABLES[name]:
-                curs.execute(f"SELECT * FROM {view.prefix}_{table}")
+            for table in model.tables:
+                curs.execute(f"SELECT * FROM {view.copy.prefix}_{table}")
                 tables[table] = sorted(
                     tuple(bytes(v) if isinstance(v, memoryview) else v for v in dict(row).values())
                     for row in curs.fetchall()
@@ -363,37 +377,30 @@ class ReadSide:
     ) -> ListPage:
         view = self.serving_view(TICKET_LIST.name)
         with self.views.read(view) as curs:
-            return TICKET_LIST.page(curs, view.dialect, view.prefix, org_id, filters, now, sort, after, limit)
+            return TICKET_LIST.page(curs, view.copy, org_id, filters, now, sort, after, limit)
 
     def stats(
         self, org_id: str, now: datetime, team_id: str | None = None, assignee_id: str | None = None
     ) -> Stats:
-        if team_id is not None:
-            scope, scope_id = TEAM_SCOPE, team_id
-        elif assignee_id is not None:
-            scope, scope_id = ASSIGNEE_SCOPE, assignee_id
-        else:
-            scope, scope_id = ORG_SCOPE, ""
+        scope, scope_id = scope_asked(team_id, assignee_id)
         stats_view = self.serving_view(TICKET_STATS.name)
         with self.views.read(stats_view) as curs:
-            counts = TICKET_STATS.counts(curs, stats_view.dialect, stats_view.prefix, org_id, scope, scope_id)
+            counts = TICKET_STATS.counts(curs, stats_view.copy, org_id, scope, scope_id)
         sla_view = self.serving_view(SLA_BREACHES.name)
+        sla = sla_view.copy
         with self.views.read(sla_view) as curs:
-            breached = SLA_BREACHES.breached_count(
-                curs, sla_view.dialect, sla_view.prefix, org_id, now, scope, scope_id
-            )
+            breached = SLA_BREACHES.breached_count(curs, sla, org_id, now, scope, scope_id)
             undecided = SLA_BREACHES.breached_count(
-                curs, sla_view.dialect, sla_view.prefix, org_id, now, scope, scope_id, undecided_only=True
+                curs, sla, org_id, now, scope, scope_id, undecided_only=True
             )
-            decided = SLA_BREACHES.decided_count(
-                curs, sla_view.dialect, sla_view.prefix, org_id, scope, scope_id
-            )
+            decided = SLA_BREACHES.decided_count(curs, sla, org_id, scope, scope_id)
         return Stats(counts, breached, decided + undecided)
 
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
+        """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
         with self.views.read(view) as curs:
-            return SLA_BREACHES.unrecorded(curs, view.dialect, view.prefix, now, limit)
+            return SLA_BREACHES.unrecorded(curs, view.copy, now, limit)
 
 
 class Follower:
@@ -422,15 +429,16 @@ class Follower:
         self._next_breach_check = 0.0
 
     def run_once(self) -> int:
-        """One round: a batch for each read model, then the breach check if it is due. Returns events folded."""
-        folded = 0
-        for name in READ_MODELS:
-            result = self.read_side.step(name, self.batch_size)
-            folded += result.events + (1 if result.advanced else 0)
+        """One round: a batch folded once for every serving copy, then the breach recorder if it is due.
+
+        Returns the events folded (plus one if the copies moved on without any).
+        """
+        result = self.read_side.step(limit=self.batch_size)
         if self.record_breaches and time.monotonic() >= self._next_breach_check:
             self._next_breach_check = time.monotonic() + self.breach_interval
-            record_due_breaches(self.read_side, self.read_side.clock())
-        return folded
+            read_side = self.read_side
+            record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
+        return result.events + (1 if result.advanced else 0)
 
     def run(self) -> None:
         """Follow the log until `stop()`; errors are logged and retried after a pause."""

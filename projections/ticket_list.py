@@ -11,17 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from projections.base import (
-    Change,
-    ReadModel,
-    decode_state,
-    encode_state,
-    micros,
-    micros_or_none,
-    write_ticket_rows,
-)
+from projections.base import ReadModel, breached_now, decode_state, micros, micros_or_none
 from projections.summary import TicketSummary, words
-from projections.views import Cursor, Dialect
+from projections.views import Copy, Cursor, Dialect
 from tickets.domain.values import PRIORITY_RANK, Priority
 
 # slaDeadline sorts tickets without a deadline last (ascending): they stand in as the far future.
@@ -64,21 +56,17 @@ class ListPage:
 class TicketList(ReadModel):
     name = "ticket_list"
 
-    def ddl(self, dialect: Dialect, prefix: str) -> list[str]:
-        t = f"{prefix}_tickets"
-        return [
-            f"CREATE TABLE IF NOT EXISTS {t} ("
-            "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number BIGINT NOT NULL, "
-            "status TEXT NOT NULL, priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, "
-            "category TEXT NOT NULL, source TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
-            f"contact_email TEXT, tag_ids {dialect.text_set_column()} NOT NULL, "
-            f"words {dialect.text_set_column()} NOT NULL, "
-            "sla_deadline BIGINT, sla_sort BIGINT NOT NULL, sla_running BOOLEAN NOT NULL, "
-            f"created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, state {dialect.blob_type} NOT NULL)",
-        ]
+    tables = {
+        "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number BIGINT NOT NULL, "
+        "status TEXT NOT NULL, priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, "
+        "category TEXT NOT NULL, source TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
+        "contact_email TEXT, tag_ids {text_set} NOT NULL, words {text_set} NOT NULL, "
+        "sla_deadline BIGINT, sla_sort BIGINT NOT NULL, sla_running BOOLEAN NOT NULL, "
+        "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, state {blob} NOT NULL",
+    }
 
-    def serving_ddl(self, dialect: Dialect, prefix: str) -> list[str]:
-        t = f"{prefix}_tickets"
+    def serving_ddl(self, copy: Copy) -> list[str]:
+        t = f"{copy.prefix}_tickets"
         statements = []
         for column in SORT_COLUMNS.values():
             statements.append(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} (org_id, {column}, number)")
@@ -91,16 +79,12 @@ class TicketList(ReadModel):
             f"CREATE INDEX IF NOT EXISTS {t}_breach ON {t} (org_id, sla_deadline) WHERE sla_running"
         )
         for column in ("tag_ids", "words"):
-            index = dialect.set_index(t, column)
+            index = copy.dialect.set_index(t, column)
             if index:
                 statements.append(index)
         return statements
 
-    def write(self, curs: Cursor, dialect: Dialect, prefix: str, changes: Sequence[Change]) -> None:
-        write_ticket_rows(curs, dialect, f"{prefix}_tickets", changes, lambda s: self._row(dialect, s))
-
-    @staticmethod
-    def _row(dialect: Dialect, s: TicketSummary) -> dict[str, Any]:
+    def row(self, s: TicketSummary, state: bytes, dialect: Dialect) -> dict[str, Any]:
         deadline = micros_or_none(s.sla_deadline)
         watch = micros_or_none(s.breach_watch)
         return {
@@ -123,7 +107,7 @@ class TicketList(ReadModel):
             "sla_running": watch is not None,
             "created_at": micros(s.created_at),
             "updated_at": micros(s.updated_at),
-            "state": encode_state(s),
+            "state": state,
         }
 
     # ------------------------------------------------------------------ queries
@@ -131,8 +115,7 @@ class TicketList(ReadModel):
     def page(
         self,
         curs: Cursor,
-        dialect: Dialect,
-        prefix: str,
+        copy: Copy,
         org_id: str,
         filters: ListFilters,
         now: datetime,
@@ -143,6 +126,7 @@ class TicketList(ReadModel):
         """One page of the org's tickets; `after` is the keyset position of the previous page's end."""
         descending = sort.startswith("-")
         column = SORT_COLUMNS[sort.lstrip("-")]
+        dialect = copy.dialect
         where, params = self._where(dialect, org_id, filters, now)
         if filters.tag_ids is not None and not filters.tag_ids:
             return ListPage([], None)
@@ -152,7 +136,7 @@ class TicketList(ReadModel):
         direction = "DESC" if descending else "ASC"
         curs.execute(
             dialect.sql(
-                f"SELECT {column} AS sort_key, number, state FROM {prefix}_tickets "
+                f"SELECT {column} AS sort_key, number, state FROM {copy.prefix}_tickets "
                 f"WHERE {' AND '.join(where)} ORDER BY {column} {direction}, number {direction} LIMIT ?"
             ),
             [*params, limit + 1],
@@ -203,11 +187,9 @@ class TicketList(ReadModel):
         if f.updated_since is not None:
             where.append("updated_at >= ?")
             params.append(micros(f.updated_since))
-        if f.breached is True:
-            where.append("sla_running AND sla_deadline < ?")
-            params.append(micros(now))
-        elif f.breached is False:
-            where.append("NOT (sla_running AND sla_deadline < ?)")
+        if f.breached is not None:
+            breached = breached_now("sla_running", "sla_deadline")
+            where.append(breached if f.breached else f"NOT ({breached})")
             params.append(micros(now))
         return where, params
 

@@ -24,13 +24,15 @@ import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg import Cursor as PgCursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from projections.summary import FOLD_VERSION
@@ -173,7 +175,7 @@ class ReadModelSchema(Protocol):
     @property
     def name(self) -> str: ...
 
-    def ddl(self, dialect: Dialect, prefix: str) -> list[str]: ...
+    def ddl(self, copy: Copy) -> list[str]: ...
 
 
 def registered_name(name: str) -> str:
@@ -190,31 +192,71 @@ def copy_prefix(name: str, generation: int) -> str:
     return f"{registered_name(name)}_g{generation}"
 
 
+@dataclass(frozen=True)
+class Copy:
+    """One copy of a read model: what its queries and writes need to find its tables."""
+
+    name: str
+    generation: int
+    dialect: Dialect = field(compare=False)
+
+    @property
+    def prefix(self) -> str:
+        return copy_prefix(self.name, self.generation)
+
+
+class View(Protocol):
+    """A copy's library tracking recorder: its tables and its tracking record commit together."""
+
+    copy: Copy
+
+    def create_table(self) -> None: ...
+
+    def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    def position_in(self, curs: Cursor) -> int:
+        """The copy's tracked position, read inside a batch transaction."""
+
+    def record(self, curs: Cursor, position: int) -> None:
+        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
+
+
+# eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
+# batch needs both inside its transaction, so the views call the recorders' `_insert_tracking` and
+# `_max_tracking_id` here, from their own subclasses, and nowhere else.
+
+
 class SQLiteView(SQLiteTrackingRecorder):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
     def __init__(self, datastore: SQLiteDatastore, *, schema: ReadModelSchema, generation: int) -> None:
-        self.dialect: Dialect = SQLiteDialect()
-        self.name = schema.name
-        self.generation = generation
-        self.prefix = copy_prefix(schema.name, generation)
+        self.copy = Copy(schema.name, generation, SQLiteDialect())
         self._schema = schema
         super().__init__(datastore)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self._schema.ddl(self.dialect, self.prefix)]
+        return [*super().construct_create_table_statements(), *self._schema.ddl(self.copy)]
+
+    def position_in(self, curs: Cursor) -> int:
+        return self._max_tracking_id(UPSTREAM, cast(SQLiteCursor, curs)) or 0
+
+    def record(self, curs: Cursor, position: int) -> None:
+        self._insert_tracking(cast(SQLiteCursor, curs), Tracking(UPSTREAM, position))
 
 
 class PostgresView(PostgresTrackingRecorder):
     """A read model copy in the event database; tables and tracking commit together."""
 
     def __init__(self, datastore: PostgresDatastore, *, schema: ReadModelSchema, generation: int) -> None:
-        self.dialect = PostgresDialect()
-        self.name = schema.name
-        self.generation = generation
-        self.prefix = copy_prefix(schema.name, generation)
-        super().__init__(datastore, tracking_table_name=f"{self.prefix}_tracking")
-        self.sql_create_statements.extend(Composed([SQL(s)]) for s in schema.ddl(self.dialect, self.prefix))
+        self.copy = Copy(schema.name, generation, PostgresDialect())
+        super().__init__(datastore, tracking_table_name=f"{self.copy.prefix}_tracking")
+        self.sql_create_statements.extend(Composed([SQL(s)]) for s in schema.ddl(self.copy))
+
+    def position_in(self, curs: Cursor) -> int:
+        return self._max_tracking_id(UPSTREAM, cast(PgCursor[DictRow], curs)) or 0
+
+    def record(self, curs: Cursor, position: int) -> None:
+        self._insert_tracking(cast(PgCursor[DictRow], curs), Tracking(UPSTREAM, position))
 
 
 class CopyNotFoundError(LookupError):
@@ -234,7 +276,7 @@ class ViewDatabase(ABC):
     dialect: Dialect
 
     def __init__(self) -> None:
-        self._views: dict[tuple[str, int], Any] = {}
+        self._views: dict[tuple[str, int], View] = {}
         self._opening = threading.Lock()
 
     # ----------------------------------------------------------------- registry
@@ -299,7 +341,7 @@ class ViewDatabase(ABC):
 
     # ----------------------------------------------------------------- copies
 
-    def view(self, schema: ReadModelSchema, generation: int, create: bool = False) -> Any:
+    def view(self, schema: ReadModelSchema, generation: int, create: bool = False) -> View:
         """The view of one copy (a TrackingRecorder), creating its tables when `create`."""
         key = (schema.name, generation)
         if key in self._views:
@@ -321,32 +363,28 @@ class ViewDatabase(ABC):
     def _copy_exists(self, name: str, generation: int) -> bool: ...
 
     @abstractmethod
-    def _open_view(self, schema: ReadModelSchema, generation: int) -> Any: ...
+    def _open_view(self, schema: ReadModelSchema, generation: int) -> View: ...
 
     @abstractmethod
     def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
         """Delete a copy's tables (after it stopped serving)."""
 
     @abstractmethod
-    def batch(self, view: Any) -> contextlib.AbstractContextManager[Cursor | None]:
-        """A write transaction on the copy, holding its writer lock; None if another worker holds it."""
+    def batch(self, *views: View) -> contextlib.AbstractContextManager[dict[Copy, Cursor]]:
+        """Write transactions on the copies, each holding its copy's writer lock: a cursor per copy
+        whose lock was taken (another worker holds the others). On PostgreSQL one transaction
+        covers them all; on SQLite each copy (file) has its own, committed one after another."""
 
     @abstractmethod
-    def read(self, view: Any) -> contextlib.AbstractContextManager[Cursor]:
+    def read(self, view: View) -> contextlib.AbstractContextManager[Cursor]:
         """A read-only transaction on the copy."""
 
     @abstractmethod
-    def prepare_to_serve(self, view: Any, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
         """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock."""
 
-    def position(self, view: Any) -> int:
-        found: int | None = view.max_tracking_id(UPSTREAM)
-        return found or 0
-
-    def position_in(self, view: Any, curs: Cursor) -> int:
-        """The copy's tracked position, read inside a batch transaction."""
-        found: int | None = view._max_tracking_id(UPSTREAM, curs)
-        return found or 0
+    def position(self, view: View) -> int:
+        return view.max_tracking_id(UPSTREAM) or 0
 
     @abstractmethod
     def close(self) -> None: ...
@@ -393,7 +431,20 @@ class SQLiteViewDatabase(ViewDatabase):
             path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
-    def batch(self, view: SQLiteView) -> Iterator[Cursor | None]:
+    def batch(self, *views: View) -> Iterator[dict[Copy, Cursor]]:
+        # Files are locked in one order, so two workers never wait on each other's locks in a cycle.
+        with contextlib.ExitStack() as stack:
+            cursors = {
+                view.copy: stack.enter_context(self._immediate(view))
+                for view in sorted(views, key=lambda v: (v.copy.name, v.copy.generation))
+            }
+            yield cursors
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _immediate(view: View) -> Iterator[Cursor]:
+        """A `BEGIN IMMEDIATE` transaction on the copy's file: it serializes the file's writers."""
+        assert isinstance(view, SQLiteView)
         with view.datastore.get_connection(commit=True) as conn:
             curs: SQLiteCursor = conn.cursor()
             try:
@@ -408,14 +459,14 @@ class SQLiteViewDatabase(ViewDatabase):
                 curs.sqlite_cursor.close()
 
     @contextlib.contextmanager
-    def read(self, view: SQLiteView) -> Iterator[Cursor]:
+    def read(self, view: View) -> Iterator[Cursor]:
+        assert isinstance(view, SQLiteView)
         with view.datastore.transaction(commit=False) as curs:
             yield curs
 
-    def prepare_to_serve(self, view: SQLiteView, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
         if statements:
-            with self.batch(view) as curs:
-                assert curs is not None
+            with self._immediate(view) as curs:
                 for statement in statements:
                     curs.execute(statement)
 
@@ -478,32 +529,38 @@ class PostgresViewDatabase(ViewDatabase):
             curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(schema.name), generation))
             curs.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
-                (self.datastore.schema, f"{view.prefix}\\_%"),
+                (self.datastore.schema, f"{view.copy.prefix}\\_%"),
             )
             for row in curs.fetchall():
                 curs.execute(SQL("DROP TABLE IF EXISTS {} CASCADE").format(Identifier(row["tablename"])))
 
     @contextlib.contextmanager
-    def batch(self, view: PostgresView) -> Iterator[Cursor | None]:
+    def batch(self, *views: View) -> Iterator[dict[Copy, Cursor]]:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                "SELECT pg_try_advisory_xact_lock(%s, %s) AS locked",
-                (_advisory_key(view.name), view.generation),
-            )
-            row = curs.fetchone()
-            yield curs if row is not None and row["locked"] else None
+            cursors: dict[Copy, Cursor] = {}
+            for view in views:
+                curs.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s) AS locked",
+                    (_advisory_key(view.copy.name), view.copy.generation),
+                )
+                row = curs.fetchone()
+                if row is not None and row["locked"]:
+                    cursors[view.copy] = curs
+            yield cursors
 
     @contextlib.contextmanager
-    def read(self, view: PostgresView) -> Iterator[Cursor]:
+    def read(self, view: View) -> Iterator[Cursor]:
         with self.datastore.transaction(commit=False) as curs:
             yield curs
 
-    def prepare_to_serve(self, view: PostgresView, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
         if not statements:
             return
         with self.datastore.transaction(commit=True) as curs:
             # Batches of this copy skip their round while the indexes are built (they try the lock).
-            curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(view.name), view.generation))
+            curs.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(view.copy.name), view.copy.generation)
+            )
             curs.execute("SET LOCAL maintenance_work_mem = '256MB'")
             for statement in statements:
                 curs.execute(statement)
@@ -522,12 +579,14 @@ def open_view_database(settings: Settings) -> ViewDatabase:
 
 __all__ = [
     "UPSTREAM",
+    "Copy",
     "CopyInfo",
     "CopyNotFoundError",
     "Cursor",
     "Dialect",
     "PostgresViewDatabase",
     "SQLiteViewDatabase",
+    "View",
     "ViewDatabase",
     "open_view_database",
 ]

@@ -208,7 +208,7 @@ def test_sla_breach_by_the_clock_shows_in_filter_and_stats(
 def test_breach_recorder_records_each_breach_once_in_the_timeline(
     client: Client, services: Services, org: Org, clock: ManualClock
 ) -> None:
-    from projections.breaches import record_due_breaches
+    from tickets.application.sla_breaches import record_due_breaches
 
     policy = {"priority": "urgent", "firstResponseMinutes": 10, "resolutionMinutes": 60}
     client.post("/api/v1/sla-policies", json=policy, headers=org.admin.headers)
@@ -219,9 +219,9 @@ def test_breach_recorder_records_each_breach_once_in_the_timeline(
     read_side.wait_for(read_side.head(), timeout=10)
 
     # The server's own follower may record it first: either way the breach is recorded once.
-    record_due_breaches(read_side, clock())
+    record_due_breaches(services.app, read_side.unrecorded_breaches, clock())
     read_side.wait_for(read_side.head(), timeout=10)
-    assert record_due_breaches(read_side, clock()) == 0
+    assert record_due_breaches(services.app, read_side.unrecorded_breaches, clock()) == 0
     assert read_side.unrecorded_breaches(clock(), limit=10) == []
 
     timeline = client.get(f"/api/v1/tickets/{ticket['id']}/activities", headers=org.admin.headers).json()

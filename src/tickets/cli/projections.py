@@ -124,37 +124,35 @@ class ProgressLine:
 )
 @click.option("--batch-size", default=5000, show_default=True, help="Events per view transaction.")
 def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
-    """Replay the whole log into a fresh copy of each named read model (default: all), then switch to it.
+    """Replay the whole log into a fresh copy of each named read model (default: all), then switch to them.
 
-    The servers keep answering from the current copy while the new one is built. The
-    copy is filled without its query indexes; the switch builds them, catches the copy
-    up, and is then one registry update, after which the old copy is dropped.
+    The named read models are rebuilt together: each event is decoded and folded once for all
+    of them. The servers keep answering from the current copies while the new ones are built.
+    A copy is filled without its query indexes; the switch builds them, catches the copy up,
+    and is then one registry update, after which the old copy is dropped.
     """
+    chosen = names or tuple(READ_MODELS)
     read_side = _read_side()
     try:
-        for name in names or tuple(READ_MODELS):
-            progress = ProgressLine(name)
-            started = time.monotonic()
-            last: list[int] = [0, 0, 0]
+        progress = ProgressLine("+".join(chosen) if len(chosen) < len(READ_MODELS) else "all")
+        started = time.monotonic()
+        last: list[int] = [0, 0, 0]
 
-            def report(
-                events: int, position: int, target: int, _p: ProgressLine = progress, _last: list[int] = last
-            ) -> None:
-                _last[:] = [events, position, target]
-                _p(events, position, target)
+        def report(events: int, position: int, target: int) -> None:
+            last[:] = [events, position, target]
+            progress(events, position, target)
 
-            try:
-                generation = read_side.rebuild(name, report, switch=not no_switch, batch_size=batch_size)
-            except UnknownReadModelError as error:
-                click.echo(f"error: {error.args[0]}", err=True)
-                sys.exit(2)
-            progress(last[0], last[1], last[2], final=True)
-            elapsed = time.monotonic() - started
+        try:
+            generations = read_side.rebuild_all(chosen, report, switch=not no_switch, batch_size=batch_size)
+        except UnknownReadModelError as error:
+            click.echo(f"error: {error.args[0]}", err=True)
+            sys.exit(2)
+        progress(last[0], last[1], last[2], final=True)
+        elapsed = time.monotonic() - started
+        for name, generation in generations.items():
             what = "now serving" if not no_switch else f"built; switch with: pfai projections switch {name}"
-            click.echo(
-                f"{name}: copy {generation} {what} ({last[0]:,} events in {elapsed:.1f} s, "
-                f"{last[0] / max(elapsed, 1e-9):,.0f} events/s)"
-            )
+            click.echo(f"{name}: copy {generation} {what}")
+        click.echo(f"{last[0]:,} events in {elapsed:.1f} s, {last[0] / max(elapsed, 1e-9):,.0f} events/s")
     finally:
         read_side.close()
         read_side.app.close()
