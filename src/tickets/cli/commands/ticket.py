@@ -26,6 +26,7 @@ from tickets.cli.output import (
     age,
     emit,
     local_time,
+    local_times,
     note,
     or_dash,
     parse_time,
@@ -43,7 +44,6 @@ STATUSES = [s.value for s in Status]
 PRIORITIES = [p.value for p in Priority]
 CATEGORIES = [c.value for c in Category]
 SOURCES = [s.value for s in Source]
-FINISHED_STATUSES = {Status.RESOLVED.value, Status.CLOSED.value}
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -86,14 +86,14 @@ def ticket_label(value: Row) -> str:
 
 
 def sla_cell(row: Row) -> Text:
-    """`BREACHED`, or how long until the SLA deadline while the ticket is still being worked."""
+    """`BREACHED`, paused, or how long until the SLA deadline (the server gives one only while the clock runs)."""
     if row.get("slaBreached"):
         return Text("BREACHED", style="bold red")
     if row.get("slaPausedAt"):
         left = row.get("slaRemainingSeconds")
         return Text("paused" + (f" ({span(left)} left)" if left is not None else ""))
     deadline = parse_time(row.get("slaDeadline"))
-    if deadline is None or row.get("status") in FINISHED_STATUSES:
+    if deadline is None:
         return Text("-")
     remaining = (deadline - datetime.now(UTC)).total_seconds()
     return Text(
@@ -608,73 +608,9 @@ def print_history(console: Console, activities: list[dict[str, Any]], directory:
     columns = [
         Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
         Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
-        Column("CHANGE", lambda a: describe_activity(a, directory), flexible=True),
+        Column("CHANGE", lambda a: local_times(a.get("summary") or ""), flexible=True),
     ]
     print_table(console, activities, columns)
-
-
-def quoted(value: Any) -> str:
-    return f'"{value}"' if value else "-"
-
-
-def describe_activity(activity: Row, directory: Directory) -> str:
-    """One timeline entry in words, e.g. `priority medium → urgent`."""
-    kind = str(activity.get("type") or "")
-    old, new = activity.get("oldValue"), activity.get("newValue")
-    values: dict[str, Callable[[Any], str]] = {
-        "status_changed": or_dash,
-        "priority_changed": or_dash,
-        "category_changed": or_dash,
-        "subject_changed": quoted,
-        "team_changed": directory.team_name,
-        "assigned": directory.member_label,
-        "contact_changed": contact_label,
-    }
-    if kind in values:
-        label = {"assigned": "assignee", "contact_changed": "contact"}.get(
-            kind, kind.removesuffix("_changed")
-        )
-        show = values[kind]
-        return f"{label} {show(old)} → {show(new)}"
-    fixed: dict[str, Callable[[], str]] = {
-        "created": lambda: f"created {quoted(new.get('subject') if isinstance(new, dict) else new)}",
-        "description_changed": lambda: "description edited",
-        "tag_added": lambda: f"tag added {directory.tag_name(new)}",
-        "tag_removed": lambda: f"tag removed {directory.tag_name(old)}",
-        "message_added": lambda: "public reply",
-        "note_added": lambda: "internal note",
-        "message_edited": lambda: "message edited",
-        "message_deleted": lambda: "message deleted",
-        "sla_deadline_set": lambda: sla_deadline_label(new),
-        "sla_clock_resumed": lambda: (
-            "SLA clock resumed after hold; " + sla_deadline_label(new).removeprefix("SLA: ")
-        ),
-        "sla_breached": lambda: f"SLA breached (deadline {local_time(new, relative=False)})",
-        "deleted": lambda: "deleted",
-        "follow_up_created": lambda: f"follow-up ticket {str(new)[:8]} created",
-    }
-    if kind in fixed:
-        return fixed[kind]()
-    change = f" {or_dash(old)} → {or_dash(new)}" if old is not None or new is not None else ""
-    return kind.replace("_", " ") + change
-
-
-def contact_label(value: Any) -> str:
-    if not isinstance(value, dict):
-        return or_dash(value)
-    name, email = value.get("name"), value.get("email")
-    return " ".join(part for part in (name, f"<{email}>" if email else None) if part) or "-"
-
-
-def sla_deadline_label(value: Any) -> str:
-    if not isinstance(value, dict):
-        return f"SLA deadline {or_dash(value)}"
-    due = [
-        f"{label} by {local_time(value[key], relative=False)}"
-        for key, label in (("firstResponseDueAt", "first response"), ("resolutionDueAt", "resolution"))
-        if value.get(key)
-    ]
-    return "SLA: " + ("; ".join(due) if due else "no deadline")
 
 
 # ----------------------------------------------------------------------------- stats
