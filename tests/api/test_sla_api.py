@@ -75,6 +75,19 @@ def test_an_on_hold_ticket_shows_its_paused_clock(client: Client, org: Org, cloc
     assert datetime.fromisoformat(resumed["slaDeadline"]) == moved
 
 
+def test_a_resolved_ticket_shows_no_deadline_even_without_a_first_response(client: Client, org: Org) -> None:
+    _policy(client, org)
+    ticket = create(client, org, priority="urgent")
+    assert ticket["slaDeadline"] == ticket["firstResponseDueAt"]
+    # Nobody replied, but resolving stops the clock: there is no deadline left to show.
+    resolved = _patch(client, org, ticket, status="resolved")
+    assert (resolved["slaDeadline"], resolved["slaBreached"]) == (None, False)
+    [item] = client.get("/api/v1/tickets", headers=org.admin.headers).json()["items"]
+    assert item["slaDeadline"] is None
+    reopened = _patch(client, org, ticket, status="open")
+    assert reopened["slaDeadline"] == ticket["firstResponseDueAt"]
+
+
 def test_outcomes_and_the_ever_breached_count_survive_resolving(
     client: Client, org: Org, clock: ManualClock
 ) -> None:

@@ -149,7 +149,7 @@ def test_assignee_must_be_a_member(desk: Desk) -> None:
         desk.tickets.assign(desk.agent, "1", uuid4())
     assert desk.tickets.assign(desk.agent, "1", desk.agent.user_id).value.assignee_id == desk.agent.user_id
     entry = desk.tickets.timeline(desk.agent, "1")[-1]
-    assert (entry.type, entry.old_value, entry.new_value) == ("assigned", None, str(desk.agent.user_id))
+    assert (entry.type, entry.old_value, entry.new_value) == ("assigned", None, desk.agent.user_id)
 
 
 def test_viewer_cannot_write(desk: Desk) -> None:

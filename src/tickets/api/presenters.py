@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TypedDict
+from typing import Any, TypedDict
 from uuid import UUID
 
 import msgspec
@@ -13,10 +14,9 @@ from markdown_it import MarkdownIt
 
 from projections.summary import TicketSummary
 from tickets.api import schemas
-from tickets.application.tickets import TimelineEntry
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
-from tickets.domain.ticket import Message, Ticket
+from tickets.domain.ticket import Activity, Message, Ref, Summary, SummaryValue, Ticket
 from tickets.domain.values import Category, Priority, Source, Status
 
 
@@ -84,7 +84,8 @@ def sla_state(clock: SlaClock, status: Status, now: datetime) -> SlaState:
     """What a ticket and a list item say of the SLA at `now`: one rule for both (`domain/sla.py`)."""
     remaining = clock.remaining_when_paused
     return SlaState(
-        sla_deadline=clock.running_deadline,
+        # The deadline to show: only while it can still be missed (not paused, nor resolved or closed).
+        sla_deadline=clock.running_deadline if clock.running(status) else None,
         sla_paused_at=clock.on_hold_since if clock.paused else None,
         sla_remaining_seconds=None if remaining is None else int(remaining.total_seconds()),
         sla_breached=clock.is_breached(status, now),
@@ -195,13 +196,60 @@ def message(value: Message, ticket_id: UUID) -> schemas.MessageOut:
     )
 
 
-def activity(entry: TimelineEntry) -> schemas.ActivityOut:
+def activity(entry: Activity, organization: Organization) -> schemas.ActivityOut:
+    """A timeline entry as clients see it: camelCase keys, times in UTC, names in the summary."""
     return schemas.ActivityOut(
         id=entry.id,
         type=entry.type,
+        summary=summary(entry.summary, organization),
         actor_id=entry.actor_id,
-        old_value=entry.old_value,
-        new_value=entry.new_value,
+        old_value=_json_value(entry.old_value),
+        new_value=_json_value(entry.new_value),
         created_at=entry.created_at,
         version=entry.version,
     )
+
+
+_SNAKE_JOINT = re.compile(r"_([a-z])")
+
+
+def _json_value(value: Any) -> Any:
+    """An activity's value as the API writes it: dict keys in camelCase, times in UTC (msgspec then
+    writes them as RFC 3339 with a `Z`, and UUIDs as strings)."""
+    if isinstance(value, dict):
+        return {_SNAKE_JOINT.sub(lambda m: m.group(1).upper(), k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return value
+
+
+def summary(value: Summary, organization: Organization) -> str:
+    """A summary's words with its values written out: `priority medium → urgent`, `assignee - → @alice`."""
+    return value.text.format(*(_summary_word(v, organization) for v in value.values))
+
+
+def _summary_word(value: SummaryValue, organization: Organization) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, datetime):
+        # To the second: a summary is for reading; the exact time is in the entry's values.
+        return f"{value.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    if isinstance(value, Ref):
+        return _name(value, organization)
+    return value
+
+
+def _name(ref: Ref, organization: Organization) -> str:
+    """A member's @handle, a team's or tag's name; a short id for what the org no longer has."""
+    if ref.id is None:
+        return "-"
+    key = str(ref.id)
+    if ref.kind == "member" and key in organization.members:
+        return f"@{organization.members[key].handle}"
+    if ref.kind == "team" and key in organization.teams:
+        return organization.teams[key].name
+    if ref.kind == "tag" and key in organization.tags:
+        return organization.tags[key].name
+    return key[:8]

@@ -342,6 +342,14 @@ class MessageUpdate(Request):
 class ActivityOut(Response):
     id: UUID
     type: str
+    summary: Annotated[
+        str,
+        Meta(
+            description="The change in one line, e.g. `priority medium → urgent`: members as @handle, "
+            "teams and tags by name, times in RFC 3339 UTC",
+            examples=["priority medium → urgent", "assignee - → @alice"],
+        ),
+    ]
     actor_id: UUID | None
     old_value: Any
     new_value: Any

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
-from typing import Any, TypeVar, cast
-from uuid import UUID, uuid4, uuid5
+from typing import TypeVar, cast
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -20,8 +20,8 @@ from tickets.domain.commands import Keep, NewTicket, TicketChanges
 from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
-from tickets.domain.registry import NAMESPACE, TicketCounter, TicketNumber
-from tickets.domain.ticket import Message, Ticket, event_activity
+from tickets.domain.registry import TicketCounter, TicketNumber
+from tickets.domain.ticket import Activity, Message, Ticket
 from tickets.domain.values import Role
 from tickets.infrastructure.clock import Clock, system_clock
 
@@ -42,19 +42,6 @@ class TicketRead:
     org: Organization
     # The moment shown: SLA flags are computed at it (now, the version's time, or `asOf`).
     at: datetime
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One event of a ticket, as the activity timeline shows it."""
-
-    id: UUID
-    type: str
-    actor_id: UUID | None
-    old_value: Any
-    new_value: Any
-    created_at: datetime
-    version: int
 
 
 class TicketService:
@@ -358,23 +345,8 @@ class TicketService:
         after_version: int = 0,
         limit: int | None = None,
         include_deleted: bool = False,
-    ) -> list[TimelineEntry]:
+    ) -> list[Activity]:
         """The ticket's events after `after_version`, oldest first, as timeline entries."""
         ticket = self.get(actor, ref, include_deleted=include_deleted)
-        entries = []
-        for domain_event in cast(
-            "Iterable[Ticket.Event]", self.app.events.get(ticket.id, gt=after_version or None, limit=limit)
-        ):
-            activity = event_activity(domain_event)
-            entries.append(
-                TimelineEntry(
-                    id=uuid5(NAMESPACE, f"{ticket.id}:{domain_event.originator_version}"),
-                    type=activity.type,
-                    actor_id=getattr(domain_event, "actor_id", None),
-                    old_value=activity.old_value,
-                    new_value=activity.new_value,
-                    created_at=domain_event.timestamp,
-                    version=domain_event.originator_version,
-                )
-            )
-        return entries
+        events = self.app.events.get(ticket.id, gt=after_version or None, limit=limit)
+        return [e.activity() for e in cast("Iterable[Ticket.Event]", events)]

@@ -119,18 +119,28 @@ OUTPUT_OPTIONS = [
 ]
 
 
-def _apply(options: Sequence[Callable[[Any], Any]], function: F) -> F:
-    for option in reversed(options):
-        function = option(function)
-    return function
+def with_options(options: Sequence[Callable[[Any], Any]]) -> Callable[[F], F]:
+    """One decorator for several click options (and arguments), in the order they are listed."""
+
+    def apply(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
+def help_text(summary: str, *examples: str) -> str:
+    """A command's help made from its summary and examples, as a docstring with `\\b Examples:` reads."""
+    return f"{summary}\n\n\b\nExamples:\n" + "\n".join(f"  {example}" for example in examples)
 
 
 def connection_options(function: F) -> F:
-    return _apply(CONNECTION_OPTIONS, function)
+    return with_options(CONNECTION_OPTIONS)(function)
 
 
 def output_options(function: F) -> F:
-    return _apply(OUTPUT_OPTIONS, function)
+    return with_options(OUTPUT_OPTIONS)(function)
 
 
 def client_options(function: F) -> F:

@@ -285,6 +285,15 @@ def relative_time(value: str | None) -> str:
     return f"in {span(seconds)}" if seconds > 0 else f"{span(seconds)} ago"
 
 
+# A time written by the server in a text (a timeline entry's summary): RFC 3339 in UTC, to the second.
+UTC_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\b")
+
+
+def local_times(text: str) -> str:
+    """The text with each RFC 3339 UTC time in it shown like the other times: local, to the minute."""
+    return UTC_TIME.sub(lambda match: local_time(match.group(), relative=False), text)
+
+
 def local_time(value: str | None, *, relative: bool = True) -> str:
     """A timestamp in the local time zone, to the minute, and (unless told not to) how far from now it is."""
     moment = parse_time(value)

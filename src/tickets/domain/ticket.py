@@ -2,7 +2,9 @@
 
 Every change is one event. Each event class says how it changes the ticket (the
 decorated method body, which also runs on replay) and how it reads in the activity
-timeline (`activity()`): an event type and its rendering live side by side.
+timeline (`activity()`: the values it changed and a one-line summary): an event type and
+its rendering live side by side. Timeline entries hold values (UUIDs, datetimes, names of
+fields in snake_case); the API formats them.
 
 Public methods check the rules first and only then trigger an event, so replaying
 history never fails.
@@ -12,25 +14,70 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import UUID
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from tickets.domain.errors import ForbiddenError, NotFoundError, TicketClosedError
+from tickets.domain.registry import NAMESPACE
 from tickets.domain.sla import SlaClock, SlaDueTimes, due_times
 from tickets.domain.snapshots import TypedAggregate
 from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 
 
 @dataclass(frozen=True)
-class Activity:
-    """One entry of the timeline, derived from one event."""
+class Ref:
+    """A member, team, tag or ticket named in a summary: the edge shows it by name."""
 
+    kind: Literal["member", "team", "tag", "ticket"]
+    id: UUID | None
+
+
+SummaryValue = str | datetime | Ref | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A timeline entry in one line: `text` with a `{}` slot per value, which the edge writes out
+    (a name for a `Ref`, a time in UTC, `-` for none)."""
+
+    text: str
+    values: tuple[SummaryValue, ...] = ()
+
+
+def _changed(label: str, old: SummaryValue, new: SummaryValue) -> Summary:
+    return Summary(f"{label} {{}} → {{}}", (old, new))
+
+
+def _due(prefix: str, first_response_due_at: datetime | None, resolution_due_at: datetime | None) -> Summary:
+    due = [
+        (label, at)
+        for label, at in (("first response", first_response_due_at), ("resolution", resolution_due_at))
+        if at is not None
+    ]
+    if not due:
+        return Summary(f"{prefix}no deadline")
+    return Summary(prefix + "; ".join(f"{label} by {{}}" for label, _ in due), tuple(at for _, at in due))
+
+
+def _contact(name: str | None, email: str | None) -> str | None:
+    return " ".join(part for part in (name, f"<{email}>" if email else None) if part) or None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of the timeline, made by one event: what changed, as values, and its summary."""
+
+    id: UUID
     type: str
-    old_value: Any = None
-    new_value: Any = None
+    actor_id: UUID | None
+    old_value: Any
+    new_value: Any
+    summary: Summary
+    created_at: datetime
+    version: int
 
 
 @dataclass(frozen=True)
@@ -45,17 +92,6 @@ class Message:
     created_at: datetime
     edited_at: datetime | None = None
     deleted: bool = False
-
-
-def _iso(value: datetime | None) -> str | None:
-    """RFC 3339 in UTC with a `Z`, as the API writes every other time."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 class Ticket(TypedAggregate):
@@ -126,6 +162,23 @@ class Ticket(TypedAggregate):
 
         actor_id: UUID | None
 
+        if TYPE_CHECKING:  # declared for the type checker only: each event class writes its own
+
+            def activity(self) -> Activity: ...
+
+        def _activity(self, kind: str, summary: Summary, old: Any = None, new: Any = None) -> Activity:
+            """This event's timeline entry: `activity()` of each event class says what it shows."""
+            return Activity(
+                id=uuid5(NAMESPACE, f"{self.originator_id}:{self.originator_version}"),
+                type=kind,
+                actor_id=self.actor_id,
+                old_value=old,
+                new_value=new,
+                summary=summary,
+                created_at=self.timestamp,
+                version=self.originator_version,
+            )
+
     class Created(Event, Aggregate.Created):
         org_id: UUID
         ticket_number: int
@@ -145,27 +198,24 @@ class Ticket(TypedAggregate):
         resolution_due_at: datetime | None
 
         def activity(self) -> Activity:
-            return Activity(
-                "created",
-                None,
-                {
-                    "subject": self.subject,
-                    "description": self.description,
-                    "status": Status.OPEN.value,
-                    "priority": self.priority,
-                    "category": self.category,
-                    "source": self.source,
-                    "teamId": _str(self.team_id),
-                    "assigneeId": _str(self.assignee_id),
-                    "creatorId": str(self.creator_id),
-                    "contactEmail": self.contact_email,
-                    "contactName": self.contact_name,
-                    "tagIds": [str(t) for t in self.tag_ids],
-                    "followUpOf": _str(self.follow_up_of),
-                    "firstResponseDueAt": _iso(self.first_response_due_at),
-                    "resolutionDueAt": _iso(self.resolution_due_at),
-                },
-            )
+            initial = {
+                "subject": self.subject,
+                "description": self.description,
+                "status": Status.OPEN.value,
+                "priority": self.priority,
+                "category": self.category,
+                "source": self.source,
+                "team_id": self.team_id,
+                "assignee_id": self.assignee_id,
+                "creator_id": self.creator_id,
+                "contact_email": self.contact_email,
+                "contact_name": self.contact_name,
+                "tag_ids": list(self.tag_ids),
+                "follow_up_of": self.follow_up_of,
+                "first_response_due_at": self.first_response_due_at,
+                "resolution_due_at": self.resolution_due_at,
+            }
+            return self._activity("created", Summary('created "{}"', (self.subject,)), new=initial)
 
     @event(Created)
     def __init__(
@@ -277,7 +327,9 @@ class Ticket(TypedAggregate):
         new: str
 
         def activity(self) -> Activity:
-            return Activity("subject_changed", self.old, self.new)
+            return self._activity(
+                "subject_changed", Summary('subject "{}" → "{}"', (self.old, self.new)), self.old, self.new
+            )
 
     @event(SubjectChanged)
     def _subject_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
@@ -293,7 +345,7 @@ class Ticket(TypedAggregate):
         new: str
 
         def activity(self) -> Activity:
-            return Activity("description_changed", self.old, self.new)
+            return self._activity("description_changed", Summary("description edited"), self.old, self.new)
 
     @event(DescriptionChanged)
     def _description_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
@@ -328,13 +380,14 @@ class Ticket(TypedAggregate):
         old_deadline: datetime | None
 
         def activity(self) -> Activity:
-            return Activity(
+            return self._activity(
                 "sla_clock_resumed",
-                _iso(self.old_deadline),
+                _due("SLA clock resumed after hold; ", self.first_response_due_at, self.resolution_due_at),
+                self.old_deadline,
                 {
-                    "heldSeconds": self.held_seconds,
-                    "firstResponseDueAt": _iso(self.first_response_due_at),
-                    "resolutionDueAt": _iso(self.resolution_due_at),
+                    "held_seconds": self.held_seconds,
+                    "first_response_due_at": self.first_response_due_at,
+                    "resolution_due_at": self.resolution_due_at,
                 },
             )
 
@@ -356,7 +409,9 @@ class Ticket(TypedAggregate):
         new: str
 
         def activity(self) -> Activity:
-            return Activity("status_changed", self.old, self.new)
+            return self._activity(
+                "status_changed", _changed("status", self.old, self.new), self.old, self.new
+            )
 
     @event(StatusChanged)
     def _status_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
@@ -380,7 +435,9 @@ class Ticket(TypedAggregate):
         new: str
 
         def activity(self) -> Activity:
-            return Activity("priority_changed", self.old, self.new)
+            return self._activity(
+                "priority_changed", _changed("priority", self.old, self.new), self.old, self.new
+            )
 
     @event(PriorityChanged)
     def _priority_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
@@ -398,7 +455,9 @@ class Ticket(TypedAggregate):
         new: str
 
         def activity(self) -> Activity:
-            return Activity("category_changed", self.old, self.new)
+            return self._activity(
+                "category_changed", _changed("category", self.old, self.new), self.old, self.new
+            )
 
     @event(CategoryChanged)
     def _category_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
@@ -418,7 +477,8 @@ class Ticket(TypedAggregate):
         new: UUID | None
 
         def activity(self) -> Activity:
-            return Activity("team_changed", _str(self.old), _str(self.new))
+            summary = _changed("team", Ref("team", self.old), Ref("team", self.new))
+            return self._activity("team_changed", summary, self.old, self.new)
 
     @event(TeamChanged)
     def _team_changed(self, old: UUID | None, new: UUID | None, actor_id: UUID, timestamp: datetime) -> None:
@@ -443,8 +503,9 @@ class Ticket(TypedAggregate):
         name: str | None
 
         def activity(self) -> Activity:
-            return Activity(
+            return self._activity(
                 "contact_changed",
+                _changed("contact", _contact(self.old_name, self.old_email), _contact(self.name, self.email)),
                 {"email": self.old_email, "name": self.old_name},
                 {"email": self.email, "name": self.name},
             )
@@ -473,7 +534,8 @@ class Ticket(TypedAggregate):
         new: UUID | None
 
         def activity(self) -> Activity:
-            return Activity("assigned", _str(self.old), _str(self.new))
+            summary = _changed("assignee", Ref("member", self.old), Ref("member", self.new))
+            return self._activity("assigned", summary, self.old, self.new)
 
     @event(Assigned)
     def _assigned(self, old: UUID | None, new: UUID | None, actor_id: UUID, timestamp: datetime) -> None:
@@ -494,7 +556,9 @@ class Ticket(TypedAggregate):
         tag_id: UUID
 
         def activity(self) -> Activity:
-            return Activity("tag_added", None, str(self.tag_id))
+            return self._activity(
+                "tag_added", Summary("tag added {}", (Ref("tag", self.tag_id),)), new=self.tag_id
+            )
 
     @event(TagAdded)
     def _tag_added(self, tag_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
@@ -504,7 +568,9 @@ class Ticket(TypedAggregate):
         tag_id: UUID
 
         def activity(self) -> Activity:
-            return Activity("tag_removed", str(self.tag_id), None)
+            return self._activity(
+                "tag_removed", Summary("tag removed {}", (Ref("tag", self.tag_id),)), self.tag_id
+            )
 
     @event(TagRemoved)
     def _tag_removed(self, tag_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
@@ -533,7 +599,7 @@ class Ticket(TypedAggregate):
         mentions: list[UUID]
 
         def activity(self) -> Activity:
-            return Activity("message_added", None, str(self.message_id))
+            return self._activity("message_added", Summary("public reply"), new=self.message_id)
 
     @event(MessageAdded)
     def _message_added(
@@ -548,7 +614,7 @@ class Ticket(TypedAggregate):
         mentions: list[UUID]
 
         def activity(self) -> Activity:
-            return Activity("note_added", None, str(self.message_id))
+            return self._activity("note_added", Summary("internal note"), new=self.message_id)
 
     @event(NoteAdded)
     def _note_added(
@@ -608,7 +674,7 @@ class Ticket(TypedAggregate):
         mentions: list[UUID]
 
         def activity(self) -> Activity:
-            return Activity("message_edited", self.old, self.new)
+            return self._activity("message_edited", Summary("message edited"), self.old, self.new)
 
     @event(MessageEdited)
     def _message_edited(
@@ -631,7 +697,7 @@ class Ticket(TypedAggregate):
         message_id: UUID
 
         def activity(self) -> Activity:
-            return Activity("message_deleted", str(self.message_id), None)
+            return self._activity("message_deleted", Summary("message deleted"), self.message_id)
 
     @event(MessageDeleted)
     def _message_deleted(self, message_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
@@ -660,12 +726,13 @@ class Ticket(TypedAggregate):
         old_deadline: datetime | None
 
         def activity(self) -> Activity:
-            return Activity(
+            return self._activity(
                 "sla_deadline_set",
-                _iso(self.old_deadline),
+                _due("SLA: ", self.first_response_due_at, self.resolution_due_at),
+                self.old_deadline,
                 {
-                    "firstResponseDueAt": _iso(self.first_response_due_at),
-                    "resolutionDueAt": _iso(self.resolution_due_at),
+                    "first_response_due_at": self.first_response_due_at,
+                    "resolution_due_at": self.resolution_due_at,
                 },
             )
 
@@ -694,7 +761,9 @@ class Ticket(TypedAggregate):
         deadline: datetime
 
         def activity(self) -> Activity:
-            return Activity("sla_breached", None, _iso(self.deadline))
+            return self._activity(
+                "sla_breached", Summary("SLA breached (deadline {})", (self.deadline,)), new=self.deadline
+            )
 
     @event(SlaBreached)
     def _sla_breached(self, deadline: datetime, actor_id: UUID | None, timestamp: datetime) -> None:
@@ -710,7 +779,7 @@ class Ticket(TypedAggregate):
 
     class Deleted(Event):
         def activity(self) -> Activity:
-            return Activity("deleted")
+            return self._activity("deleted", Summary("deleted"))
 
     @event(Deleted)
     def _deleted(self, actor_id: UUID, timestamp: datetime) -> None:
@@ -730,7 +799,8 @@ class Ticket(TypedAggregate):
         follow_up_id: UUID
 
         def activity(self) -> Activity:
-            return Activity("follow_up_created", None, str(self.follow_up_id))
+            summary = Summary("follow-up ticket {} created", (Ref("ticket", self.follow_up_id),))
+            return self._activity("follow_up_created", summary, new=self.follow_up_id)
 
     @event(FollowUpCreated)
     def _follow_up_created(self, follow_up_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
@@ -762,21 +832,13 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
 )
 
 
-def event_activity(domain_event: object) -> Activity:
-    """The timeline entry of a ticket event."""
-    render = getattr(domain_event, "activity", None)
-    if render is None:
-        return Activity(type(domain_event).__name__)
-    result: Activity = render()
-    return result
-
-
 __all__ = [
     "TICKET_EVENT_TYPES",
     "Activity",
     "Message",
+    "Ref",
     "SlaDueTimes",
+    "Summary",
     "Ticket",
     "due_times",
-    "event_activity",
 ]

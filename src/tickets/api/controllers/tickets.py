@@ -215,14 +215,15 @@ class TicketController(Controller):
         cursor: Cursor = None,
         include_deleted: IncludeDeleted = False,
     ) -> schemas.Page[schemas.ActivityOut]:
-        """One entry per event, oldest first, with `oldValue` / `newValue`."""
+        """One entry per event, oldest first, with `oldValue` / `newValue` and a one-line `summary`."""
         after = (decode_cursor("activities", cursor, int, size=1) or (0,))[0]
         entries = services.tickets.timeline(
             actor, ticket_ref, after_version=after, limit=limit + 1, include_deleted=include_deleted
         )
         page = entries[:limit]
         next_cursor = encode_cursor("activities", page[-1].version) if len(entries) > limit else None
-        return schemas.Page(items=[presenters.activity(e) for e in page], next_cursor=next_cursor)
+        org = services.directory.org(actor.org_id)
+        return schemas.Page(items=[presenters.activity(e, org) for e in page], next_cursor=next_cursor)
 
     @get(
         "/{ticket_ref:str}/events",

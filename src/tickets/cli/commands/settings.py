@@ -1,8 +1,15 @@
-"""`pfai tag`, `pfai sla-policy` and `pfai canned`: the org settings tickets use."""
+"""`pfai tag`, `pfai sla-policy` and `pfai canned`: the org settings tickets use.
+
+Each setting is one `Resource` row: its API path, how it is named, its columns, the options of its
+`create` and `update`, and its help texts. `crud()` makes the same five verbs (list, view, create,
+update, delete) for each of them.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -14,11 +21,12 @@ from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, team_option_value, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, api_client, client_options
+from tickets.cli.options import ClientGroup, api_client, client_options, help_text, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     Column,
     Row,
+    TableRenderer,
     emit,
     or_dash,
     print_fields,
@@ -31,6 +39,102 @@ from tickets.cli.output import (
 from tickets.domain.values import Priority
 
 PRIORITIES = [p.value for p in Priority]
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One org setting as the CLI lists, shows, creates, updates and deletes it."""
+
+    kind: str  # as messages name it: "tag", "SLA policy"
+    path: str  # its API collection
+    metavar: str  # how a reference to one is shown in usage lines
+    find: Callable[[Directory, str], str]  # a reference (name, id or id prefix) to its id
+    columns: Callable[[Directory], list[Column]]
+    empty: str  # what `list` says when there is none
+    created: Callable[[Row], str]
+    updated: Callable[[Row], str]
+    create_options: Sequence[Decorator]
+    update_options: Sequence[Decorator]
+    help: Mapping[str, str]  # verb -> help text
+    list_options: Sequence[Decorator] = ()
+    # The API name of an option when it is not the option's own (`--first-response`).
+    keys: Mapping[str, str] = field(default_factory=dict)
+    # How `view` prints one (default: the columns as `Label: value` lines).
+    view: Callable[[Directory], TableRenderer] | None = None
+
+
+def request_body(
+    resource: Resource, directory: Directory, params: dict[str, Any], update: bool
+) -> dict[str, Any]:
+    """The API body from the options given: text from --body/--body-file, a team by name, the rest as is."""
+    body: dict[str, Any] = {}
+    if "body_file" in params:
+        text, file = params.pop("body"), params.pop("body_file")
+        if not update or text is not None or file is not None:
+            body["body"] = read_text(text, file, what="body")
+        if not update and not (body["body"] or "").strip():
+            raise click.UsageError("the body is empty: give --body, --body-file, or pipe it in")
+    team = params.pop("team", None)
+    body.update({resource.keys.get(k, k): v for k, v in params.items() if v is not None})
+    if team is not None:  # `none` makes it org-wide, in an update
+        body["teamId"] = team_option_value(directory, team)[1] if update else directory.team_id(team)
+    return body
+
+
+def crud(group: ClientGroup, resource: Resource) -> None:
+    """Add `list`, `view`, `create`, `update` and `delete` of `resource` to `group`."""
+    commands = group.command
+    help_of = resource.help
+
+    @commands("list", aliases=["ls"], help=help_of["list"])
+    @with_options(resource.list_options)
+    @client_options
+    def list_items(team: str | None = None) -> None:
+        client = api_client()
+        directory = Directory(client)
+        items = client.all_items(resource.path, {"teamId": directory.team_id(team) if team else None})
+        emit(items, table(resource.columns(directory), resource.empty))
+
+    @commands("view", aliases=["get"], help=help_of["view"])
+    @click.argument("ref", metavar=resource.metavar)
+    @client_options
+    def view_item(ref: str) -> None:
+        directory = Directory(api_client())
+        value = directory.client.get(f"{resource.path}/{path_segment(resource.find(directory, ref))}")
+        emit(value, resource.view(directory) if resource.view else record(resource.columns(directory)))
+
+    @commands("create", help=help_of["create"])
+    @with_options(resource.create_options)
+    @client_options
+    def create_item(**params: Any) -> None:
+        directory = Directory(api_client())
+        created = directory.client.post(
+            resource.path, request_body(resource, directory, params, update=False)
+        )
+        emit(created, said(resource.created))
+
+    @commands("update", help=help_of["update"])
+    @click.argument("ref", metavar=resource.metavar)
+    @with_options(resource.update_options)
+    @client_options
+    def update_item(ref: str, **params: Any) -> None:
+        directory = Directory(api_client())
+        changes = request_body(resource, directory, params, update=True)
+        if not changes:
+            command = click.get_current_context().command
+            flags = [p.opts[0] for p in command.params if isinstance(p, click.Option) and p.expose_value]
+            raise click.UsageError(f"nothing to update: give {', '.join(flags[:-1])} or {flags[-1]}")
+        path = f"{resource.path}/{path_segment(resource.find(directory, ref))}"
+        emit(directory.client.patch(path, changes), said(resource.updated))
+
+    @commands("delete", aliases=["rm"], help=help_of["delete"])
+    @click.argument("refs", metavar=f"{resource.metavar}...", nargs=-1, required=True)
+    @yes_option
+    @client_options
+    def delete_item(refs: tuple[str, ...], yes: bool) -> None:
+        directory = Directory(api_client())
+        delete_items(resource.kind, resource.path, refs, lambda ref: resource.find(directory, ref), yes)
 
 
 def id_column() -> list[Column]:
@@ -39,6 +143,17 @@ def id_column() -> list[Column]:
         Column("ID", lambda r: short_id(r["id"]), narrow_only=True),
         Column("ID", lambda r: r["id"], wide_only=True, label="ID"),
     ]
+
+
+def team_or_org_wide(directory: Directory) -> Callable[[Row], str]:
+    return lambda r: directory.team_name(r.get("teamId")) if r.get("teamId") else "(org-wide)"
+
+
+def new_team_option(help: str) -> Decorator:
+    return click.option("--team", metavar="TEAM", help=help)
+
+
+move_team_option = new_team_option("Move to this team; `none` for org-wide.")
 
 
 # ============================================================================= tags
@@ -76,103 +191,48 @@ def tag_columns(directory: Directory) -> list[Column]:
     ]
 
 
-@tag.command("list", aliases=["ls"])
-@click.option("--team", metavar="TEAM", help="Only this team's tags (name or id).")
-@client_options
-def list_tags(team: str | None) -> None:
-    """List tags.
-
-    \b
-    Examples:
-      pfai tag ls
-      pfai tag ls --team support -o json
-    """
-    client = api_client()
-    directory = Directory(client)
-    tags = client.all_items("/ticket-tags", {"teamId": directory.team_id(team) if team else None})
-    emit(tags, table(tag_columns(directory), "No tags."))
-
-
-@tag.command("view", aliases=["get"])
-@click.argument("ref", metavar="TAG")
-@client_options
-def view_tag(ref: str) -> None:
-    """Show a tag.
-
-    \b
-    Examples:
-      pfai tag get regression
-      pfai tag view regression --json id,color
-    """
-    client = api_client()
-    directory = Directory(client)
-    value = client.get(f"/ticket-tags/{path_segment(directory.tag_id(ref))}")
-    emit(value, record(tag_columns(directory)))
-
-
-@tag.command("create")
-@click.argument("name")
-@click.option("--color", metavar="#RRGGBB", help="Colour (default: grey #6b7280).")
-@click.option("--team", metavar="TEAM", help="Scope the tag to one team (name or id).")
-@client_options
-def create_tag(name: str, color: str | None, team: str | None) -> None:
-    """Create a tag.
-
-    \b
-    Examples:
-      pfai tag create regression --color "#ef4444"
-      pfai tag create enterprise-customer --team support
-    """
-    client = api_client()
-    body: dict[str, Any] = {"name": name}
-    if color is not None:
-        body["color"] = color
-    if team is not None:
-        body["teamId"] = Directory(client).team_id(team)
-    created = client.post("/ticket-tags", body)
-    emit(created, said(lambda t: f"Created tag {t['name']} ({short_id(t['id'])})."))
-
-
-@tag.command("update")
-@click.argument("ref", metavar="TAG")
-@click.option("--name", help="New name.")
-@click.option("--color", metavar="#RRGGBB", help="New colour.")
-@click.option("--team", metavar="TEAM", help="Move to this team; `none` for org-wide.")
-@client_options
-def update_tag(ref: str, name: str | None, color: str | None, team: str | None) -> None:
-    """Rename, recolour or re-scope a tag.
-
-    \b
-    Examples:
-      pfai tag update regression --color "#f97316"
-      pfai tag update regresion --name regression
-      pfai tag update regression --team none
-    """
-    client = api_client()
-    directory = Directory(client)
-    changes: dict[str, Any] = {k: v for k, v in {"name": name, "color": color}.items() if v is not None}
-    team_given, team_id = team_option_value(directory, team)
-    if team_given:
-        changes["teamId"] = team_id
-    if not changes:
-        raise click.UsageError("nothing to update: give --name, --color or --team")
-    updated = client.patch(f"/ticket-tags/{path_segment(directory.tag_id(ref))}", changes)
-    emit(updated, said(lambda t: f"Updated tag {t['name']}."))
-
-
-@tag.command("delete", aliases=["rm"])
-@click.argument("refs", metavar="TAG...", nargs=-1, required=True)
-@yes_option
-@client_options
-def delete_tags(refs: tuple[str, ...], yes: bool) -> None:
-    """Delete tags.
-
-    \b
-    Examples:
-      pfai tag rm regression
-      pfai tag delete old-tag other-tag --yes
-    """
-    delete_items("tag", "/ticket-tags", refs, Directory(api_client()).tag_id, yes)
+TAGS = Resource(
+    kind="tag",
+    path="/ticket-tags",
+    metavar="TAG",
+    find=Directory.tag_id,
+    columns=tag_columns,
+    empty="No tags.",
+    created=lambda t: f"Created tag {t['name']} ({short_id(t['id'])}).",
+    updated=lambda t: f"Updated tag {t['name']}.",
+    list_options=[new_team_option("Only this team's tags (name or id).")],
+    create_options=[
+        click.argument("name"),
+        click.option("--color", metavar="#RRGGBB", help="Colour (default: grey #6b7280)."),
+        new_team_option("Scope the tag to one team (name or id)."),
+    ],
+    update_options=[
+        click.option("--name", help="New name."),
+        click.option("--color", metavar="#RRGGBB", help="New colour."),
+        move_team_option,
+    ],
+    help={
+        "list": help_text("List tags.", "pfai tag ls", "pfai tag ls --team support -o json"),
+        "view": help_text(
+            "Show a tag.", "pfai tag get regression", "pfai tag view regression --json id,color"
+        ),
+        "create": help_text(
+            "Create a tag.",
+            'pfai tag create regression --color "#ef4444"',
+            "pfai tag create enterprise-customer --team support",
+        ),
+        "update": help_text(
+            "Rename, recolour or re-scope a tag.",
+            'pfai tag update regression --color "#f97316"',
+            "pfai tag update regresion --name regression",
+            "pfai tag update regression --team none",
+        ),
+        "delete": help_text(
+            "Delete tags.", "pfai tag rm regression", "pfai tag delete old-tag other-tag --yes"
+        ),
+    },
+)
+crud(tag, TAGS)
 
 
 # ============================================================================= SLA policies
@@ -228,115 +288,53 @@ def sla_columns(directory: Directory) -> list[Column]:
         Column("PRIORITY", lambda r: styled(r["priority"], PRIORITY_STYLES)),
         Column("FIRST RESPONSE", lambda r: minutes_label(r["firstResponseMinutes"]), justify="right"),
         Column("RESOLUTION", lambda r: minutes_label(r["resolutionMinutes"]), justify="right"),
-        Column("TEAM", lambda r: directory.team_name(r.get("teamId")) if r.get("teamId") else "(org-wide)"),
+        Column("TEAM", team_or_org_wide(directory)),
     ]
 
 
-@sla_policy.command("list", aliases=["ls"])
-@client_options
-def list_policies() -> None:
-    """List SLA policies.
-
-    \b
-    Examples:
-      pfai sla-policy ls
-      pfai sla-policy ls --query "[?priority=='urgent']"
-    """
-    client = api_client()
-    emit(client.all_items("/sla-policies"), table(sla_columns(Directory(client)), "No SLA policies."))
-
-
-@sla_policy.command("view", aliases=["get"])
-@click.argument("ref", metavar="POLICY")
-@client_options
-def view_policy(ref: str) -> None:
-    """Show an SLA policy.
-
-    \b
-    Examples:
-      pfai sla-policy get 1a2b3c4d -o yaml
-    """
-    client = api_client()
-    directory = Directory(client)
-    value = client.get(f"/sla-policies/{path_segment(directory.sla_policy_id(ref))}")
-    emit(value, record(sla_columns(directory)))
-
-
-@sla_policy.command("create")
-@click.option("--priority", type=click.Choice(PRIORITIES), required=True)
-@click.option("--first-response", type=Minutes(), required=True, help="Target for the first response.")
-@click.option("--resolution", type=Minutes(), required=True, help="Target for resolving.")
-@click.option("--team", metavar="TEAM", help="Only this team's tickets (name or id).")
-@client_options
-def create_policy(priority: str, first_response: int, resolution: int, team: str | None) -> None:
-    """Create an SLA policy (admins only). One policy per priority and team.
-
-    \b
-    Examples:
-      pfai sla-policy create --priority urgent --first-response 30m --resolution 4h
-      pfai sla-policy create --priority high --first-response 2h --resolution 2d --team support
-    """
-    client = api_client()
-    body: dict[str, Any] = {
-        "priority": priority,
-        "firstResponseMinutes": first_response,
-        "resolutionMinutes": resolution,
-    }
-    if team is not None:
-        body["teamId"] = Directory(client).team_id(team)
-    created = client.post("/sla-policies", body)
-    emit(created, said(lambda p: f"Created SLA policy {short_id(p['id'])} for {p['priority']} tickets."))
-
-
-@sla_policy.command("update")
-@click.argument("ref", metavar="POLICY")
-@click.option("--priority", type=click.Choice(PRIORITIES))
-@click.option("--first-response", type=Minutes(), help="New first-response target.")
-@click.option("--resolution", type=Minutes(), help="New resolution target.")
-@click.option("--team", metavar="TEAM", help="Move to this team; `none` for org-wide.")
-@client_options
-def update_policy(
-    ref: str, priority: str | None, first_response: int | None, resolution: int | None, team: str | None
-) -> None:
-    """Change an SLA policy (admins only).
-
-    \b
-    Examples:
-      pfai sla-policy update 1a2b3c4d --resolution 8h
-      pfai sla-policy update 1a2b3c4d --team none
-    """
-    client = api_client()
-    directory = Directory(client)
-    changes: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "priority": priority,
-            "firstResponseMinutes": first_response,
-            "resolutionMinutes": resolution,
-        }.items()
-        if value is not None
-    }
-    team_given, team_id = team_option_value(directory, team)
-    if team_given:
-        changes["teamId"] = team_id
-    if not changes:
-        raise click.UsageError("nothing to update: give --priority, --first-response, --resolution or --team")
-    updated = client.patch(f"/sla-policies/{path_segment(directory.sla_policy_id(ref))}", changes)
-    emit(updated, said(lambda p: f"Updated SLA policy {short_id(p['id'])}."))
-
-
-@sla_policy.command("delete", aliases=["rm"])
-@click.argument("refs", metavar="POLICY...", nargs=-1, required=True)
-@yes_option
-@client_options
-def delete_policies(refs: tuple[str, ...], yes: bool) -> None:
-    """Delete SLA policies (admins only).
-
-    \b
-    Examples:
-      pfai sla-policy rm 1a2b3c4d --yes
-    """
-    delete_items("SLA policy", "/sla-policies", refs, Directory(api_client()).sla_policy_id, yes)
+SLA_POLICIES = Resource(
+    kind="SLA policy",
+    path="/sla-policies",
+    metavar="POLICY",
+    find=Directory.sla_policy_id,
+    columns=sla_columns,
+    empty="No SLA policies.",
+    created=lambda p: f"Created SLA policy {short_id(p['id'])} for {p['priority']} tickets.",
+    updated=lambda p: f"Updated SLA policy {short_id(p['id'])}.",
+    create_options=[
+        click.option("--priority", type=click.Choice(PRIORITIES), required=True),
+        click.option(
+            "--first-response", type=Minutes(), required=True, help="Target for the first response."
+        ),
+        click.option("--resolution", type=Minutes(), required=True, help="Target for resolving."),
+        new_team_option("Only this team's tickets (name or id)."),
+    ],
+    update_options=[
+        click.option("--priority", type=click.Choice(PRIORITIES)),
+        click.option("--first-response", type=Minutes(), help="New first-response target."),
+        click.option("--resolution", type=Minutes(), help="New resolution target."),
+        move_team_option,
+    ],
+    keys={"first_response": "firstResponseMinutes", "resolution": "resolutionMinutes"},
+    help={
+        "list": help_text(
+            "List SLA policies.", "pfai sla-policy ls", "pfai sla-policy ls --query \"[?priority=='urgent']\""
+        ),
+        "view": help_text("Show an SLA policy.", "pfai sla-policy get 1a2b3c4d -o yaml"),
+        "create": help_text(
+            "Create an SLA policy (admins only). One policy per priority and team.",
+            "pfai sla-policy create --priority urgent --first-response 30m --resolution 4h",
+            "pfai sla-policy create --priority high --first-response 2h --resolution 2d --team support",
+        ),
+        "update": help_text(
+            "Change an SLA policy (admins only).",
+            "pfai sla-policy update 1a2b3c4d --resolution 8h",
+            "pfai sla-policy update 1a2b3c4d --team none",
+        ),
+        "delete": help_text("Delete SLA policies (admins only).", "pfai sla-policy rm 1a2b3c4d --yes"),
+    },
+)
+crud(sla_policy, SLA_POLICIES)
 
 
 # ============================================================================= canned responses
@@ -361,50 +359,21 @@ def canned_columns(directory: Directory) -> list[Column]:
     return [
         *id_column(),
         Column("TITLE", lambda r: r["title"], flexible=True),
-        Column("TEAM", lambda r: directory.team_name(r.get("teamId")) if r.get("teamId") else "(org-wide)"),
+        Column("TEAM", team_or_org_wide(directory)),
         Column("BY", lambda r: directory.member_label(r.get("createdBy")), wide_only=True),
         Column("BODY", lambda r: " ".join(str(r["body"]).split())[:60], wide_only=True),
     ]
 
 
-@canned.command("list", aliases=["ls"])
-@click.option("--team", metavar="TEAM", help="The team's own and the org-wide ones.")
-@client_options
-def list_canned(team: str | None) -> None:
-    """List canned responses.
+def describe_canned(directory: Directory) -> TableRenderer:
+    """A canned response's fields, then its body as Markdown."""
 
-    \b
-    Examples:
-      pfai canned ls
-      pfai canned ls --team support -o wide
-    """
-    client = api_client()
-    directory = Directory(client)
-    items = client.all_items("/canned-responses", {"teamId": directory.team_id(team) if team else None})
-    emit(items, table(canned_columns(directory), "No canned responses."))
-
-
-@canned.command("view", aliases=["get"])
-@click.argument("ref", metavar="CANNED")
-@client_options
-def view_canned(ref: str) -> None:
-    """Show a canned response with its body.
-
-    \b
-    Examples:
-      pfai canned view "Password reset"
-      pfai canned get 1a2b3c4d --query body
-    """
-    client = api_client()
-    directory = Directory(client)
-    value = client.get(f"/canned-responses/{path_segment(directory.canned_response(ref)['id'])}")
-
-    def describe(console: Console, data: Row, wide: bool) -> None:
+    def render(console: Console, data: Row, wide: bool) -> None:
         print_fields(
             console,
             [
                 ("Title", data["title"]),
-                ("Team", directory.team_name(data.get("teamId")) if data.get("teamId") else "(org-wide)"),
+                ("Team", team_or_org_wide(directory)(data)),
                 ("Created by", directory.member_label(data.get("createdBy"))),
                 ("ID", data["id"]),
             ],
@@ -412,84 +381,52 @@ def view_canned(ref: str) -> None:
         console.print()
         console.print(Markdown(data["body"]))
 
-    emit(value, describe)
+    return render
 
 
-@canned.command("create")
-@click.option("--title", required=True, help="Short title, used to pick it.")
-@click.option("--body", help="Markdown text (or use --body-file, or pipe it in).")
-@click.option("--body-file", metavar="FILE", help="Read the body from FILE (`-` for stdin).")
-@click.option("--team", metavar="TEAM", help="Scope it to a team (org-wide ones need an admin).")
-@client_options
-def create_canned(title: str, body: str | None, body_file: str | None, team: str | None) -> None:
-    """Create a canned response.
-
-    \b
-    Examples:
-      pfai canned create --title "Password reset" --body "Use the *Forgot password* link." --team support
-      pfai canned create --title "Outage" --body-file outage.md
-    """
-    client = api_client()
-    text = read_text(body, body_file, what="body")
-    if not text or not text.strip():
-        raise click.UsageError("the body is empty: give --body, --body-file, or pipe it in")
-    payload: dict[str, Any] = {"title": title, "body": text}
-    if team is not None:
-        payload["teamId"] = Directory(client).team_id(team)
-    created = client.post("/canned-responses", payload)
-    emit(created, said(lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])})."))
-
-
-@canned.command("update")
-@click.argument("ref", metavar="CANNED")
-@click.option("--title", help="New title.")
-@click.option("--body", help="New Markdown body.")
-@click.option("--body-file", metavar="FILE", help="Read the new body from FILE (`-` for stdin).")
-@click.option("--team", metavar="TEAM", help="Move to this team; `none` for org-wide.")
-@client_options
-def update_canned(
-    ref: str, title: str | None, body: str | None, body_file: str | None, team: str | None
-) -> None:
-    """Change a canned response.
-
-    \b
-    Examples:
-      pfai canned update "Password reset" --body-file reset.md
-      pfai canned update 1a2b3c4d --title "Reset your password"
-    """
-    client = api_client()
-    directory = Directory(client)
-    changes: dict[str, Any] = {}
-    if title is not None:
-        changes["title"] = title
-    if body is not None or body_file is not None:
-        changes["body"] = read_text(body, body_file, what="body")
-    team_given, team_id = team_option_value(directory, team)
-    if team_given:
-        changes["teamId"] = team_id
-    if not changes:
-        raise click.UsageError("nothing to update: give --title, --body, --body-file or --team")
-    target = directory.canned_response(ref)["id"]
-    updated = client.patch(f"/canned-responses/{path_segment(target)}", changes)
-    emit(updated, said(lambda c: f"Updated canned response {c['title']!r}."))
-
-
-@canned.command("delete", aliases=["rm"])
-@click.argument("refs", metavar="CANNED...", nargs=-1, required=True)
-@yes_option
-@client_options
-def delete_canned(refs: tuple[str, ...], yes: bool) -> None:
-    """Delete canned responses.
-
-    \b
-    Examples:
-      pfai canned rm "Password reset" --yes
-    """
-    directory = Directory(api_client())
-    delete_items(
-        "canned response",
-        "/canned-responses",
-        refs,
-        lambda ref: str(directory.canned_response(ref)["id"]),
-        yes,
-    )
+CANNED_RESPONSES = Resource(
+    kind="canned response",
+    path="/canned-responses",
+    metavar="CANNED",
+    find=lambda directory, ref: str(directory.canned_response(ref)["id"]),
+    columns=canned_columns,
+    empty="No canned responses.",
+    created=lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])}).",
+    updated=lambda c: f"Updated canned response {c['title']!r}.",
+    view=describe_canned,
+    list_options=[new_team_option("The team's own and the org-wide ones.")],
+    create_options=[
+        click.option("--title", required=True, help="Short title, used to pick it."),
+        click.option("--body", help="Markdown text (or use --body-file, or pipe it in)."),
+        click.option("--body-file", metavar="FILE", help="Read the body from FILE (`-` for stdin)."),
+        new_team_option("Scope it to a team (org-wide ones need an admin)."),
+    ],
+    update_options=[
+        click.option("--title", help="New title."),
+        click.option("--body", help="New Markdown body."),
+        click.option("--body-file", metavar="FILE", help="Read the new body from FILE (`-` for stdin)."),
+        move_team_option,
+    ],
+    help={
+        "list": help_text(
+            "List canned responses.", "pfai canned ls", "pfai canned ls --team support -o wide"
+        ),
+        "view": help_text(
+            "Show a canned response with its body.",
+            'pfai canned view "Password reset"',
+            "pfai canned get 1a2b3c4d --query body",
+        ),
+        "create": help_text(
+            "Create a canned response.",
+            'pfai canned create --title "Password reset" --body "Use the *Forgot password* link." --team support',
+            'pfai canned create --title "Outage" --body-file outage.md',
+        ),
+        "update": help_text(
+            "Change a canned response.",
+            'pfai canned update "Password reset" --body-file reset.md',
+            'pfai canned update 1a2b3c4d --title "Reset your password"',
+        ),
+        "delete": help_text("Delete canned responses.", 'pfai canned rm "Password reset" --yes'),
+    },
+)
+crud(canned, CANNED_RESPONSES)

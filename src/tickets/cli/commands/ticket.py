@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +14,10 @@ from rich.rule import Rule
 from rich.text import Text
 
 from tickets.cli.client import path_segment
-from tickets.cli.commands.common import delete_items, team_option_value, yes_option
+from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, api_client, client_options
+from tickets.cli.options import ClientGroup, F, api_client, client_options, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
@@ -26,6 +27,7 @@ from tickets.cli.output import (
     age,
     emit,
     local_time,
+    local_times,
     note,
     or_dash,
     parse_time,
@@ -43,7 +45,6 @@ STATUSES = [s.value for s in Status]
 PRIORITIES = [p.value for p in Priority]
 CATEGORIES = [c.value for c in Category]
 SOURCES = [s.value for s in Source]
-FINISHED_STATUSES = {Status.RESOLVED.value, Status.CLOSED.value}
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -86,14 +87,14 @@ def ticket_label(value: Row) -> str:
 
 
 def sla_cell(row: Row) -> Text:
-    """`BREACHED`, or how long until the SLA deadline while the ticket is still being worked."""
+    """`BREACHED`, paused, or how long until the SLA deadline (the server gives one only while the clock runs)."""
     if row.get("slaBreached"):
         return Text("BREACHED", style="bold red")
     if row.get("slaPausedAt"):
         left = row.get("slaRemainingSeconds")
         return Text("paused" + (f" ({span(left)} left)" if left is not None else ""))
     deadline = parse_time(row.get("slaDeadline"))
-    if deadline is None or row.get("status") in FINISHED_STATUSES:
+    if deadline is None:
         return Text("-")
     remaining = (deadline - datetime.now(UTC)).total_seconds()
     return Text(
@@ -128,27 +129,94 @@ def ticket_columns(directory: Directory) -> list[Column]:
     ]
 
 
+# ----------------------------------------------------------------------------- the ticket fields
+
+
+@dataclass(frozen=True)
+class Field:
+    """A ticket field as the commands take it: its option, its API name, and how a value is sent."""
+
+    option: str
+    api: str
+    choices: Sequence[str] | None = None
+    metavar: str | None = None
+    # A name (`alice`, `support`, `regression`) to the id the API wants.
+    lookup: Callable[[Directory, str], str] | None = None
+    # The commands in which `none` means no value: `list` filters on it, `update` clears the field.
+    none_in: tuple[str, ...] = ()
+    # The list's query parameter, when it is not the API name.
+    filter: str | None = None
+
+    def option_for(self, command: str, help: str | None) -> Callable[[F], F]:
+        return click.option(
+            self.option,
+            type=click.Choice(self.choices) if self.choices else None,
+            metavar=self.metavar,
+            multiple=command == "list" or self.api == "tagIds",
+            required=command == "create" and self.api == "subject",
+            help=help,
+        )
+
+    def value(self, directory: Directory, given: str, command: str) -> str | None:
+        if command in self.none_in and given.strip().lower() == "none":
+            return "none" if command == "list" else None
+        return self.lookup(directory, given) if self.lookup else given
+
+
+FIELDS = {
+    field.option.removeprefix("--").replace("-", "_"): field
+    for field in (
+        Field("--subject", "subject"),
+        Field("--description", "description"),
+        Field("--status", "status", STATUSES),
+        Field("--priority", "priority", PRIORITIES),
+        Field("--category", "category", CATEGORIES),
+        Field("--source", "source", SOURCES),
+        Field("--assignee", "assigneeId", None, "WHO", Directory.member_id, none_in=("list", "update")),
+        Field("--team", "teamId", None, "TEAM", Directory.team_id, none_in=("update",)),
+        Field("--tag", "tagIds", None, "TAG", Directory.tag_id, filter="tag"),
+        Field("--contact-email", "contactEmail", metavar="EMAIL"),
+        Field("--contact-name", "contactName", metavar="NAME"),
+    )
+}
+
+
+def field_options(command: str, helps: Mapping[str, str | None]) -> Callable[[F], F]:
+    """The options of these fields, in this order and with these helps, as `command` takes them."""
+    return with_options([FIELDS[name].option_for(command, help) for name, help in helps.items()])
+
+
+def api_values(directory: Directory, command: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields given, under their API names, with names looked up (an empty name is no name)."""
+    values: dict[str, Any] = {}
+    for name, value in given.items():
+        field = FIELDS[name]
+        if value is None or value == () or (value == "" and field.lookup):
+            continue
+        key = field.filter or field.api if command == "list" else field.api
+        many = isinstance(value, tuple)
+        found = [field.value(directory, one, command) for one in (value if many else [value])]
+        values[key] = found if many else found[0]
+    return values
+
+
 # ----------------------------------------------------------------------------- list
 
 
+LIST_FILTERS = {
+    "status": "Only this status (repeatable).",
+    "priority": "Only this priority (repeatable).",
+    "category": "Only this category (repeatable).",
+    "source": "Only this channel (repeatable).",
+    "assignee": "@handle, e-mail, `me`, or `none` for unassigned (repeatable).",
+    "team": "Team name or id (repeatable).",
+    "tag": "Tag name or id (repeatable).",
+    "contact_email": "Only tickets of this requester.",
+}
+
+
 @ticket.command("list", aliases=["ls"])
-@click.option("--status", type=click.Choice(STATUSES), multiple=True, help="Only this status (repeatable).")
-@click.option(
-    "--priority", type=click.Choice(PRIORITIES), multiple=True, help="Only this priority (repeatable)."
-)
-@click.option(
-    "--category", type=click.Choice(CATEGORIES), multiple=True, help="Only this category (repeatable)."
-)
-@click.option("--source", type=click.Choice(SOURCES), multiple=True, help="Only this channel (repeatable).")
-@click.option(
-    "--assignee",
-    metavar="WHO",
-    multiple=True,
-    help="@handle, e-mail, `me`, or `none` for unassigned (repeatable).",
-)
-@click.option("--team", metavar="TEAM", multiple=True, help="Team name or id (repeatable).")
-@click.option("--tag", metavar="TAG", multiple=True, help="Tag name or id (repeatable).")
-@click.option("--contact-email", metavar="EMAIL", multiple=True, help="Only tickets of this requester.")
+@field_options("list", LIST_FILTERS)
 @click.option("--q", "text", metavar="WORDS", help="Words that must all appear in subject or description.")
 @click.option("--breached", is_flag=True, help="Only tickets past their SLA deadline.")
 @click.option(
@@ -171,20 +239,13 @@ def ticket_columns(directory: Directory) -> list[Column]:
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
 @client_options
 def list_tickets(
-    status: tuple[str, ...],
-    priority: tuple[str, ...],
-    category: tuple[str, ...],
-    source: tuple[str, ...],
-    assignee: tuple[str, ...],
-    team: tuple[str, ...],
-    tag: tuple[str, ...],
-    contact_email: tuple[str, ...],
     text: str | None,
     breached: bool,
     sort: str | None,
     limit: int,
     updated_since: str | None,
     every_page: bool,
+    **filters: tuple[str, ...],
 ) -> None:
     """List tickets, newest first unless --sort says otherwise.
 
@@ -202,17 +263,11 @@ def list_tickets(
     """
     client = api_client()
     directory = Directory(client)
-    params: dict[str, Any] = {
-        "status": status,
-        "priority": priority,
-        "category": category,
-        "source": source,
-        "assigneeId": [assignee_filter(directory, who) for who in assignee],
-        "teamId": [directory.team_id(name) for name in team],
-        "tag": [directory.tag_id(name) for name in tag],
-        "contactEmail": contact_email,
+    params = api_values(directory, "list", {name: filters[name] for name in LIST_FILTERS})
+    breached_only = "true" if breached else None
+    params |= {
         "q": text,
-        "breached": "true" if breached else None,
+        "breached": breached_only,
         "sort": sort,
         "limit": limit,
         "updatedSince": updated_since,
@@ -225,12 +280,6 @@ def list_tickets(
     emit(items, table(ticket_columns(directory), "No tickets found."))
     if more:
         note(f"Showing the first {len(items)} tickets; use --all for every page.")
-
-
-def assignee_filter(directory: Directory, assignee: str) -> str:
-    if assignee.strip().lower() == "none":
-        return "none"
-    return directory.member_id(assignee)
 
 
 # ----------------------------------------------------------------------------- view
@@ -357,32 +406,30 @@ def print_message(console: Console, message: Row, directory: Directory) -> None:
 # ----------------------------------------------------------------------------- create / update
 
 
+CREATE_FIELDS = {
+    "priority": "Default: medium.",
+    "category": "Default: general.",
+    "source": "Channel it came from (default: api).",
+    "team": "Team name or id.",
+    "assignee": "@handle, e-mail or `me`.",
+    "contact_email": "E-mail of the requester.",
+    "contact_name": "Name of the requester.",
+    "tag": "Tag name or id (repeatable).",
+}
+
+
 @ticket.command("create")
-@click.option("--subject", required=True, help="Short headline, like an e-mail subject.")
-@click.option("--description", help="Markdown description (or use --description-file, or pipe it in).")
+@field_options(
+    "create",
+    {
+        "subject": "Short headline, like an e-mail subject.",
+        "description": "Markdown description (or use --description-file, or pipe it in).",
+    },
+)
 @click.option("--description-file", metavar="FILE", help="Read the description from FILE (`-` for stdin).")
-@click.option("--priority", type=click.Choice(PRIORITIES), help="Default: medium.")
-@click.option("--category", type=click.Choice(CATEGORIES), help="Default: general.")
-@click.option("--source", type=click.Choice(SOURCES), help="Channel it came from (default: api).")
-@click.option("--team", metavar="TEAM", help="Team name or id.")
-@click.option("--assignee", metavar="WHO", help="@handle, e-mail or `me`.")
-@click.option("--contact-email", metavar="EMAIL", help="E-mail of the requester.")
-@click.option("--contact-name", metavar="NAME", help="Name of the requester.")
-@click.option("--tag", "tags", metavar="TAG", multiple=True, help="Tag name or id (repeatable).")
+@field_options("create", CREATE_FIELDS)
 @client_options
-def create_ticket(
-    subject: str,
-    description: str | None,
-    description_file: str | None,
-    priority: str | None,
-    category: str | None,
-    source: str | None,
-    team: str | None,
-    assignee: str | None,
-    contact_email: str | None,
-    contact_name: str | None,
-    tags: tuple[str, ...],
-) -> None:
+def create_ticket(subject: str, description: str | None, description_file: str | None, **given: Any) -> None:
     """Open a ticket. Only --subject is required.
 
     The description comes from --description, --description-file, or standard input when it is piped.
@@ -397,51 +444,32 @@ def create_ticket(
     client = api_client()
     directory = Directory(client)
     text = read_text(description, description_file, what="description")
-    body: dict[str, Any] = {"subject": subject}
-    optional = {
-        "description": text or None,
-        "priority": priority,
-        "category": category,
-        "source": source,
-        "teamId": directory.team_id(team) if team else None,
-        "assigneeId": directory.member_id(assignee) if assignee else None,
-        "contactEmail": contact_email,
-        "contactName": contact_name,
-        "tagIds": [directory.tag_id(tag) for tag in tags] or None,
-    }
-    body.update({key: value for key, value in optional.items() if value is not None})
-    created = client.post("/tickets", body)
+    fields = {"subject": subject, "description": text or None} | {name: given[name] for name in CREATE_FIELDS}
+    created = client.post("/tickets", api_values(directory, "create", fields))
     emit(created, said(lambda t: f"Created ticket {ticket_label(t)}: {t['subject']}"))
+
+
+UPDATE_FIELDS = {
+    "subject": "New subject.",
+    "status": None,
+    "priority": None,
+    "category": None,
+    "team": "Team name or id; `none` to clear.",
+    "assignee": "@handle, e-mail or `me`; `none` to unassign.",
+    "contact_email": None,
+    "contact_name": None,
+}
 
 
 @ticket.command("update")
 @click.argument("ref", metavar="TICKET")
-@click.option("--subject", help="New subject.")
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--priority", type=click.Choice(PRIORITIES))
-@click.option("--category", type=click.Choice(CATEGORIES))
-@click.option("--team", metavar="TEAM", help="Team name or id; `none` to clear.")
-@click.option("--assignee", metavar="WHO", help="@handle, e-mail or `me`; `none` to unassign.")
-@click.option("--contact-email", metavar="EMAIL")
-@click.option("--contact-name", metavar="NAME")
+@field_options("update", UPDATE_FIELDS)
 @click.option("--add-tag", "added_tags", metavar="TAG", multiple=True, help="Tag to add (repeatable).")
 @click.option(
     "--remove-tag", "removed_tags", metavar="TAG", multiple=True, help="Tag to remove (repeatable)."
 )
 @client_options
-def update_ticket(
-    ref: str,
-    subject: str | None,
-    status: str | None,
-    priority: str | None,
-    category: str | None,
-    team: str | None,
-    assignee: str | None,
-    contact_email: str | None,
-    contact_name: str | None,
-    added_tags: tuple[str, ...],
-    removed_tags: tuple[str, ...],
-) -> None:
+def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str, ...], **given: Any) -> None:
     """Change a ticket's fields, tags or assignee.
 
     The assignee is changed through the assign endpoint, so the timeline records it as a reassignment.
@@ -454,39 +482,23 @@ def update_ticket(
     """
     client = api_client()
     directory = Directory(client)
-    changes: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "subject": subject,
-            "status": status,
-            "priority": priority,
-            "category": category,
-            "contactEmail": contact_email,
-            "contactName": contact_name,
-        }.items()
-        if value is not None
-    }
-    team_given, team_id = team_option_value(directory, team)
-    if team_given:
-        changes["teamId"] = team_id
-    if not changes and not added_tags and not removed_tags and assignee is None:
+    # Every name is looked up before anything is written, so a typo changes nothing.
+    changes = api_values(directory, "update", {name: given[name] for name in UPDATE_FIELDS})
+    assigning, assignee_id = "assigneeId" in changes, changes.pop("assigneeId", None)
+    if not changes and not added_tags and not removed_tags and not assigning:
         raise click.UsageError("nothing to update: give at least one option, e.g. --status resolved")
+    added, removed = ([directory.tag_id(tag) for tag in tags] for tags in (added_tags, removed_tags))
     path = ticket_path(ref)
     result: dict[str, Any] | None = None
     precondition: dict[str, str] = {}
-    if added_tags or removed_tags:
+    if added or removed:
         current: dict[str, Any] = client.get(path)
-        changes["tagIds"] = updated_tag_ids(
-            [tag["id"] for tag in current["tags"]],
-            added=[directory.tag_id(tag) for tag in added_tags],
-            removed=[directory.tag_id(tag) for tag in removed_tags],
-        )
+        changes["tagIds"] = updated_tag_ids([tag["id"] for tag in current["tags"]], added, removed)
         # The new tag set is computed from this read: refuse (412) rather than drop a concurrent change.
         precondition["If-Match"] = f'"{current["version"]}"'
     if changes:
         result = client.patch(path, changes, headers=precondition)
-    if assignee is not None:
-        assignee_id = None if assignee.strip().lower() == "none" else directory.member_id(assignee)
+    if assigning:
         result = client.post(ticket_path(ref, "assign"), {"assigneeId": assignee_id})
     emit(result, said(lambda t: f"Updated ticket {ticket_label(t)}: {t['subject']}"))
 
@@ -535,18 +547,14 @@ def post_message(ref: str, text: str | None, file: str | None, canned: str | Non
     emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
 
 
-thread_options = [
-    click.argument("ref", metavar="TICKET"),
-    click.argument("text", required=False),
-    click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
-    click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
-]
-
-
-def with_thread_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(thread_options):
-        function = option(function)
-    return function
+with_thread_options = with_options(
+    [
+        click.argument("ref", metavar="TICKET"),
+        click.argument("text", required=False),
+        click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
+        click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
+    ]
+)
 
 
 @ticket.command("reply")
@@ -608,81 +616,22 @@ def print_history(console: Console, activities: list[dict[str, Any]], directory:
     columns = [
         Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
         Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
-        Column("CHANGE", lambda a: describe_activity(a, directory), flexible=True),
+        Column("CHANGE", lambda a: local_times(a.get("summary") or ""), flexible=True),
     ]
     print_table(console, activities, columns)
-
-
-def quoted(value: Any) -> str:
-    return f'"{value}"' if value else "-"
-
-
-def describe_activity(activity: Row, directory: Directory) -> str:
-    """One timeline entry in words, e.g. `priority medium → urgent`."""
-    kind = str(activity.get("type") or "")
-    old, new = activity.get("oldValue"), activity.get("newValue")
-    values: dict[str, Callable[[Any], str]] = {
-        "status_changed": or_dash,
-        "priority_changed": or_dash,
-        "category_changed": or_dash,
-        "subject_changed": quoted,
-        "team_changed": directory.team_name,
-        "assigned": directory.member_label,
-        "contact_changed": contact_label,
-    }
-    if kind in values:
-        label = {"assigned": "assignee", "contact_changed": "contact"}.get(
-            kind, kind.removesuffix("_changed")
-        )
-        show = values[kind]
-        return f"{label} {show(old)} → {show(new)}"
-    fixed: dict[str, Callable[[], str]] = {
-        "created": lambda: f"created {quoted(new.get('subject') if isinstance(new, dict) else new)}",
-        "description_changed": lambda: "description edited",
-        "tag_added": lambda: f"tag added {directory.tag_name(new)}",
-        "tag_removed": lambda: f"tag removed {directory.tag_name(old)}",
-        "message_added": lambda: "public reply",
-        "note_added": lambda: "internal note",
-        "message_edited": lambda: "message edited",
-        "message_deleted": lambda: "message deleted",
-        "sla_deadline_set": lambda: sla_deadline_label(new),
-        "sla_clock_resumed": lambda: (
-            "SLA clock resumed after hold; " + sla_deadline_label(new).removeprefix("SLA: ")
-        ),
-        "sla_breached": lambda: f"SLA breached (deadline {local_time(new, relative=False)})",
-        "deleted": lambda: "deleted",
-        "follow_up_created": lambda: f"follow-up ticket {str(new)[:8]} created",
-    }
-    if kind in fixed:
-        return fixed[kind]()
-    change = f" {or_dash(old)} → {or_dash(new)}" if old is not None or new is not None else ""
-    return kind.replace("_", " ") + change
-
-
-def contact_label(value: Any) -> str:
-    if not isinstance(value, dict):
-        return or_dash(value)
-    name, email = value.get("name"), value.get("email")
-    return " ".join(part for part in (name, f"<{email}>" if email else None) if part) or "-"
-
-
-def sla_deadline_label(value: Any) -> str:
-    if not isinstance(value, dict):
-        return f"SLA deadline {or_dash(value)}"
-    due = [
-        f"{label} by {local_time(value[key], relative=False)}"
-        for key, label in (("firstResponseDueAt", "first response"), ("resolutionDueAt", "resolution"))
-        if value.get(key)
-    ]
-    return "SLA: " + ("; ".join(due) if due else "no deadline")
 
 
 # ----------------------------------------------------------------------------- stats
 
 
+STATS_FILTERS = {
+    "team": "Only this team's tickets (name or id).",
+    "assignee": "Only this member's tickets (@handle, e-mail or `me`).",
+}
+
+
 @ticket.command("stats")
-@click.option("--team", metavar="TEAM", help="Only this team's tickets (name or id).")
-@click.option("--assignee", metavar="WHO", help="Only this member's tickets (@handle, e-mail or `me`).")
+@field_options("stats", STATS_FILTERS)
 @client_options
 def stats(team: str | None, assignee: str | None) -> None:
     """Ticket counts by status, priority and category, and how many are past their SLA deadline.
@@ -694,13 +643,8 @@ def stats(team: str | None, assignee: str | None) -> None:
       pfai ticket stats --team support --query byStatus.open
     """
     client = api_client()
-    directory = Directory(client)
-    params = {
-        "teamId": directory.team_id(team) if team else None,
-        "assigneeId": directory.member_id(assignee) if assignee else None,
-    }
-    counts: dict[str, Any] = client.get("/tickets/stats", params)
-    emit(counts, print_stats)
+    params = api_values(Directory(client), "stats", {"team": team, "assignee": assignee})
+    emit(client.get("/tickets/stats", params), print_stats)
 
 
 def print_stats(console: Console, counts: Row, wide: bool) -> None:
