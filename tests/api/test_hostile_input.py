@@ -141,3 +141,23 @@ def test_validation_errors_are_plain_words(
     assert found["detail"] == detail
     assert [f"{e['key']}: {e['message']}" for e in found["errors"]] == [detail]
     assert services.app.head_position() == head
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("/tickets", "0.5"),
+        ("/tickets", "1767600000"),
+        ("/tickets", "2026-01-05"),
+        ("/tickets/1", "2026-01-05T09:00:00"),
+        ("/tickets/1/messages", "yesterday"),
+    ],
+)
+def test_times_in_the_query_are_rfc_3339_with_an_offset(
+    client: Client, org: Org, path: str, value: str
+) -> None:
+    client.post(f"{API}/tickets", json={"subject": "x"}, headers=org.admin.headers)
+    name = "updatedSince" if path == "/tickets" else "asOf"
+    answer = client.get(API + path, params={name: value}, headers=org.admin.headers)
+    assert answer.status_code == 400, answer.text
+    assert problem(answer)["detail"].startswith(f"{name}: an RFC 3339 time needs an offset")

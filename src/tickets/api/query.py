@@ -5,10 +5,14 @@
   which also holds the query parameters of the handler's dependencies), so a new parameter is
   accepted as soon as a handler declares it.
 - `null` is not a value of a typed parameter (`?teamId=null` is a 400, not "not sent").
+- A time is RFC 3339 with an offset (`?asOf=0.5` or a time without a zone is a 400).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from datetime import datetime
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -19,6 +23,36 @@ from litestar.params import ParameterKwarg
 from litestar.routes import HTTPRoute
 
 NULL = "null"
+# An RFC 3339 date-time, offset included: what `format: date-time` promises clients.
+RFC_3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _query_parameters(request: Request[Any, Any, Any]) -> Iterator[tuple[str, Any]]:
+    """The route's query parameters: (name in the query, annotation)."""
+    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg) and not kwarg.header and not kwarg.cookie:
+            # Every query parameter of this API is declared with QueryParameter.
+            yield kwarg.query or kwarg.name or name, field.annotation
+
+
+def refuse_lax_times(request: Request[Any, Any, Any]) -> None:
+    """400 for a time that is not RFC 3339 with an offset: Litestar would also read `0.5` (a Unix
+    time) or a local time without a zone, neither of which the description allows."""
+    for key, annotation in _query_parameters(request):
+        if datetime in _options(annotation):
+            for value in request.query_params.getall(key, []):
+                if not RFC_3339.match(value):
+                    raise ValidationException(
+                        detail=f"{key}: an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z",
+                        extra=[
+                            {
+                                "key": key,
+                                "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z",
+                                "source": "query",
+                            }
+                        ],
+                    )
 
 
 def refuse_null_query_values(request: Request[Any, Any, Any]) -> None:
@@ -30,12 +64,8 @@ def refuse_null_query_values(request: Request[Any, Any, Any]) -> None:
     query = request.query_params
     if not any(NULL in query.getall(key) for key in query):
         return
-    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
-        kwarg = field.kwarg_definition
-        if not isinstance(kwarg, ParameterKwarg) or kwarg.header or kwarg.cookie:
-            continue  # only query parameters: every one of them is declared with QueryParameter
-        key = kwarg.query or kwarg.name or name
-        if NULL in query.getall(key, []) and not _accepts_text_null(field.annotation):
+    for key, annotation in _query_parameters(request):
+        if NULL in query.getall(key, []) and not _accepts_text_null(annotation):
             raise ValidationException(
                 detail=f"{key}: 'null' is not a value of this parameter; leave it out instead",
                 extra=[
@@ -48,10 +78,13 @@ def refuse_null_query_values(request: Request[Any, Any, Any]) -> None:
             )
 
 
+def _options(annotation: Any) -> tuple[Any, ...]:
+    return get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+
+
 def _accepts_text_null(annotation: Any) -> bool:
     """Whether the literal text `null` is a value of the type (its None alternative aside)."""
-    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
-    for option in options:
+    for option in _options(annotation):
         if option is NoneType:
             continue
         value: Any = [NULL] if get_origin(option) is list else NULL
@@ -85,6 +118,7 @@ class CheckQueryParameters:
             return
         self._refuse_unknown(request)
         refuse_null_query_values(request)
+        refuse_lax_times(request)
 
     def _refuse_unknown(self, request: Request[Any, Any, Any]) -> None:
         if self._accepted is None:  # the routes are fixed once the app serves requests

@@ -53,13 +53,12 @@ IncludeDeleted = Annotated[
 
 
 def check_as_of(version: int | None, as_of: datetime | None) -> None:
-    """`version` and `asOf` each pick a moment: at most one, and a time must say its offset."""
+    """`version` and `asOf` each pick a moment: at most one (a time's form is checked in `api/query.py`)."""
     if version is not None and as_of is not None:
         raise ValidationException(
             detail="ask for a version or a time (asOf), not both",
             extra=[{"key": "asOf", "message": "cannot be combined with version"}],
         )
-    require_offset("asOf", as_of)
 
 
 @dataclass(frozen=True)
@@ -104,22 +103,6 @@ def written(body: T, saved: Saved[object], status_code: int = 200, version: int 
     if version is not None:
         headers["ETag"] = etag(version)
     return Response(body, status_code=status_code, headers=headers)
-
-
-def require_offset(name: str, value: datetime | None) -> datetime | None:
-    """An RFC 3339 time from the query; one without a time zone is ambiguous (400)."""
-    if value is not None and value.tzinfo is None:
-        raise ValidationException(
-            detail=f"{name} needs a time zone",
-            extra=[
-                {
-                    "key": name,
-                    "message": "an RFC 3339 time needs an offset, e.g. 2026-01-05T09:00:00Z",
-                    "source": "query",
-                }
-            ],
-        )
-    return value
 
 
 def etag(version: int) -> str:

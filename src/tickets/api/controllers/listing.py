@@ -24,7 +24,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from projections.runner import ReadSide
 from projections.ticket_list import SORT_COLUMNS, ListFilters
 from tickets.api import presenters, schemas
-from tickets.api.controllers.common import Cursor, Limit, require_offset
+from tickets.api.controllers.common import Cursor, Limit
 from tickets.api.controllers.tickets import TicketController
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.application.actors import Actor
@@ -205,7 +205,7 @@ class TicketListController(TicketController):
             contact_emails=list(contact_email or []),
             query=q or "",
             breached=breached,
-            updated_since=require_offset("updatedSince", updated_since),
+            updated_since=updated_since,
         )
         read_side, headers = _read_side(services), _position_header(read_position)
         now = services.clock()
