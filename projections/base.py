@@ -101,9 +101,8 @@ class ReadModel(ABC):
 
     def ddl(self, copy: Copy) -> list[str]:
         """CREATE statements of one copy (idempotent)."""
-        types = {"blob": copy.dialect.blob_type, "text_set": copy.dialect.text_set_column()}
         return [
-            f"CREATE TABLE IF NOT EXISTS {copy.prefix}_{table} ({columns.format(**types)})"
+            f"CREATE TABLE IF NOT EXISTS {copy.prefix}_{table} ({columns.format(**copy.dialect.types)})"
             for table, columns in self.tables.items()
         ]
 

@@ -176,12 +176,12 @@ class TicketList(ReadModel):
                 parts.append("assignee_id IS NULL")
             where.append("(" + " OR ".join(parts) + ")")
         if f.tag_ids:
-            condition, values_params = dialect.set_contains_any("tag_ids", f.tag_ids)
+            condition, values_params = dialect.set_contains("tag_ids", f.tag_ids, every=False)
             where.append(condition)
             params.extend(values_params)
         query_words = words(f.query)
         if query_words:
-            condition, values_params = dialect.set_contains_all("words", query_words)
+            condition, values_params = dialect.set_contains("words", query_words, every=True)
             where.append(condition)
             params.extend(values_params)
         if f.updated_since is not None:
