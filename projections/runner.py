@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, Target, apply_batch, scope_asked
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
@@ -119,17 +117,15 @@ class ReadSide:
     """The read models of one event store: their serving copies, queries, catch-up and rebuilds."""
 
     def __init__(
-        self, app: TicketsApp, views: ViewDatabase | Callable[[], ViewDatabase], clock: Clock = system_clock
+        self, app: TicketsApp, open_views: Callable[[], ViewDatabase], clock: Clock = system_clock
     ) -> None:
         self.app = app
-        self._views = views if isinstance(views, ViewDatabase) else None
-        self._open_views = views if not isinstance(views, ViewDatabase) else None
+        self._views: ViewDatabase | None = None
+        self._open_views = open_views
         self.clock = clock
-        self.progressed = threading.Condition()
         self.progress = ProgressSignal()
         self.wake = threading.Event()
         self._lock = threading.Lock()
-        self._serving: dict[str, int] = {}
         # Copies whose secondary indexes this process has made sure of.
         self._indexed: set[tuple[str, int]] = set()
 
@@ -143,7 +139,6 @@ class ReadSide:
         if self._views is None:
             with self._lock:
                 if self._views is None:
-                    assert self._open_views is not None
                     self._views = self._open_views()
         return self._views
 
@@ -164,14 +159,11 @@ class ReadSide:
                 if generation is None:
                     try:
                         generation = self.views.add_copy(name, active=True)
-                    except IntegrityError:  # another process created it just now
-                        generation = self.views.active_generation(name)
-                    except Exception:
+                    except Exception:  # another process may have created it just now
                         generation = self.views.active_generation(name)
                         if generation is None:
                             raise
         assert generation is not None
-        self._serving[name] = generation
         view = self.views.view(model, generation, create=True)
         if (name, generation) not in self._indexed:
             self._prepare_to_serve(model, view)
@@ -217,8 +209,6 @@ class ReadSide:
             self.views, self.app, [(read_model(n), self.serving_view(n)) for n in chosen], limit, after_event
         )
         if result.advanced:
-            with self.progressed:
-                self.progressed.notify_all()
             self.progress.notify()
         return result
 
@@ -232,17 +222,8 @@ class ReadSide:
         return folded
 
     def wait_for(self, position: int, timeout: float) -> bool:
-        """Wait (bounded) until every serving copy has reached `position`; whether they did."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if min(self.positions().values()) >= position:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.wake.set()  # an embedded follower starts its next batch now
-            with self.progressed:
-                self.progressed.wait(timeout=min(remaining, 0.05))
+        """`reach`, for a caller outside any event loop: whether every serving copy reached `position`."""
+        return asyncio.run(self.reach(position, timeout, poll_interval=0.05)) >= position
 
     async def reach(self, position: int, timeout: float, poll_interval: float = 0.1) -> int:
         """Wait on the event loop (bounded) until every serving copy has reached `position`.
@@ -288,10 +269,9 @@ class ReadSide:
         log) until then.
         """
         models = [read_model(name) for name in names or READ_MODELS]
-        targets = []
-        for model in models:
-            generation = self.views.add_copy(model.name, active=False)
-            targets.append((model, self.views.view(model, generation, create=True)))
+        targets = [
+            (m, self.views.view(m, self.views.add_copy(m.name, active=False), create=True)) for m in models
+        ]
         self._fill(targets, progress, batch_size)
         if switch:
             self._switch(targets, batch_size)
@@ -337,18 +317,18 @@ class ReadSide:
         for model, view in targets:
             previous = self.views.active_generation(model.name)
             self.views.activate(model.name, view.copy.generation)
-            self._serving[model.name] = view.copy.generation
             if previous is not None and previous != view.copy.generation:
-                self.views.drop_copy(model, previous)
-                self.views.forget_copy(model.name, previous)
+                self._drop(model, previous)
 
     def drop(self, name: str, generation: int) -> None:
         """Drop a copy that does not serve (an abandoned rebuild)."""
-        model = read_model(name)
         if self.views.active_generation(name) == generation:
             raise ValueError(f"copy {generation} of {name} is serving; rebuild instead")
+        self._drop(read_model(name), generation)
+
+    def _drop(self, model: ReadModel, generation: int) -> None:
         self.views.drop_copy(model, generation)
-        self.views.forget_copy(name, generation)
+        self.views.forget_copy(model.name, generation)
 
     def dump(self, name: str, generation: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of a copy's tables, sorted (for comparing copies)."""
@@ -463,23 +443,7 @@ class Follower:
         self.read_side.wake.set()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self.read_side.wake.set()
+        self.stop_soon()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-
-
-__all__ = [
-    "READ_MODELS",
-    "SLA_BREACHES",
-    "TICKET_LIST",
-    "TICKET_STATS",
-    "Follower",
-    "ProgressSignal",
-    "ReadSide",
-    "Stats",
-    "Status",
-    "UnknownReadModelError",
-    "read_model",
-]
