@@ -329,26 +329,3 @@ def apply_batch(
             model.write(cursors[view.copy], view.copy, changes)
             view.record(cursors[view.copy], end)
     return BatchResult(events=len(notifications), position=end, advanced=True, ticket_ids=ids)
-
-
-__all__ = [
-    "ASSIGNEE_SCOPE",
-    "ORG_SCOPE",
-    "SCOPES",
-    "TEAM_SCOPE",
-    "BatchResult",
-    "Change",
-    "CounterModel",
-    "Fetch",
-    "Prefetcher",
-    "ReadModel",
-    "Scope",
-    "Target",
-    "apply_batch",
-    "breached_now",
-    "decode_state",
-    "micros",
-    "micros_or_none",
-    "scope_asked",
-    "scopes",
-]

@@ -212,14 +212,3 @@ HANDLERS: dict[type[Any], Handler] = {
 }
 for _event_type, _handler in HANDLERS.items():
     evolve.register(_event_type, _changes(_handler))
-
-
-__all__ = [
-    "FOLD_VERSION",
-    "SUMMARY_DECODER",
-    "SUMMARY_ENCODER",
-    "TICKET_TOPICS",
-    "TicketSummary",
-    "evolve",
-    "words",
-]

@@ -192,6 +192,3 @@ class TicketList(ReadModel):
             where.append(breached if f.breached else f"NOT ({breached})")
             params.append(micros(now))
         return where, params
-
-
-__all__ = ["NO_DEADLINE", "SORT_COLUMNS", "ListFilters", "ListPage", "TicketList"]

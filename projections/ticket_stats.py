@@ -64,6 +64,3 @@ class TicketStats(CounterModel):
             elif field in tables and value in tables[field]:
                 tables[field][value] = n
         return Counts(total, by_status, by_priority, by_category)
-
-
-__all__ = ["Counts", "TicketStats"]
