@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, Target, apply_batch, scope_asked
+from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch, scope_asked
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
-from projections.views import View, ViewDatabase, open_view_database
+from projections.views import Copy, View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
@@ -127,7 +127,7 @@ class ReadSide:
         self.wake = threading.Event()
         self._lock = threading.Lock()
         # Copies whose secondary indexes this process has made sure of.
-        self._indexed: set[tuple[str, int]] = set()
+        self._indexed: set[Copy] = set()
 
     @classmethod
     def open(cls, settings: Settings, app: TicketsApp, clock: Clock = system_clock) -> ReadSide:
@@ -165,14 +165,14 @@ class ReadSide:
                             raise
         assert generation is not None
         view = self.views.view(model, generation, create=True)
-        if (name, generation) not in self._indexed:
-            self._prepare_to_serve(model, view)
+        if view.copy not in self._indexed:
+            self._prepare_to_serve(view)
         return view
 
-    def _prepare_to_serve(self, model: ReadModel, view: View) -> None:
+    def _prepare_to_serve(self, view: View) -> None:
         """Give a copy the indexes its queries need (a no-op when it has them)."""
-        self.views.prepare_to_serve(view, model.serving_ddl(view.copy))
-        self._indexed.add((model.name, view.copy.generation))
+        self.views.prepare_to_serve(view)
+        self._indexed.add(view.copy)
 
     def head(self) -> int:
         return self.app.head_position()
@@ -205,9 +205,7 @@ class ReadSide:
     ) -> BatchResult:
         """Apply one batch to the serving copies of `names` (default: all), folding it once for them."""
         chosen = [names] if isinstance(names, str) else list(names or READ_MODELS)
-        result = apply_batch(
-            self.views, self.app, [(read_model(n), self.serving_view(n)) for n in chosen], limit, after_event
-        )
+        result = apply_batch(self.views, self.app, [self.serving_view(n) for n in chosen], limit, after_event)
         if result.advanced:
             self.progress.notify()
         return result
@@ -269,15 +267,13 @@ class ReadSide:
         log) until then.
         """
         models = [read_model(name) for name in names or READ_MODELS]
-        targets = [
-            (m, self.views.view(m, self.views.add_copy(m.name, active=False), create=True)) for m in models
-        ]
+        targets = [self.views.view(m, self.views.add_copy(m.name, active=False), create=True) for m in models]
         self._fill(targets, progress, batch_size)
         if switch:
             self._switch(targets, batch_size)
-        return {model.name: view.copy.generation for model, view in targets}
+        return {view.copy.name: view.copy.generation for view in targets}
 
-    def _fill(self, targets: list[Target], progress: Progress | None, batch_size: int) -> None:
+    def _fill(self, targets: list[View], progress: Progress | None, batch_size: int) -> None:
         """Apply batches to copies that do not serve until they reach the head.
 
         Up to the head read at the start, the log is read ahead in a thread (`Prefetcher`)
@@ -305,20 +301,19 @@ class ReadSide:
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
         """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
-        model = read_model(name)
-        self._switch([(model, self.views.view(model, generation))], batch_size)
+        self._switch([self.views.view(read_model(name), generation)], batch_size)
 
-    def _switch(self, targets: list[Target], batch_size: int) -> None:
+    def _switch(self, targets: list[View], batch_size: int) -> None:
         """Give the copies their secondary indexes, catch them up, make them serve; drop the previous ones."""
         self._fill(targets, None, batch_size)
-        for model, view in targets:
-            self._prepare_to_serve(model, view)
+        for view in targets:
+            self._prepare_to_serve(view)
         self._fill(targets, None, batch_size)
-        for model, view in targets:
-            previous = self.views.active_generation(model.name)
-            self.views.activate(model.name, view.copy.generation)
+        for view in targets:
+            previous = self.views.active_generation(view.copy.name)
+            self.views.activate(view.copy.name, view.copy.generation)
             if previous is not None and previous != view.copy.generation:
-                self._drop(model, previous)
+                self._drop(view.model, previous)
 
     def drop(self, name: str, generation: int) -> None:
         """Drop a copy that does not serve (an abandoned rebuild)."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from projections.base import ReadModel, breached_now, decode_state, micros, micros_or_none
-from projections.summary import TicketSummary, words
+from projections.base import ReadModel, breached_now, micros, micros_or_none
+from projections.summary import SUMMARY_DECODER, TicketSummary, words
 from projections.views import Copy, Cursor, Dialect
 from tickets.domain.values import PRIORITY_RANK, Priority
 
@@ -142,7 +142,7 @@ class TicketList(ReadModel):
             [*params, limit + 1],
         )
         found = curs.fetchall()
-        rows = [decode_state(bytes(r["state"])) for r in found[:limit]]
+        rows = [SUMMARY_DECODER.decode(bytes(r["state"])) for r in found[:limit]]
         next_after = None
         if len(found) > limit:
             last = found[limit - 1]

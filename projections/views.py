@@ -157,7 +157,7 @@ class SQLiteView(SQLiteTrackingRecorder):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
     def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
-        self.copy = Copy(model.name, generation, Dialect())
+        self.model, self.copy = model, Copy(model.name, generation, Dialect())
         self._ddl = model.ddl(self.copy)
         super().__init__(datastore)
 
@@ -177,7 +177,7 @@ class PostgresView(PostgresTrackingRecorder):
     """A read model copy in the event database; tables and tracking commit together."""
 
     def __init__(self, datastore: PostgresDatastore, *, model: ReadModel, generation: int) -> None:
-        self.copy = Copy(model.name, generation, PostgresDialect())
+        self.model, self.copy = model, Copy(model.name, generation, PostgresDialect())
         super().__init__(datastore, tracking_table_name=f"{self.copy.prefix}_tracking")
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in model.ddl(self.copy))
 
@@ -315,9 +315,9 @@ class ViewDatabase(ABC):
         """A read-only transaction on the copy."""
         return view.datastore.transaction(commit=False)
 
-    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: View) -> None:
         """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock."""
-        if statements:
+        if statements := view.model.serving_ddl(view.copy):
             with self._locked(view) as curs:
                 for statement in statements:
                     curs.execute(statement)
