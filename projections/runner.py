@@ -79,7 +79,7 @@ class ProgressSignal:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiters: set[asyncio.Future[None]] = set()
 
     @property
     def waiting(self) -> int:
@@ -89,23 +89,22 @@ class ProgressSignal:
 
     def next(self) -> asyncio.Future[None]:
         """A future of the running loop, done at the next `notify` (subscribe before checking the position)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._lock:
-            self._waiters.append((loop, future))
+            self._waiters.add(future)
         future.add_done_callback(self._forget)
         return future
 
     def _forget(self, future: asyncio.Future[None]) -> None:
         with self._lock:
-            self._waiters = [(loop, f) for loop, f in self._waiters if f is not future]
+            self._waiters.discard(future)
 
     def notify(self) -> None:
         with self._lock:
-            waiters, self._waiters = self._waiters, []
-        for loop, future in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, future)
+            waiters, self._waiters = self._waiters, set()
+        for future in waiters:
+            if not future.get_loop().is_closed():
+                future.get_loop().call_soon_threadsafe(_resolve, future)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -358,10 +357,9 @@ class ReadSide:
         self, org_id: str, now: datetime, team_id: str | None = None, assignee_id: str | None = None
     ) -> Stats:
         scope, scope_id = scope_asked(team_id, assignee_id)
-        stats_view = self.serving_view(TICKET_STATS.name)
+        stats_view, sla_view = self.serving_view(TICKET_STATS.name), self.serving_view(SLA_BREACHES.name)
         with self.views.read(stats_view) as curs:
             counts = TICKET_STATS.counts(curs, stats_view.copy, org_id, scope, scope_id)
-        sla_view = self.serving_view(SLA_BREACHES.name)
         sla = sla_view.copy
         with self.views.read(sla_view) as curs:
             breached = SLA_BREACHES.breached_count(curs, sla, org_id, now, scope, scope_id)

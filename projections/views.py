@@ -246,16 +246,13 @@ class ViewDatabase(ABC):
         with self._registry() as curs:
             curs.execute(
                 self.dialect.sql(
-                    "SELECT COALESCE(MAX(generation), 0) AS g FROM projection_copies WHERE name = ?"
+                    "INSERT INTO projection_copies (name, generation, active) "
+                    "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
+                    "RETURNING generation"
                 ),
-                (registered_name(name),),
+                (registered_name(name), active, registered_name(name)),
             )
-            generation = int(curs.fetchone()["g"]) + 1
-            curs.execute(
-                self.dialect.sql("INSERT INTO projection_copies (name, generation, active) VALUES (?, ?, ?)"),
-                (registered_name(name), generation, active),
-            )
-        return generation
+            return int(curs.fetchone()["generation"])
 
     def activate(self, name: str, generation: int) -> None:
         with self._registry() as curs:
