@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -101,9 +101,8 @@ class ReadModel(ABC):
 
     def ddl(self, copy: Copy) -> list[str]:
         """CREATE statements of one copy (idempotent)."""
-        types = {"blob": copy.dialect.blob_type, "text_set": copy.dialect.text_set_column()}
         return [
-            f"CREATE TABLE IF NOT EXISTS {copy.prefix}_{table} ({columns.format(**types)})"
+            f"CREATE TABLE IF NOT EXISTS {copy.prefix}_{table} ({columns.format(**copy.dialect.types)})"
             for table, columns in self.tables.items()
         ]
 
@@ -132,14 +131,11 @@ class ReadModel(ABC):
         """
         table, dialect = f"{copy.prefix}_{self.state_table}", copy.dialect
         gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
-        new = [
-            self.row(c.after, c.state, dialect) for c in changes if c.after is not None and c.before is None
-        ]
-        changed = [
-            self.row(c.after, c.state, dialect)
-            for c in changes
-            if c.after is not None and c.before is not None
-        ]
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for c in changes:
+            if c.after is not None:
+                (new if c.before is None else changed).append(self.row(c.after, c.state, dialect))
         if gone:
             condition, params = dialect.in_list("ticket_id", gone)
             curs.execute(dialect.sql(f"DELETE FROM {table} WHERE {condition}"), params)
@@ -192,12 +188,9 @@ class CounterModel(ReadModel):
         super().write(curs, copy, changes)
         counted = Counter(k for c in changes if c.after is not None for k in self.counted(c.after))
         counted.subtract(k for c in changes if c.before is not None for k in self.counted(c.before))
-        deltas: dict[str, Counter[tuple[Hashable, ...]]] = {table: Counter() for table in self.counter_keys}
-        for (table, key), n in counted.items():
-            deltas[table][key] = n
         dialect = copy.dialect
         for table, key_columns in self.counter_keys.items():
-            changed = sorted((key, n) for key, n in deltas[table].items() if n)
+            changed = sorted((key, n) for (counter, key), n in counted.items() if counter == table and n)
             if not changed:
                 continue
             keys, name = ", ".join(key_columns), f"{copy.prefix}_{table}"
@@ -214,10 +207,6 @@ class CounterModel(ReadModel):
                 curs.executemany(dialect.sql(f"DELETE FROM {name} WHERE {match} AND n = 0"), emptied)
 
 
-def decode_state(state: bytes) -> TicketSummary:
-    return SUMMARY_DECODER.decode(state)
-
-
 @dataclass
 class BatchResult:
     """What one batch did: events folded, and the position the copy reached."""
@@ -226,7 +215,6 @@ class BatchResult:
     position: int = 0
     advanced: bool = False
     locked_out: bool = False
-    ticket_ids: list[str] = field(default_factory=list)
 
 
 # Called after each event of a batch with the count so far (tests use it to fail part-way).
@@ -275,27 +263,23 @@ class Prefetcher:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-# A read model and the copy of it a batch advances.
-Target = tuple[ReadModel, View]
-
-
 def apply_batch(
     views: ViewDatabase,
     app: Application[Any],
-    targets: Sequence[Target],
+    targets: Sequence[View],
     limit: int = 2000,
     after_event: EventHook | None = None,
     stop_at: int | None = None,
     fetch: Fetch | None = None,
 ) -> BatchResult:
     """Fold the next events of the log once, into every target copy at the lowest position (see above)."""
-    with views.batch(*(view for _, view in targets)) as cursors:
-        locked = [(model, view) for model, view in targets if view.copy in cursors]
+    with views.batch(*targets) as cursors:
+        locked = [view for view in targets if view.copy in cursors]
         if not locked:
             return BatchResult(locked_out=True)
-        positions = {view.copy: view.position_in(cursors[view.copy]) for _, view in locked}
+        positions = {view.copy: view.position_in(cursors[view.copy]) for view in locked}
         start = min(positions.values())
-        group = [(model, view) for model, view in locked if positions[view.copy] == start]
+        group = [view for view in locked if positions[view.copy] == start]
         head = app.recorder.max_notification_id() or 0
         # Copies ahead of the group wait: the group stops where the next of them is, and joins it.
         head = min(
@@ -308,11 +292,12 @@ def apply_batch(
         end = notifications[-1].id if len(notifications) == limit else head
         ids = list(dict.fromkeys(str(n.originator_id) for n in notifications))
         # Every copy of the group is at `start`, so each holds the same summaries: load them from one.
-        first_model, first_view = group[0]
-        stored = first_model.load_states(cursors[first_view.copy], first_view.copy, ids) if ids else {}
-        before = {key: decode_state(state) for key, state in stored.items()}
+        first = group[0]
+        stored = first.model.load_states(cursors[first.copy], first.copy, ids) if ids else {}
+        # Decoded twice: the fold changes `summaries` in place, `before` stays as stored.
+        before = {key: SUMMARY_DECODER.decode(state) for key, state in stored.items()}
         summaries: dict[str, TicketSummary | None] = {
-            key: decode_state(state) for key, state in stored.items()
+            key: SUMMARY_DECODER.decode(state) for key, state in stored.items()
         }
         to_domain_event = app.mapper.to_domain_event
         for count, notification in enumerate(notifications, start=1):
@@ -320,36 +305,12 @@ def apply_batch(
             summaries[key] = evolve(to_domain_event(notification), summaries.get(key))
             if after_event is not None:
                 after_event(count)
-        changes = []
-        for key in ids:
-            after = summaries.get(key)
-            changes.append(
-                Change(key, before.get(key), after, SUMMARY_ENCODER.encode(after) if after else b"")
-            )
-        for model, view in group:
-            model.write(cursors[view.copy], view.copy, changes)
+        after = {key: summaries.get(key) for key in ids}
+        changes = [
+            Change(key, before.get(key), s, SUMMARY_ENCODER.encode(s) if s else b"")
+            for key, s in after.items()
+        ]
+        for view in group:
+            view.model.write(cursors[view.copy], view.copy, changes)
             view.record(cursors[view.copy], end)
-    return BatchResult(events=len(notifications), position=end, advanced=True, ticket_ids=ids)
-
-
-__all__ = [
-    "ASSIGNEE_SCOPE",
-    "ORG_SCOPE",
-    "SCOPES",
-    "TEAM_SCOPE",
-    "BatchResult",
-    "Change",
-    "CounterModel",
-    "Fetch",
-    "Prefetcher",
-    "ReadModel",
-    "Scope",
-    "Target",
-    "apply_batch",
-    "breached_now",
-    "decode_state",
-    "micros",
-    "micros_or_none",
-    "scope_asked",
-    "scopes",
-]
+    return BatchResult(events=len(notifications), position=end, advanced=True)

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
-from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, Target, apply_batch, scope_asked
+from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch, scope_asked
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
-from projections.views import View, ViewDatabase, open_view_database
+from projections.views import Copy, View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
@@ -81,7 +79,7 @@ class ProgressSignal:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiters: set[asyncio.Future[None]] = set()
 
     @property
     def waiting(self) -> int:
@@ -91,23 +89,22 @@ class ProgressSignal:
 
     def next(self) -> asyncio.Future[None]:
         """A future of the running loop, done at the next `notify` (subscribe before checking the position)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._lock:
-            self._waiters.append((loop, future))
+            self._waiters.add(future)
         future.add_done_callback(self._forget)
         return future
 
     def _forget(self, future: asyncio.Future[None]) -> None:
         with self._lock:
-            self._waiters = [(loop, f) for loop, f in self._waiters if f is not future]
+            self._waiters.discard(future)
 
     def notify(self) -> None:
         with self._lock:
-            waiters, self._waiters = self._waiters, []
-        for loop, future in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, future)
+            waiters, self._waiters = self._waiters, set()
+        for future in waiters:
+            if not future.get_loop().is_closed():
+                future.get_loop().call_soon_threadsafe(_resolve, future)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -119,19 +116,17 @@ class ReadSide:
     """The read models of one event store: their serving copies, queries, catch-up and rebuilds."""
 
     def __init__(
-        self, app: TicketsApp, views: ViewDatabase | Callable[[], ViewDatabase], clock: Clock = system_clock
+        self, app: TicketsApp, open_views: Callable[[], ViewDatabase], clock: Clock = system_clock
     ) -> None:
         self.app = app
-        self._views = views if isinstance(views, ViewDatabase) else None
-        self._open_views = views if not isinstance(views, ViewDatabase) else None
+        self._views: ViewDatabase | None = None
+        self._open_views = open_views
         self.clock = clock
-        self.progressed = threading.Condition()
         self.progress = ProgressSignal()
         self.wake = threading.Event()
         self._lock = threading.Lock()
-        self._serving: dict[str, int] = {}
         # Copies whose secondary indexes this process has made sure of.
-        self._indexed: set[tuple[str, int]] = set()
+        self._indexed: set[Copy] = set()
 
     @classmethod
     def open(cls, settings: Settings, app: TicketsApp, clock: Clock = system_clock) -> ReadSide:
@@ -143,7 +138,6 @@ class ReadSide:
         if self._views is None:
             with self._lock:
                 if self._views is None:
-                    assert self._open_views is not None
                     self._views = self._open_views()
         return self._views
 
@@ -164,23 +158,20 @@ class ReadSide:
                 if generation is None:
                     try:
                         generation = self.views.add_copy(name, active=True)
-                    except IntegrityError:  # another process created it just now
-                        generation = self.views.active_generation(name)
-                    except Exception:
+                    except Exception:  # another process may have created it just now
                         generation = self.views.active_generation(name)
                         if generation is None:
                             raise
         assert generation is not None
-        self._serving[name] = generation
         view = self.views.view(model, generation, create=True)
-        if (name, generation) not in self._indexed:
-            self._prepare_to_serve(model, view)
+        if view.copy not in self._indexed:
+            self._prepare_to_serve(view)
         return view
 
-    def _prepare_to_serve(self, model: ReadModel, view: View) -> None:
+    def _prepare_to_serve(self, view: View) -> None:
         """Give a copy the indexes its queries need (a no-op when it has them)."""
-        self.views.prepare_to_serve(view, model.serving_ddl(view.copy))
-        self._indexed.add((model.name, view.copy.generation))
+        self.views.prepare_to_serve(view)
+        self._indexed.add(view.copy)
 
     def head(self) -> int:
         return self.app.head_position()
@@ -213,12 +204,8 @@ class ReadSide:
     ) -> BatchResult:
         """Apply one batch to the serving copies of `names` (default: all), folding it once for them."""
         chosen = [names] if isinstance(names, str) else list(names or READ_MODELS)
-        result = apply_batch(
-            self.views, self.app, [(read_model(n), self.serving_view(n)) for n in chosen], limit, after_event
-        )
+        result = apply_batch(self.views, self.app, [self.serving_view(n) for n in chosen], limit, after_event)
         if result.advanced:
-            with self.progressed:
-                self.progressed.notify_all()
             self.progress.notify()
         return result
 
@@ -232,17 +219,8 @@ class ReadSide:
         return folded
 
     def wait_for(self, position: int, timeout: float) -> bool:
-        """Wait (bounded) until every serving copy has reached `position`; whether they did."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if min(self.positions().values()) >= position:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.wake.set()  # an embedded follower starts its next batch now
-            with self.progressed:
-                self.progressed.wait(timeout=min(remaining, 0.05))
+        """`reach`, for a caller outside any event loop: whether every serving copy reached `position`."""
+        return asyncio.run(self.reach(position, timeout, poll_interval=0.05)) >= position
 
     async def reach(self, position: int, timeout: float, poll_interval: float = 0.1) -> int:
         """Wait on the event loop (bounded) until every serving copy has reached `position`.
@@ -288,16 +266,13 @@ class ReadSide:
         log) until then.
         """
         models = [read_model(name) for name in names or READ_MODELS]
-        targets = []
-        for model in models:
-            generation = self.views.add_copy(model.name, active=False)
-            targets.append((model, self.views.view(model, generation, create=True)))
+        targets = [self.views.view(m, self.views.add_copy(m.name, active=False), create=True) for m in models]
         self._fill(targets, progress, batch_size)
         if switch:
             self._switch(targets, batch_size)
-        return {model.name: view.copy.generation for model, view in targets}
+        return {view.copy.name: view.copy.generation for view in targets}
 
-    def _fill(self, targets: list[Target], progress: Progress | None, batch_size: int) -> None:
+    def _fill(self, targets: list[View], progress: Progress | None, batch_size: int) -> None:
         """Apply batches to copies that do not serve until they reach the head.
 
         Up to the head read at the start, the log is read ahead in a thread (`Prefetcher`)
@@ -325,30 +300,29 @@ class ReadSide:
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
         """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
-        model = read_model(name)
-        self._switch([(model, self.views.view(model, generation))], batch_size)
+        self._switch([self.views.view(read_model(name), generation)], batch_size)
 
-    def _switch(self, targets: list[Target], batch_size: int) -> None:
+    def _switch(self, targets: list[View], batch_size: int) -> None:
         """Give the copies their secondary indexes, catch them up, make them serve; drop the previous ones."""
         self._fill(targets, None, batch_size)
-        for model, view in targets:
-            self._prepare_to_serve(model, view)
+        for view in targets:
+            self._prepare_to_serve(view)
         self._fill(targets, None, batch_size)
-        for model, view in targets:
-            previous = self.views.active_generation(model.name)
-            self.views.activate(model.name, view.copy.generation)
-            self._serving[model.name] = view.copy.generation
+        for view in targets:
+            previous = self.views.active_generation(view.copy.name)
+            self.views.activate(view.copy.name, view.copy.generation)
             if previous is not None and previous != view.copy.generation:
-                self.views.drop_copy(model, previous)
-                self.views.forget_copy(model.name, previous)
+                self._drop(view.model, previous)
 
     def drop(self, name: str, generation: int) -> None:
         """Drop a copy that does not serve (an abandoned rebuild)."""
-        model = read_model(name)
         if self.views.active_generation(name) == generation:
             raise ValueError(f"copy {generation} of {name} is serving; rebuild instead")
+        self._drop(read_model(name), generation)
+
+    def _drop(self, model: ReadModel, generation: int) -> None:
         self.views.drop_copy(model, generation)
-        self.views.forget_copy(name, generation)
+        self.views.forget_copy(model.name, generation)
 
     def dump(self, name: str, generation: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of a copy's tables, sorted (for comparing copies)."""
@@ -383,10 +357,9 @@ class ReadSide:
         self, org_id: str, now: datetime, team_id: str | None = None, assignee_id: str | None = None
     ) -> Stats:
         scope, scope_id = scope_asked(team_id, assignee_id)
-        stats_view = self.serving_view(TICKET_STATS.name)
+        stats_view, sla_view = self.serving_view(TICKET_STATS.name), self.serving_view(SLA_BREACHES.name)
         with self.views.read(stats_view) as curs:
             counts = TICKET_STATS.counts(curs, stats_view.copy, org_id, scope, scope_id)
-        sla_view = self.serving_view(SLA_BREACHES.name)
         sla = sla_view.copy
         with self.views.read(sla_view) as curs:
             breached = SLA_BREACHES.breached_count(curs, sla, org_id, now, scope, scope_id)
@@ -463,23 +436,7 @@ class Follower:
         self.read_side.wake.set()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self.read_side.wake.set()
+        self.stop_soon()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-
-
-__all__ = [
-    "READ_MODELS",
-    "SLA_BREACHES",
-    "TICKET_LIST",
-    "TICKET_STATS",
-    "Follower",
-    "ProgressSignal",
-    "ReadSide",
-    "Stats",
-    "Status",
-    "UnknownReadModelError",
-    "read_model",
-]

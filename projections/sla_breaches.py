@@ -173,6 +173,3 @@ class SlaBreaches(CounterModel):
             (micros(now), limit),
         )
         return [str(r["ticket_id"]) for r in curs.fetchall()]
-
-
-__all__ = ["DAY", "SPAN", "SlaBreaches", "day_of"]

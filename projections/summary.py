@@ -1,8 +1,8 @@
 """The read side's fold: a ticket's events -> a `TicketSummary` (what a list, counter or deadline needs).
 
-`evolve(event, summary)` has one handler per Ticket event type, registered below with the
-event class it handles: from an event type, its definition is in `tickets.domain.ticket`,
-its projection handler is here. The rules mirror the aggregate's (on-hold pauses the SLA
+`evolve(event, summary)` has one handler per Ticket event type (`HANDLERS`, keyed by the event
+class): from an event type, its definition is in `tickets.domain.ticket`, its projection
+handler is here. The rules mirror the aggregate's (on-hold pauses the SLA
 clock, a reopened ticket's resolution target is unmet again, ...); the property tests
 compare every summary with the aggregate itself, so the two cannot drift apart unnoticed.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import datetime
 from functools import singledispatch
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
@@ -27,6 +28,10 @@ WORD = re.compile(r"[^\W_]+", re.UNICODE)
 def words(text: str) -> list[str]:
     """The distinct lower-case words of a text, in order: what `q` matches against."""
     return list(dict.fromkeys(w.lower() for w in WORD.findall(text)))
+
+
+# The summary keeps the SLA clock's fields flat, as its encoded state always had them.
+SLA_FIELDS = tuple(f.name for f in fields(SlaClock))
 
 
 class TicketSummary(msgspec.Struct, kw_only=True):
@@ -64,27 +69,12 @@ class TicketSummary(msgspec.Struct, kw_only=True):
     @property
     def sla(self) -> SlaClock:
         """The SLA clock, with the domain's own rules (`tickets.domain.sla`)."""
-        return SlaClock(
-            first_response_due_at=self.first_response_due_at,
-            resolution_due_at=self.resolution_due_at,
-            first_response_at=self.first_response_at,
-            resolved_at=self.resolved_at,
-            closed_at=self.closed_at,
-            on_hold_since=self.on_hold_since,
-            first_response_missed=self.first_response_missed,
-            resolution_missed=self.resolution_missed,
-        )
+        return SlaClock(**{name: getattr(self, name) for name in SLA_FIELDS})
 
     @sla.setter
     def sla(self, clock: SlaClock) -> None:
-        self.first_response_due_at = clock.first_response_due_at
-        self.resolution_due_at = clock.resolution_due_at
-        self.first_response_at = clock.first_response_at
-        self.resolved_at = clock.resolved_at
-        self.closed_at = clock.closed_at
-        self.on_hold_since = clock.on_hold_since
-        self.first_response_missed = clock.first_response_missed
-        self.resolution_missed = clock.resolution_missed
+        for name in SLA_FIELDS:
+            setattr(self, name, getattr(clock, name))
 
     @property
     def sla_deadline(self) -> datetime | None:
@@ -102,11 +92,6 @@ class TicketSummary(msgspec.Struct, kw_only=True):
         before a hold or before resolving, recorded before a re-stamp). A ticket has ever breached
         when this is true or when it is breached now."""
         return self.sla.ever_breached(None)
-
-    @property
-    def sla_clock_running(self) -> bool:
-        """True while the ticket can be, or is, breached now (see `breach_watch`)."""
-        return self.breach_watch is not None
 
     def search_words(self) -> list[str]:
         return list(dict.fromkeys([*words(self.subject), *self.description_words]))
@@ -132,26 +117,6 @@ def _id(value: object) -> str | None:
 def evolve(event: Any, summary: TicketSummary | None) -> TicketSummary | None:
     """The summary after `event` (None: the ticket is not, or no longer, live). Unknown events change nothing."""
     return summary
-
-
-E = TypeVar("E")
-
-
-def _on(event_type: type[E]) -> Callable[[Callable[[E, TicketSummary], None]], None]:
-    """Register a handler that mutates an existing summary; the version and update time follow."""
-
-    def register(handler: Callable[[E, TicketSummary], None]) -> None:
-        def apply(event: Any, summary: TicketSummary | None) -> TicketSummary | None:
-            if summary is None:
-                return None
-            handler(event, summary)
-            summary.version = event.originator_version
-            summary.updated_at = event.timestamp
-            return summary
-
-        evolve.register(event_type)(apply)
-
-    return register
 
 
 @evolve.register
@@ -185,108 +150,65 @@ def _deleted(event: Ticket.Deleted, summary: TicketSummary | None) -> TicketSumm
     return None
 
 
-@_on(Ticket.SubjectChanged)
-def _subject(event: Ticket.SubjectChanged, s: TicketSummary) -> None:
-    s.subject = event.new
+# A handler changes a live ticket's summary in place; `_changes` moves its version and update time.
+Handler = Callable[[Any, TicketSummary], object]
 
 
-@_on(Ticket.DescriptionChanged)
-def _description(event: Ticket.DescriptionChanged, s: TicketSummary) -> None:
-    s.description_words = words(event.new)
+def _set(**values: Handler) -> Handler:
+    """A handler that sets each named field of the summary to its value (computed in this order)."""
+
+    def handler(event: Any, s: TicketSummary) -> None:
+        for name, value in values.items():
+            setattr(s, name, value(event, s))
+
+    return handler
 
 
-@_on(Ticket.StatusChanged)
-def _status(event: Ticket.StatusChanged, s: TicketSummary) -> None:
-    s.sla, _paused = s.sla.after_status_change(Status(event.old), Status(event.new), event.timestamp)
-    s.status = event.new
+def _changes(handler: Handler) -> Callable[[Any, TicketSummary | None], TicketSummary | None]:
+    def apply(event: Any, summary: TicketSummary | None) -> TicketSummary | None:
+        if summary is None:
+            return None
+        handler(event, summary)
+        summary.version = event.originator_version
+        summary.updated_at = event.timestamp
+        return summary
+
+    return apply
 
 
-@_on(Ticket.PriorityChanged)
-def _priority(event: Ticket.PriorityChanged, s: TicketSummary) -> None:
-    s.priority = event.new
+def _nothing(event: Any, s: TicketSummary) -> None:
+    """Only the version and update time move."""
 
 
-@_on(Ticket.CategoryChanged)
-def _category(event: Ticket.CategoryChanged, s: TicketSummary) -> None:
-    s.category = event.new
+def _due_times(event: Any) -> SlaDueTimes:
+    return SlaDueTimes(event.first_response_due_at, event.resolution_due_at)
 
 
-@_on(Ticket.TeamChanged)
-def _team(event: Ticket.TeamChanged, s: TicketSummary) -> None:
-    s.team_id = _id(event.new)
-
-
-@_on(Ticket.ContactChanged)
-def _contact(event: Ticket.ContactChanged, s: TicketSummary) -> None:
-    s.contact_email, s.contact_name = event.email, event.name
-
-
-@_on(Ticket.Assigned)
-def _assigned(event: Ticket.Assigned, s: TicketSummary) -> None:
-    s.assignee_id = _id(event.new)
-
-
-@_on(Ticket.TagAdded)
-def _tag_added(event: Ticket.TagAdded, s: TicketSummary) -> None:
-    s.tag_ids.append(str(event.tag_id))
-
-
-@_on(Ticket.TagRemoved)
-def _tag_removed(event: Ticket.TagRemoved, s: TicketSummary) -> None:
-    s.tag_ids.remove(str(event.tag_id))
-
-
-@_on(Ticket.MessageAdded)
-def _message_added(event: Ticket.MessageAdded, s: TicketSummary) -> None:
-    s.message_count += 1
-    s.sla = s.sla.after_public_reply(str(event.actor_id) == s.creator_id, event.timestamp)
-
-
-@_on(Ticket.NoteAdded)
-def _note_added(event: Ticket.NoteAdded, s: TicketSummary) -> None:
-    s.message_count += 1
-
-
-@_on(Ticket.MessageEdited)
-def _message_edited(event: Ticket.MessageEdited, s: TicketSummary) -> None:
-    """Only the update time moves."""
-
-
-@_on(Ticket.MessageDeleted)
-def _message_deleted(event: Ticket.MessageDeleted, s: TicketSummary) -> None:
-    s.message_count -= 1
-
-
-@_on(Ticket.SlaDeadlineSet)
-def _sla_deadline_set(event: Ticket.SlaDeadlineSet, s: TicketSummary) -> None:
-    s.sla = s.sla.with_due_times(
-        SlaDueTimes(event.first_response_due_at, event.resolution_due_at), event.timestamp
-    )
-
-
-@_on(Ticket.SlaClockResumed)
-def _sla_clock_resumed(event: Ticket.SlaClockResumed, s: TicketSummary) -> None:
-    s.sla = s.sla.resumed_to(
-        SlaDueTimes(event.first_response_due_at, event.resolution_due_at), event.timestamp
-    )
-
-
-@_on(Ticket.SlaBreached)
-def _sla_breached(event: Ticket.SlaBreached, s: TicketSummary) -> None:
-    s.breach_recorded_for = event.deadline
-
-
-@_on(Ticket.FollowUpCreated)
-def _follow_up_created(event: Ticket.FollowUpCreated, s: TicketSummary) -> None:
-    """Only the update time moves."""
-
-
-__all__ = [
-    "FOLD_VERSION",
-    "SUMMARY_DECODER",
-    "SUMMARY_ENCODER",
-    "TICKET_TOPICS",
-    "TicketSummary",
-    "evolve",
-    "words",
-]
+HANDLERS: dict[type[Any], Handler] = {
+    Ticket.SubjectChanged: _set(subject=lambda e, s: e.new),
+    Ticket.DescriptionChanged: _set(description_words=lambda e, s: words(e.new)),
+    Ticket.StatusChanged: _set(
+        sla=lambda e, s: s.sla.after_status_change(Status(e.old), Status(e.new), e.timestamp)[0],
+        status=lambda e, s: e.new,
+    ),
+    Ticket.PriorityChanged: _set(priority=lambda e, s: e.new),
+    Ticket.CategoryChanged: _set(category=lambda e, s: e.new),
+    Ticket.TeamChanged: _set(team_id=lambda e, s: _id(e.new)),
+    Ticket.ContactChanged: _set(contact_email=lambda e, s: e.email, contact_name=lambda e, s: e.name),
+    Ticket.Assigned: _set(assignee_id=lambda e, s: _id(e.new)),
+    Ticket.TagAdded: lambda e, s: s.tag_ids.append(str(e.tag_id)),
+    Ticket.TagRemoved: lambda e, s: s.tag_ids.remove(str(e.tag_id)),
+    Ticket.MessageAdded: _set(
+        message_count=lambda e, s: s.message_count + 1,
+        sla=lambda e, s: s.sla.after_public_reply(str(e.actor_id) == s.creator_id, e.timestamp),
+    ),
+    Ticket.NoteAdded: _set(message_count=lambda e, s: s.message_count + 1),
+    Ticket.MessageEdited: _nothing,
+    Ticket.MessageDeleted: _set(message_count=lambda e, s: s.message_count - 1),
+    Ticket.SlaDeadlineSet: _set(sla=lambda e, s: s.sla.with_due_times(_due_times(e), e.timestamp)),
+    Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
+    Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),
+    Ticket.FollowUpCreated: _nothing,
+}
+for _event_type, _handler in HANDLERS.items():
+    evolve.register(_event_type, _changes(_handler))

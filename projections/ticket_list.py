@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from projections.base import ReadModel, breached_now, decode_state, micros, micros_or_none
-from projections.summary import TicketSummary, words
+from projections.base import ReadModel, breached_now, micros, micros_or_none
+from projections.summary import SUMMARY_DECODER, TicketSummary, words
 from projections.views import Copy, Cursor, Dialect
 from tickets.domain.values import PRIORITY_RANK, Priority
 
@@ -67,22 +67,19 @@ class TicketList(ReadModel):
 
     def serving_ddl(self, copy: Copy) -> list[str]:
         t = f"{copy.prefix}_tickets"
-        statements = []
-        for column in SORT_COLUMNS.values():
-            statements.append(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} (org_id, {column}, number)")
-        for column in ("status", "assignee_id", "team_id"):
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS {t}_{column}_created ON {t} (org_id, {column}, created_at, number)"
-            )
-        statements.append(f"CREATE INDEX IF NOT EXISTS {t}_contact ON {t} (org_id, contact_email)")
-        statements.append(
-            f"CREATE INDEX IF NOT EXISTS {t}_breach ON {t} (org_id, sla_deadline) WHERE sla_running"
-        )
-        for column in ("tag_ids", "words"):
-            index = copy.dialect.set_index(t, column)
-            if index:
-                statements.append(index)
-        return statements
+        return [
+            *(
+                f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} (org_id, {c}, number)"
+                for c in SORT_COLUMNS.values()
+            ),
+            *(
+                f"CREATE INDEX IF NOT EXISTS {t}_{c}_created ON {t} (org_id, {c}, created_at, number)"
+                for c in ("status", "assignee_id", "team_id")
+            ),
+            f"CREATE INDEX IF NOT EXISTS {t}_contact ON {t} (org_id, contact_email)",
+            f"CREATE INDEX IF NOT EXISTS {t}_breach ON {t} (org_id, sla_deadline) WHERE sla_running",
+            *(index for c in ("tag_ids", "words") if (index := copy.dialect.set_index(t, c))),
+        ]
 
     def row(self, s: TicketSummary, state: bytes, dialect: Dialect) -> dict[str, Any]:
         deadline = micros_or_none(s.sla_deadline)
@@ -142,7 +139,7 @@ class TicketList(ReadModel):
             [*params, limit + 1],
         )
         found = curs.fetchall()
-        rows = [decode_state(bytes(r["state"])) for r in found[:limit]]
+        rows = [SUMMARY_DECODER.decode(bytes(r["state"])) for r in found[:limit]]
         next_after = None
         if len(found) > limit:
             last = found[limit - 1]
@@ -154,44 +151,34 @@ class TicketList(ReadModel):
         where = ["org_id = ?"]
         params: list[Any] = [org_id]
 
-        def any_of(column: str, values: Sequence[Any]) -> None:
-            if values:
-                condition, values_params = dialect.in_list(column, values)
-                where.append(condition)
-                params.extend(values_params)
+        def add(condition: str, values: Sequence[Any]) -> None:
+            where.append(condition)
+            params.extend(values)
 
-        any_of("status", f.statuses)
-        any_of("priority", f.priorities)
-        any_of("category", f.categories)
-        any_of("source", f.sources)
-        any_of("team_id", f.team_ids)
-        any_of("contact_email", [e.lower() for e in f.contact_emails])
-        if f.assignee_ids or f.unassigned:
-            parts: list[str] = []
-            if f.assignee_ids:
-                condition, values_params = dialect.in_list("assignee_id", f.assignee_ids)
-                parts.append(condition)
-                params.extend(values_params)
-            if f.unassigned:
-                parts.append("assignee_id IS NULL")
-            where.append("(" + " OR ".join(parts) + ")")
+        for column, values in (
+            ("status", f.statuses),
+            ("priority", f.priorities),
+            ("category", f.categories),
+            ("source", f.sources),
+            ("team_id", f.team_ids),
+            ("contact_email", [e.lower() for e in f.contact_emails]),
+        ):
+            if values:
+                add(*dialect.in_list(column, values))
+        if f.assignee_ids and f.unassigned:
+            condition, values = dialect.in_list("assignee_id", f.assignee_ids)
+            add(f"({condition} OR assignee_id IS NULL)", values)
+        elif f.assignee_ids:
+            add(*dialect.in_list("assignee_id", f.assignee_ids))
+        elif f.unassigned:
+            add("assignee_id IS NULL", [])
         if f.tag_ids:
-            condition, values_params = dialect.set_contains_any("tag_ids", f.tag_ids)
-            where.append(condition)
-            params.extend(values_params)
-        query_words = words(f.query)
-        if query_words:
-            condition, values_params = dialect.set_contains_all("words", query_words)
-            where.append(condition)
-            params.extend(values_params)
+            add(*dialect.set_contains("tag_ids", f.tag_ids, every=False))
+        if query_words := words(f.query):
+            add(*dialect.set_contains("words", query_words, every=True))
         if f.updated_since is not None:
-            where.append("updated_at >= ?")
-            params.append(micros(f.updated_since))
+            add("updated_at >= ?", [micros(f.updated_since)])
         if f.breached is not None:
             breached = breached_now("sla_running", "sla_deadline")
-            where.append(breached if f.breached else f"NOT ({breached})")
-            params.append(micros(now))
+            add(breached if f.breached else f"NOT ({breached})", [micros(now)])
         return where, params
-
-
-__all__ = ["NO_DEADLINE", "SORT_COLUMNS", "ListFilters", "ListPage", "TicketList"]

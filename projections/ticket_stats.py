@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from projections.base import CounterModel, Scope, scopes
 from projections.summary import TicketSummary
@@ -52,18 +53,14 @@ class TicketStats(CounterModel):
             ),
             (org_id, scope.name, scope_id),
         )
-        total = 0
-        by_status = {s.value: 0 for s in Status}
-        by_priority = {p.value: 0 for p in Priority}
-        by_category = {c.value: 0 for c in Category}
-        tables = {"status": by_status, "priority": by_priority, "category": by_category}
-        for row in curs.fetchall():
-            field, value, n = row["field"], row["value"], int(row["n"])
-            if field == "total":
-                total = n
-            elif field in tables and value in tables[field]:
-                tables[field][value] = n
-        return Counts(total, by_status, by_priority, by_category)
+        found = {(row["field"], row["value"]): int(row["n"]) for row in curs.fetchall()}
 
+        def by(field: str, values: type[StrEnum]) -> dict[str, int]:
+            return {v.value: found.get((field, v.value), 0) for v in values}
 
-__all__ = ["Counts", "TicketStats"]
+        return Counts(
+            found.get(("total", ""), 0),
+            by("status", Status),
+            by("priority", Priority),
+            by("category", Category),
+        )

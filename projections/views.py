@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -37,6 +37,9 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from projections.summary import FOLD_VERSION
 from tickets.infrastructure.settings import Settings, sqlite_path
+
+if TYPE_CHECKING:
+    from projections.base import ReadModel
 
 # The upstream application whose log the views follow (its `name`).
 UPSTREAM = "Tickets"
@@ -54,72 +57,29 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
-class Dialect(ABC):
-    """The SQL differences between the two stores, in one place."""
+class Dialect:
+    """The SQL differences between the two stores, in one place: SQLite's here, PostgreSQL's below."""
 
-    name: str
+    name = "sqlite"
+    # What `{blob}` and `{text_set}` (a set of short strings: tag ids, words) stand for in table definitions.
+    types = {"blob": "BLOB", "text_set": "TEXT"}
 
-    @abstractmethod
     def sql(self, statement: str) -> str:
         """Statements are written with `?` placeholders."""
-
-    @abstractmethod
-    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-        """`column IN values` as SQL and parameters."""
-
-    @abstractmethod
-    def text_set_column(self) -> str:
-        """The column type of a set of short strings (tag ids, words)."""
-
-    @abstractmethod
-    def encode_set(self, values: Sequence[str]) -> Any: ...
-
-    @abstractmethod
-    def decode_set(self, stored: Any) -> list[str]: ...
-
-    @abstractmethod
-    def set_contains_any(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]: ...
-
-    @abstractmethod
-    def set_contains_all(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]: ...
-
-    @abstractmethod
-    def set_index(self, table: str, column: str) -> str | None: ...
-
-    @abstractmethod
-    def insert_rows(
-        self, curs: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """Insert rows known to be new (no conflict possible) in as few round trips as the store allows."""
-
-    blob_type: str
-
-
-class SQLiteDialect(Dialect):
-    name = "sqlite"
-    blob_type = "BLOB"
-
-    def sql(self, statement: str) -> str:
         return statement
 
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`column IN values` as SQL and parameters."""
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
-    def text_set_column(self) -> str:
-        return "TEXT"
-
-    def encode_set(self, values: Sequence[str]) -> str:
+    def encode_set(self, values: Sequence[str]) -> Any:
         # Space-delimited with a leading and trailing space, so ' word ' matches whole words.
         return " " + " ".join(values) + " " if values else " "
 
-    def decode_set(self, stored: Any) -> list[str]:
-        return str(stored).split()
-
-    def set_contains_any(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return "(" + " OR ".join(f"{column} LIKE ?" for _ in values) + ")", [f"% {v} %" for v in values]
-
-    def set_contains_all(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return "(" + " AND ".join(f"{column} LIKE ?" for _ in values) + ")", [f"% {v} %" for v in values]
+    def set_contains(self, column: str, values: Sequence[str], every: bool) -> tuple[str, list[Any]]:
+        """Whether a set column holds every one of the values (else: any of them)."""
+        match = (" AND " if every else " OR ").join(f"{column} LIKE ?" for _ in values)
+        return f"({match})", [f"% {v} %" for v in values]
 
     def set_index(self, table: str, column: str) -> str | None:
         return None
@@ -127,6 +87,7 @@ class SQLiteDialect(Dialect):
     def insert_rows(
         self, curs: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
+        """Insert rows known to be new (no conflict possible) in as few round trips as the store allows."""
         curs.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
         )
@@ -134,7 +95,7 @@ class SQLiteDialect(Dialect):
 
 class PostgresDialect(Dialect):
     name = "postgres"
-    blob_type = "BYTEA"
+    types = {"blob": "BYTEA", "text_set": "TEXT[]"}
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -142,20 +103,11 @@ class PostgresDialect(Dialect):
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
 
-    def text_set_column(self) -> str:
-        return "TEXT[]"
-
     def encode_set(self, values: Sequence[str]) -> list[str]:
         return list(values)
 
-    def decode_set(self, stored: Any) -> list[str]:
-        return list(stored or [])
-
-    def set_contains_any(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return f"{column} && ?::text[]", [list(values)]
-
-    def set_contains_all(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return f"{column} @> ?::text[]", [list(values)]
+    def set_contains(self, column: str, values: Sequence[str], every: bool) -> tuple[str, list[Any]]:
+        return f"{column} {'@>' if every else '&&'} ?::text[]", [list(values)]
 
     def set_index(self, table: str, column: str) -> str | None:
         return f"CREATE INDEX IF NOT EXISTS {table}_{column}_gin ON {table} USING GIN ({column})"
@@ -167,15 +119,6 @@ class PostgresDialect(Dialect):
         with curs.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
             for row in rows:
                 copy.write_row(row)
-
-
-class ReadModelSchema(Protocol):
-    """What a view needs from its read model: the tables of one copy."""
-
-    @property
-    def name(self) -> str: ...
-
-    def ddl(self, copy: Copy) -> list[str]: ...
 
 
 def registered_name(name: str) -> str:
@@ -205,22 +148,6 @@ class Copy:
         return copy_prefix(self.name, self.generation)
 
 
-class View(Protocol):
-    """A copy's library tracking recorder: its tables and its tracking record commit together."""
-
-    copy: Copy
-
-    def create_table(self) -> None: ...
-
-    def max_tracking_id(self, application_name: str) -> int | None: ...
-
-    def position_in(self, curs: Cursor) -> int:
-        """The copy's tracked position, read inside a batch transaction."""
-
-    def record(self, curs: Cursor, position: int) -> None:
-        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
-
-
 # eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
 # batch needs both inside its transaction, so the views call the recorders' `_insert_tracking` and
 # `_max_tracking_id` here, from their own subclasses, and nowhere else.
@@ -229,34 +156,40 @@ class View(Protocol):
 class SQLiteView(SQLiteTrackingRecorder):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
-    def __init__(self, datastore: SQLiteDatastore, *, schema: ReadModelSchema, generation: int) -> None:
-        self.copy = Copy(schema.name, generation, SQLiteDialect())
-        self._schema = schema
+    def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
+        self.model, self.copy = model, Copy(model.name, generation, Dialect())
+        self._ddl = model.ddl(self.copy)
         super().__init__(datastore)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self._schema.ddl(self.copy)]
+        return [*super().construct_create_table_statements(), *self._ddl]
 
     def position_in(self, curs: Cursor) -> int:
+        """The copy's tracked position, read inside a batch transaction."""
         return self._max_tracking_id(UPSTREAM, cast(SQLiteCursor, curs)) or 0
 
     def record(self, curs: Cursor, position: int) -> None:
+        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
         self._insert_tracking(cast(SQLiteCursor, curs), Tracking(UPSTREAM, position))
 
 
 class PostgresView(PostgresTrackingRecorder):
     """A read model copy in the event database; tables and tracking commit together."""
 
-    def __init__(self, datastore: PostgresDatastore, *, schema: ReadModelSchema, generation: int) -> None:
-        self.copy = Copy(schema.name, generation, PostgresDialect())
+    def __init__(self, datastore: PostgresDatastore, *, model: ReadModel, generation: int) -> None:
+        self.model, self.copy = model, Copy(model.name, generation, PostgresDialect())
         super().__init__(datastore, tracking_table_name=f"{self.copy.prefix}_tracking")
-        self.sql_create_statements.extend(Composed([SQL(s)]) for s in schema.ddl(self.copy))
+        self.sql_create_statements.extend(Composed([SQL(s)]) for s in model.ddl(self.copy))
 
     def position_in(self, curs: Cursor) -> int:
         return self._max_tracking_id(UPSTREAM, cast(PgCursor[DictRow], curs)) or 0
 
     def record(self, curs: Cursor, position: int) -> None:
         self._insert_tracking(cast(PgCursor[DictRow], curs), Tracking(UPSTREAM, position))
+
+
+# A copy's library tracking recorder: its tables and its tracking record commit together.
+View = SQLiteView | PostgresView
 
 
 class CopyNotFoundError(LookupError):
@@ -270,10 +203,18 @@ class CopyInfo:
     active: bool
 
 
+REGISTRY_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_copies (name TEXT NOT NULL, generation INTEGER NOT NULL, "
+    "active BOOLEAN NOT NULL, PRIMARY KEY (name, generation))"
+)
+
+
 class ViewDatabase(ABC):
     """Opens copies of read models, keeps the registry of which copy serves, runs batches."""
 
     dialect: Dialect
+    # Where the registry lives (on PostgreSQL, the event database).
+    registry: SQLiteDatastore | PostgresDatastore
 
     def __init__(self) -> None:
         self._views: dict[tuple[str, int], View] = {}
@@ -281,30 +222,21 @@ class ViewDatabase(ABC):
 
     # ----------------------------------------------------------------- registry
 
-    @abstractmethod
-    def _registry(self) -> contextlib.AbstractContextManager[Cursor]: ...
+    def _registry(self) -> contextlib.AbstractContextManager[Cursor]:
+        return self.registry.transaction(commit=True)
 
     def copies(self, name: str | None = None) -> list[CopyInfo]:
         """The registered copies (of `name`) under the current fold version, by their plain names."""
         suffix = registered_name("")
         with self._registry() as curs:
-            if name is None:
-                curs.execute(
-                    "SELECT name, generation, active FROM projection_copies ORDER BY name, generation"
-                )
-            else:
-                curs.execute(
-                    self.dialect.sql(
-                        "SELECT name, generation, active FROM projection_copies WHERE name = ? "
-                        "ORDER BY generation"
-                    ),
-                    (registered_name(name),),
-                )
-            return [
-                CopyInfo(r["name"].removesuffix(suffix), int(r["generation"]), bool(r["active"]))
-                for r in curs.fetchall()
-                if r["name"].endswith(suffix)
-            ]
+            curs.execute("SELECT name, generation, active FROM projection_copies ORDER BY name, generation")
+            rows = curs.fetchall()
+        found = [
+            CopyInfo(r["name"].removesuffix(suffix), int(r["generation"]), bool(r["active"]))
+            for r in rows
+            if r["name"].endswith(suffix)
+        ]
+        return [c for c in found if name in (None, c.name)]
 
     def active_generation(self, name: str) -> int | None:
         return next((c.generation for c in self.copies(name) if c.active), None)
@@ -314,16 +246,13 @@ class ViewDatabase(ABC):
         with self._registry() as curs:
             curs.execute(
                 self.dialect.sql(
-                    "SELECT COALESCE(MAX(generation), 0) AS g FROM projection_copies WHERE name = ?"
+                    "INSERT INTO projection_copies (name, generation, active) "
+                    "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
+                    "RETURNING generation"
                 ),
-                (registered_name(name),),
+                (registered_name(name), active, registered_name(name)),
             )
-            generation = int(curs.fetchone()["g"]) + 1
-            curs.execute(
-                self.dialect.sql("INSERT INTO projection_copies (name, generation, active) VALUES (?, ?, ?)"),
-                (registered_name(name), generation, active),
-            )
-        return generation
+            return int(curs.fetchone()["generation"])
 
     def activate(self, name: str, generation: int) -> None:
         with self._registry() as curs:
@@ -341,16 +270,16 @@ class ViewDatabase(ABC):
 
     # ----------------------------------------------------------------- copies
 
-    def view(self, schema: ReadModelSchema, generation: int, create: bool = False) -> View:
+    def view(self, model: ReadModel, generation: int, create: bool = False) -> View:
         """The view of one copy (a TrackingRecorder), creating its tables when `create`."""
-        key = (schema.name, generation)
+        key = (model.name, generation)
         if key in self._views:
             return self._views[key]
         with self._opening:
             if key not in self._views:
-                if not create and not self._copy_exists(schema.name, generation):
-                    raise CopyNotFoundError(f"{schema.name} copy {generation} does not exist")
-                view = self._open_view(schema, generation)
+                if not create and not self._copy_exists(model.name, generation):
+                    raise CopyNotFoundError(f"{model.name} copy {generation} does not exist")
+                view = self._open_view(model, generation)
                 try:
                     view.create_table()
                 except IntegrityError:
@@ -363,10 +292,10 @@ class ViewDatabase(ABC):
     def _copy_exists(self, name: str, generation: int) -> bool: ...
 
     @abstractmethod
-    def _open_view(self, schema: ReadModelSchema, generation: int) -> View: ...
+    def _open_view(self, model: ReadModel, generation: int) -> View: ...
 
     @abstractmethod
-    def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
+    def drop_copy(self, model: ReadModel, generation: int) -> None:
         """Delete a copy's tables (after it stopped serving)."""
 
     @abstractmethod
@@ -376,73 +305,67 @@ class ViewDatabase(ABC):
         covers them all; on SQLite each copy (file) has its own, committed one after another."""
 
     @abstractmethod
+    def _locked(self, view: View) -> contextlib.AbstractContextManager[Cursor]:
+        """A write transaction on the copy that waits for its writer lock."""
+
     def read(self, view: View) -> contextlib.AbstractContextManager[Cursor]:
         """A read-only transaction on the copy."""
+        return view.datastore.transaction(commit=False)
 
-    @abstractmethod
-    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
+    def prepare_to_serve(self, view: View) -> None:
         """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock."""
+        if statements := view.model.serving_ddl(view.copy):
+            with self._locked(view) as curs:
+                for statement in statements:
+                    curs.execute(statement)
 
     def position(self, view: View) -> int:
         return view.max_tracking_id(UPSTREAM) or 0
 
-    @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        for view in self._views.values():
+            view.datastore.close()
+        self._views.clear()
+        self.registry.close()
 
 
 class SQLiteViewDatabase(ViewDatabase):
     def __init__(self, events_file: Path) -> None:
         super().__init__()
-        self.dialect = SQLiteDialect()
+        self.dialect = Dialect()
         self.base = events_file.with_name(events_file.stem + "-views")
-        self.registry_file = self.base.with_suffix(".db")
-        self._registry_store = SQLiteDatastore(str(self.registry_file), lock_timeout=10, pool_size=2)
-        with self._registry_store.transaction(commit=True) as curs:
-            curs.execute(
-                "CREATE TABLE IF NOT EXISTS projection_copies ("
-                "name TEXT NOT NULL, generation INTEGER NOT NULL, active BOOLEAN NOT NULL, "
-                "PRIMARY KEY (name, generation))"
-            )
-        self._stores: dict[tuple[str, int], SQLiteDatastore] = {}
+        self.registry = SQLiteDatastore(str(self.base.with_suffix(".db")), lock_timeout=10, pool_size=2)
+        with self._registry() as curs:
+            curs.execute(REGISTRY_DDL)
 
     def copy_file(self, name: str, generation: int) -> Path:
         return self.base.with_name(f"{self.base.name}.{copy_prefix(name, generation)}.db")
 
-    @contextlib.contextmanager
-    def _registry(self) -> Iterator[Cursor]:
-        with self._registry_store.transaction(commit=True) as curs:
-            yield curs
-
     def _copy_exists(self, name: str, generation: int) -> bool:
         return self.copy_file(name, generation).exists()
 
-    def _open_view(self, schema: ReadModelSchema, generation: int) -> SQLiteView:
-        store = SQLiteDatastore(str(self.copy_file(schema.name, generation)), lock_timeout=30, pool_size=3)
-        self._stores[(schema.name, generation)] = store
-        return SQLiteView(store, schema=schema, generation=generation)
+    def _open_view(self, model: ReadModel, generation: int) -> SQLiteView:
+        store = SQLiteDatastore(str(self.copy_file(model.name, generation)), lock_timeout=30, pool_size=3)
+        return SQLiteView(store, model=model, generation=generation)
 
-    def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
-        self._views.pop((schema.name, generation), None)
-        store = self._stores.pop((schema.name, generation), None)
-        if store is not None:
-            store.close()
+    def drop_copy(self, model: ReadModel, generation: int) -> None:
+        view = self._views.pop((model.name, generation), None)
+        if view is not None:
+            view.datastore.close()
         for suffix in ("", "-wal", "-shm"):
-            path = Path(str(self.copy_file(schema.name, generation)) + suffix)
-            path.unlink(missing_ok=True)
+            Path(f"{self.copy_file(model.name, generation)}{suffix}").unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def batch(self, *views: View) -> Iterator[dict[Copy, Cursor]]:
         # Files are locked in one order, so two workers never wait on each other's locks in a cycle.
         with contextlib.ExitStack() as stack:
-            cursors = {
-                view.copy: stack.enter_context(self._immediate(view))
+            yield {
+                view.copy: stack.enter_context(self._locked(view))
                 for view in sorted(views, key=lambda v: (v.copy.name, v.copy.generation))
             }
-            yield cursors
 
-    @staticmethod
     @contextlib.contextmanager
-    def _immediate(view: View) -> Iterator[Cursor]:
+    def _locked(self, view: View) -> Iterator[Cursor]:
         """A `BEGIN IMMEDIATE` transaction on the copy's file: it serializes the file's writers."""
         assert isinstance(view, SQLiteView)
         with view.datastore.get_connection(commit=True) as conn:
@@ -458,25 +381,6 @@ class SQLiteViewDatabase(ViewDatabase):
             finally:
                 curs.sqlite_cursor.close()
 
-    @contextlib.contextmanager
-    def read(self, view: View) -> Iterator[Cursor]:
-        assert isinstance(view, SQLiteView)
-        with view.datastore.transaction(commit=False) as curs:
-            yield curs
-
-    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
-        if statements:
-            with self._immediate(view) as curs:
-                for statement in statements:
-                    curs.execute(statement)
-
-    def close(self) -> None:
-        for store in self._stores.values():
-            store.close()
-        self._stores.clear()
-        self._views.clear()
-        self._registry_store.close()
-
 
 def _advisory_key(name: str) -> int:
     """A stable 32-bit key per read model (the first half of the two-key advisory lock)."""
@@ -487,7 +391,7 @@ class PostgresViewDatabase(ViewDatabase):
     def __init__(self, env: dict[str, str], pool_size: int = 3) -> None:
         super().__init__()
         self.dialect = PostgresDialect()
-        self.datastore = PostgresDatastore(
+        self.registry = self.datastore = PostgresDatastore(
             dbname=env["POSTGRES_DBNAME"],
             host=env["POSTGRES_HOST"],
             port=env["POSTGRES_PORT"],
@@ -499,19 +403,10 @@ class PostgresViewDatabase(ViewDatabase):
             idle_in_transaction_session_timeout=60,
             schema=env.get("POSTGRES_SCHEMA", ""),
         )
-        with self.datastore.transaction(commit=True) as curs:
+        with self._registry() as curs:
             # Two processes may start at once: serialize the creation of the registry.
             curs.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory_key("registry"),))
-            curs.execute(
-                "CREATE TABLE IF NOT EXISTS projection_copies ("
-                "name TEXT NOT NULL, generation INTEGER NOT NULL, active BOOLEAN NOT NULL, "
-                "PRIMARY KEY (name, generation))"
-            )
-
-    @contextlib.contextmanager
-    def _registry(self) -> Iterator[Cursor]:
-        with self.datastore.transaction(commit=True) as curs:
-            yield curs
+            curs.execute(REGISTRY_DDL)
 
     def _copy_exists(self, name: str, generation: int) -> bool:
         with self.datastore.transaction(commit=False) as curs:
@@ -519,14 +414,13 @@ class PostgresViewDatabase(ViewDatabase):
             row = curs.fetchone()
             return row is not None and row["t"] is not None
 
-    def _open_view(self, schema: ReadModelSchema, generation: int) -> PostgresView:
-        return PostgresView(self.datastore, schema=schema, generation=generation)
+    def _open_view(self, model: ReadModel, generation: int) -> PostgresView:
+        return PostgresView(self.datastore, model=model, generation=generation)
 
-    def drop_copy(self, schema: ReadModelSchema, generation: int) -> None:
-        view = self._views.pop((schema.name, generation), None) or self._open_view(schema, generation)
-        with self.datastore.transaction(commit=True) as curs:
-            # Wait for a batch in flight on this copy to finish before dropping its tables.
-            curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(schema.name), generation))
+    def drop_copy(self, model: ReadModel, generation: int) -> None:
+        view = self._views.pop((model.name, generation), None) or self._open_view(model, generation)
+        # Waits for a batch in flight on this copy to finish before dropping its tables.
+        with self._locked(view) as curs:
             curs.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
                 (self.datastore.schema, f"{view.copy.prefix}\\_%"),
@@ -549,21 +443,14 @@ class PostgresViewDatabase(ViewDatabase):
             yield cursors
 
     @contextlib.contextmanager
-    def read(self, view: View) -> Iterator[Cursor]:
-        with self.datastore.transaction(commit=False) as curs:
-            yield curs
-
-    def prepare_to_serve(self, view: View, statements: Sequence[str]) -> None:
-        if not statements:
-            return
+    def _locked(self, view: View) -> Iterator[Cursor]:
+        # Batches of this copy skip their round meanwhile (they only try the lock).
         with self.datastore.transaction(commit=True) as curs:
-            # Batches of this copy skip their round while the indexes are built (they try the lock).
             curs.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(view.copy.name), view.copy.generation)
             )
-            curs.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for statement in statements:
-                curs.execute(statement)
+            curs.execute("SET LOCAL maintenance_work_mem = '256MB'")  # for the index builds of a switch
+            yield curs
 
     def close(self) -> None:
         self._views.clear()
@@ -575,18 +462,3 @@ def open_view_database(settings: Settings) -> ViewDatabase:
     if settings.is_postgres:
         return PostgresViewDatabase(settings.persistence_env())
     return SQLiteViewDatabase(sqlite_path(settings.database_url))
-
-
-__all__ = [
-    "UPSTREAM",
-    "Copy",
-    "CopyInfo",
-    "CopyNotFoundError",
-    "Cursor",
-    "Dialect",
-    "PostgresViewDatabase",
-    "SQLiteViewDatabase",
-    "View",
-    "ViewDatabase",
-    "open_view_database",
-]
