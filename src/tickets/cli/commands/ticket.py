@@ -536,7 +536,7 @@ def post_message(ref: str, text: str | None, file: str | None, canned: str | Non
     if canned is not None:
         if text is not None or file is not None:
             raise click.UsageError("give either the text or --canned, not both")
-        content: str | None = Directory(client).canned_response(canned)["body"]
+        content: str | None = Directory(client).find("canned response", canned)["body"]
     else:
         content = read_text(text, file, what=what, editor=True)
     if not content or not content.strip():
