@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from tickets.cli.store import open_services
-from tickets.domain.errors import DomainError
+from tickets.cli.store import store
 from tickets.domain.values import Role
 
 
@@ -46,14 +44,8 @@ def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, a
       pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
       TOKEN=$(pfai admin create-org acme --name Acme --admin-email alice@acme.test --json | jq -r .token)
     """
-    services = open_services()
-    try:
+    with store() as services:
         created = services.directory.create_org(slug, name, admin_email, admin_name)
-    except DomainError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    finally:
-        services.app.close()
     _emit(as_json, created.org_id, created.user_id, created.token, f"Created org {slug!r}.")
 
 
@@ -74,15 +66,9 @@ def create_user(org_slug: str, email: str, name: str, role: str, handle: str | N
       pfai admin create-user --org acme --email bob@acme.test --name Bob
       pfai admin create-user --org acme --email vic@acme.test --name Vic --role viewer --json
     """
-    services = open_services()
-    try:
+    with store() as services:
         org_id = services.directory.org_id_for_slug(org_slug)
         created = services.directory.create_user(org_id, email, name, Role(role), handle)
-    except DomainError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    finally:
-        services.app.close()
     _emit(as_json, created.org_id, created.user_id, created.token, f"Added {email} to {org_slug!r}.")
 
 
@@ -95,12 +81,6 @@ def revoke_token(token: str) -> None:
     Example:
       pfai admin revoke-token pfai_3kq...
     """
-    services = open_services()
-    try:
+    with store() as services:
         services.directory.revoke_token(token)
-    except DomainError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    finally:
-        services.app.close()
     click.echo("Token revoked.")

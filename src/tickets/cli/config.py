@@ -43,13 +43,9 @@ def config_dir() -> Path:
     return Path(override) if override else Path(click.get_app_dir("pfai"))
 
 
-def config_path() -> Path:
-    return config_dir() / CONFIG_FILE_NAME
-
-
 def load_config() -> ClientConfig:
     """The saved profiles; an empty configuration when there is no file yet."""
-    path = config_path()
+    path = config_dir() / CONFIG_FILE_NAME
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -66,7 +62,7 @@ def load_config() -> ClientConfig:
 
 def save_config(config: ClientConfig) -> Path:
     """Write the profiles, readable by the user only (0600)."""
-    path = config_path()
+    path = config_dir() / CONFIG_FILE_NAME
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = {
         "current": config.current,

@@ -42,79 +42,64 @@ def named(item: Item) -> list[str]:
     return [str(item.get("name") or item.get("title") or "")]
 
 
+# Each kind of item: its API collection, and the names a reference may use (SLA policies have none).
+KINDS: dict[str, tuple[str, Callable[[Item], Iterable[str]]]] = {
+    "member": ("/users", member_names),
+    "team": ("/teams", named),
+    "tag": ("/ticket-tags", named),
+    "canned response": ("/canned-responses", named),
+    "SLA policy": ("/sla-policies", lambda policy: []),
+}
+
+
 class Directory:
     """Lookups over the org's members, teams, tags, canned responses and SLA policies."""
 
     def __init__(self, client: ApiClient) -> None:
         self.client = client
+        self.fetched: dict[str, list[Item]] = {}
 
     @cached_property
     def me(self) -> Item:
         me: Item = self.client.get("/me")
         return me
 
-    @cached_property
-    def members(self) -> list[Item]:
-        members: list[Item] = self.client.all_items("/users")
-        return members
-
-    @cached_property
-    def teams(self) -> list[Item]:
-        teams: list[Item] = self.client.all_items("/teams")
-        return teams
-
-    @cached_property
-    def tags(self) -> list[Item]:
-        tags: list[Item] = self.client.all_items("/ticket-tags")
-        return tags
-
-    @cached_property
-    def canned_responses(self) -> list[Item]:
-        canned: list[Item] = self.client.all_items("/canned-responses")
-        return canned
-
-    @cached_property
-    def sla_policies(self) -> list[Item]:
-        policies: list[Item] = self.client.all_items("/sla-policies")
-        return policies
+    def items(self, kind: str) -> list[Item]:
+        """Every item of this kind, fetched on first use."""
+        if kind not in self.fetched:
+            self.fetched[kind] = self.client.all_items(KINDS[kind][0])
+        return self.fetched[kind]
 
     # -------------------------------------------------------------- name -> id
+
+    def find(self, kind: str, ref: str) -> Item:
+        return find_one(kind, self.items(kind), ref, KINDS[kind][1])
 
     def member_id(self, ref: str) -> str:
         """A member by `me`, @handle, handle, e-mail, name or id."""
         if ref.strip().lower() == "me":
             return str(self.me["user"]["id"])
-        return str(find_one("member", self.members, ref, member_names)["id"])
+        return str(self.find("member", ref)["id"])
 
     def team_id(self, ref: str) -> str:
-        return str(find_one("team", self.teams, ref, named)["id"])
+        return str(self.find("team", ref)["id"])
 
     def tag_id(self, ref: str) -> str:
-        return str(find_one("tag", self.tags, ref, named)["id"])
-
-    def canned_response(self, ref: str) -> Item:
-        return find_one("canned response", self.canned_responses, ref, named)
+        return str(self.find("tag", ref)["id"])
 
     def sla_policy_id(self, ref: str) -> str:
-        return str(find_one("SLA policy", self.sla_policies, ref, lambda p: [])["id"])
+        return str(self.find("SLA policy", ref)["id"])
 
     # -------------------------------------------------------------- id -> name
 
-    def member_label(self, member_id: Any) -> str:
-        """`@handle` of a member, or a short id when it is not (or no longer) a member."""
-        if not member_id:
+    def name_of(self, kind: str, item_id: Any, name: Callable[[Item], str]) -> str:
+        """An item's name, or a short id when it is not (or no longer) there; `-` for none."""
+        if not item_id:
             return "-"
-        for member in self.members:
-            if member["id"] == str(member_id):
-                return f"@{member['handle']}"
-        return str(member_id)[:8]
+        return next((name(i) for i in self.items(kind) if i["id"] == str(item_id)), str(item_id)[:8])
+
+    def member_label(self, member_id: Any) -> str:
+        return self.name_of("member", member_id, lambda member: f"@{member['handle']}")
 
     def team_name(self, team_id: Any) -> str:
-        if not team_id:
-            return "-"
-        return next((t["name"] for t in self.teams if t["id"] == str(team_id)), str(team_id)[:8])
-
-    def tag_name(self, tag_id: Any) -> str:
-        if not tag_id:
-            return "-"
-        return next((t["name"] for t in self.tags if t["id"] == str(tag_id)), str(tag_id)[:8])
+        return self.name_of("team", team_id, lambda team: str(team["name"]))

@@ -59,10 +59,8 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 
-for command in (admin, login, logout, whoami, ticket, tag, sla_policy, canned, api, completion):
+for command in (admin, login, logout, whoami, ticket, tag, sla_policy, canned, api, completion, projections):
     cli.add_command(command)
-
-cli.add_command(projections)
 
 
 if __name__ == "__main__":

@@ -66,54 +66,35 @@ def _check_json_fields(ctx: click.Context, param: click.Parameter, value: str | 
     _remember(ctx, param, value)
 
 
+def remembered(*names: str, callback: Callable[..., None] = _remember, **attrs: Any) -> Callable[[F], F]:
+    """An option whose value goes to the run's `Invocation` (where it was written does not matter)."""
+    return click.option(*names, expose_value=False, callback=callback, **attrs)
+
+
 CONNECTION_OPTIONS = [
-    click.option(
-        "--server",
-        metavar="URL",
-        expose_value=False,
-        callback=_remember,
-        help=f"API server, e.g. http://127.0.0.1:8000 (env {SERVER_ENV}).",
-    ),
-    click.option(
-        "--token",
-        metavar="TOKEN",
-        expose_value=False,
-        callback=_remember,
-        help=f"API token (env {TOKEN_ENV}).",
-    ),
-    click.option(
+    remembered("--server", metavar="URL", help=f"API server, e.g. http://127.0.0.1:8000 (env {SERVER_ENV})."),
+    remembered("--token", metavar="TOKEN", help=f"API token (env {TOKEN_ENV})."),
+    remembered(
         "--profile",
         metavar="NAME",
-        expose_value=False,
-        callback=_remember,
         help=f"Saved profile to use (env {PROFILE_ENV}; default: the last login).",
     ),
 ]
 
 OUTPUT_OPTIONS = [
-    click.option(
-        "-o",
-        "--output",
-        type=click.Choice(OUTPUT_FORMATS),
-        expose_value=False,
-        callback=_remember,
-        help="Output format (default: table).",
-    ),
-    click.option(
+    remembered("-o", "--output", type=click.Choice(OUTPUT_FORMATS), help="Output format (default: table)."),
+    remembered(
         "--json",
         "json_fields",
         metavar="[FIELDS]",
         is_flag=False,
         flag_value="",
-        expose_value=False,
         callback=_check_json_fields,
         help="Print JSON; with comma-separated field names, only those fields.",
     ),
-    click.option(
+    remembered(
         "--query",
         metavar="EXPR",
-        expose_value=False,
-        callback=_remember,
         help="JMESPath expression applied to the JSON before printing, e.g. '[].ticketNumber'.",
     ),
 ]
@@ -135,17 +116,9 @@ def help_text(summary: str, *examples: str) -> str:
     return f"{summary}\n\n\b\nExamples:\n" + "\n".join(f"  {example}" for example in examples)
 
 
-def connection_options(function: F) -> F:
-    return with_options(CONNECTION_OPTIONS)(function)
-
-
-def output_options(function: F) -> F:
-    return with_options(OUTPUT_OPTIONS)(function)
-
-
-def client_options(function: F) -> F:
-    """Connection and output options, for a command that calls the API and prints what it gets."""
-    return connection_options(output_options(function))
+output_options = with_options(OUTPUT_OPTIONS)
+# Connection and output options, for a command that calls the API and prints what it gets.
+client_options = with_options([*CONNECTION_OPTIONS, *OUTPUT_OPTIONS])
 
 
 class ClientGroup(AliasedGroup):
@@ -167,13 +140,7 @@ class ClientGroup(AliasedGroup):
         return super().parse_args(ctx, args)
 
 
-@dataclass(frozen=True)
-class Connection:
-    server: str
-    token: str | None
-
-
-def resolve_connection() -> Connection:
+def resolve_connection() -> tuple[str, str | None]:
     """The server and token to use, from options, environment and the saved profile (in that order)."""
     options = invocation()
     profile_name = options.profile or os.environ.get(PROFILE_ENV) or None
@@ -193,7 +160,7 @@ def resolve_connection() -> Connection:
     # A saved token only goes to the server it was saved for.
     if token is None and profile is not None and profile.server.rstrip("/") == server:
         token = profile.token
-    return Connection(server, token)
+    return server, token
 
 
 def checked_server_url(server: str) -> str:
@@ -205,13 +172,13 @@ def checked_server_url(server: str) -> str:
 
 def api_client() -> ApiClient:
     """A client for the configured server, closed when the command ends."""
-    connection = resolve_connection()
-    if not connection.token:
+    server, token = resolve_connection()
+    if not token:
         raise click.UsageError(
-            f"no API token for {connection.server}: pass --token, set {TOKEN_ENV}, or run `pfai login`"
+            f"no API token for {server}: pass --token, set {TOKEN_ENV}, or run `pfai login`"
         )
     root = click.get_current_context().find_root()
     if CLIENT_KEY not in root.meta:
-        root.meta[CLIENT_KEY] = root.with_resource(ApiClient(connection.server, connection.token))
+        root.meta[CLIENT_KEY] = root.with_resource(ApiClient(server, token))
     client: ApiClient = root.meta[CLIENT_KEY]
     return client

@@ -269,11 +269,10 @@ def span(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def age(value: str | None, now: datetime | None = None) -> str:
+def age(value: str | None) -> str:
+    """How long ago a timestamp was: 45s, 12m, 3h, 5d."""
     moment = parse_time(value)
-    if moment is None:
-        return "-"
-    return span(((now or datetime.now(UTC)) - moment).total_seconds())
+    return "-" if moment is None else span((datetime.now(UTC) - moment).total_seconds())
 
 
 def relative_time(value: str | None) -> str:

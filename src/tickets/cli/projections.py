@@ -6,18 +6,21 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 import click
 
 from projections.runner import READ_MODELS, Follower, ReadSide, UnknownReadModelError
-from tickets.cli.store import open_services
+from tickets.cli.store import store
 
 
-def _read_side() -> ReadSide:
-    services = open_services()
-    assert services.read_side is not None
-    return services.read_side
+@contextmanager
+def opened_read_side() -> Iterator[ReadSide]:
+    with store() as services:
+        assert services.read_side is not None
+        yield services.read_side
 
 
 @click.group()
@@ -42,36 +45,28 @@ def run(poll_interval: float, breach_interval: float, batch_size: int) -> None:
     Several workers may run at once: each batch holds its read model's lock, so no event
     is applied twice; a worker killed mid-batch leaves nothing half-done.
     """
-    read_side = _read_side()
-    follower = Follower(
-        read_side, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
-    )
+    with opened_read_side() as read_side:
+        follower = Follower(
+            read_side, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
+        )
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        follower.stop_soon()
+        def stop(signum: int, frame: FrameType | None) -> None:
+            follower.stop_soon()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    click.echo(f"following the log (head {read_side.head()}); Ctrl-C stops", err=True)
-    try:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        click.echo(f"following the log (head {read_side.head()}); Ctrl-C stops", err=True)
         follower.run()
-    finally:
-        read_side.close()
-        read_side.app.close()
 
 
 @projections.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(as_json: bool) -> None:
     """Each read model's position, the head of the event log, and the lag."""
-    read_side = _read_side()
-    try:
+    with opened_read_side() as read_side:
         for name in READ_MODELS:
             read_side.serving_view(name)
         rows = read_side.status()
-    finally:
-        read_side.close()
-        read_side.app.close()
     if as_json:
         payload = [
             {"name": r.name, "copy": r.generation, "position": r.position, "head": r.head, "lag": r.lag}
@@ -91,16 +86,15 @@ class ProgressLine:
         self.name = name
         self.width = width
         self.started = time.monotonic()
-        self.first_position: int | None = None
         self.last_draw = 0.0
+        self.events = self.position = self.target = 0  # as last reported
 
     def __call__(self, events: int, position: int, target: int, final: bool = False) -> None:
+        self.events, self.position, self.target = events, position, target
         now = time.monotonic()
         if not final and now - self.last_draw < 0.2:
             return
         self.last_draw = now
-        if self.first_position is None:
-            self.first_position = 0
         elapsed = max(now - self.started, 1e-9)
         rate = events / elapsed
         done = position / target if target else 1.0
@@ -132,30 +126,19 @@ def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
     and is then one registry update, after which the old copy is dropped.
     """
     chosen = names or tuple(READ_MODELS)
-    read_side = _read_side()
-    try:
+    with opened_read_side() as read_side:
         progress = ProgressLine("+".join(chosen) if len(chosen) < len(READ_MODELS) else "all")
-        started = time.monotonic()
-        last: list[int] = [0, 0, 0]
-
-        def report(events: int, position: int, target: int) -> None:
-            last[:] = [events, position, target]
-            progress(events, position, target)
-
         try:
-            generations = read_side.rebuild_all(chosen, report, switch=not no_switch, batch_size=batch_size)
+            generations = read_side.rebuild_all(chosen, progress, switch=not no_switch, batch_size=batch_size)
         except UnknownReadModelError as error:
             click.echo(f"error: {error.args[0]}", err=True)
             sys.exit(2)
-        progress(last[0], last[1], last[2], final=True)
-        elapsed = time.monotonic() - started
+        progress(progress.events, progress.position, progress.target, final=True)
+        elapsed, events = time.monotonic() - progress.started, progress.events
         for name, generation in generations.items():
             what = "now serving" if not no_switch else f"built; switch with: pfai projections switch {name}"
             click.echo(f"{name}: copy {generation} {what}")
-        click.echo(f"{last[0]:,} events in {elapsed:.1f} s, {last[0] / max(elapsed, 1e-9):,.0f} events/s")
-    finally:
-        read_side.close()
-        read_side.app.close()
+        click.echo(f"{events:,} events in {elapsed:.1f} s, {events / max(elapsed, 1e-9):,.0f} events/s")
 
 
 @projections.command()
@@ -163,8 +146,7 @@ def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
 @click.argument("copy", type=int, required=False)
 def switch(name: str, copy: int | None) -> None:
     """Serve reads of NAME from COPY (default: the newest copy), after indexing and catching it up; drop the old copy."""
-    read_side = _read_side()
-    try:
+    with opened_read_side() as read_side:
         copies = [c.generation for c in read_side.views.copies(name)]
         if not copies:
             click.echo(f"error: no copies of {name!r}", err=True)
@@ -175,6 +157,3 @@ def switch(name: str, copy: int | None) -> None:
             sys.exit(2)
         read_side.switch(name, target)
         click.echo(f"{name}: copy {target} now serving")
-    finally:
-        read_side.close()
-        read_side.app.close()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from tickets.bootstrap import Services, build_services
 from tickets.cli.client import CliError
+from tickets.domain.errors import DomainError
 from tickets.infrastructure.settings import SettingsError
 
 
@@ -13,3 +17,15 @@ def open_services() -> Services:
         return build_services()
     except SettingsError as error:
         raise CliError(str(error)) from None
+
+
+@contextmanager
+def store() -> Iterator[Services]:
+    """The services for one operator command, closed after it; a refused change is one `error:` line."""
+    services = open_services()
+    try:
+        yield services
+    except DomainError as error:
+        raise CliError(str(error)) from None
+    finally:
+        services.close()

@@ -1,8 +1,8 @@
 """`pfai tag`, `pfai sla-policy` and `pfai canned`: the org settings tickets use.
 
 Each setting is one `Resource` row: its API path, how it is named, its columns, the options of its
-`create` and `update`, and its help texts. `crud()` makes the same five verbs (list, view, create,
-update, delete) for each of them.
+`create` and `update`, and its help texts. `crud()` makes its group and the same five verbs (list, view,
+create, update, delete), whose help is made from the resource's nouns and examples.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class Resource:
     """One org setting as the CLI lists, shows, creates, updates and deletes it."""
 
     kind: str  # as messages name it: "tag", "SLA policy"
+    one: str  # and one of them, as help texts name it: "a tag", "an SLA policy"
+    kinds: str  # and more than one: "tags", "SLA policies"
     path: str  # its API collection
     metavar: str  # how a reference to one is shown in usage lines
     find: Callable[[Directory, str], str]  # a reference (name, id or id prefix) to its id
@@ -56,12 +58,28 @@ class Resource:
     updated: Callable[[Row], str]
     create_options: Sequence[Decorator]
     update_options: Sequence[Decorator]
-    help: Mapping[str, str]  # verb -> help text
+    help: str  # the group's help
+    examples: Mapping[str, Sequence[str]]  # verb -> the examples in its help
+    # The summary of a verb's help, where the usual one ("Create a tag.") does not say enough.
+    summaries: Mapping[str, str] = field(default_factory=dict)
+    admins_only: bool = False  # whether only admins may change it (the help of the changes says so)
     list_options: Sequence[Decorator] = ()
     # The API name of an option when it is not the option's own (`--first-response`).
     keys: Mapping[str, str] = field(default_factory=dict)
     # How `view` prints one (default: the columns as `Label: value` lines).
     view: Callable[[Directory], TableRenderer] | None = None
+
+    def help_for(self, verb: str) -> str:
+        """A verb's help: the usual summary (`Create a tag.`) unless told otherwise, then the examples."""
+        one, admins = self.one, " (admins only)" if self.admins_only else ""
+        usual = {
+            "list": f"List {self.kinds}.",
+            "view": f"Show {one}.",
+            "create": f"Create {one}{admins}.",
+            "update": f"Change {one}{admins}.",
+            "delete": f"Delete {self.kinds}{admins}.",
+        }
+        return help_text(self.summaries.get(verb, usual[verb]), *self.examples[verb])
 
 
 def request_body(
@@ -82,12 +100,13 @@ def request_body(
     return body
 
 
-def crud(group: ClientGroup, resource: Resource) -> None:
-    """Add `list`, `view`, `create`, `update` and `delete` of `resource` to `group`."""
+def crud(name: str, resource: Resource) -> ClientGroup:
+    """The command group of `resource`, with its `list`, `view`, `create`, `update` and `delete`."""
+    group = click.group(name, cls=ClientGroup, help=resource.help)(client_options(lambda: None))
     commands = group.command
-    help_of = resource.help
+    help_of = resource.help_for
 
-    @commands("list", aliases=["ls"], help=help_of["list"])
+    @commands("list", aliases=["ls"], help=help_of("list"))
     @with_options(resource.list_options)
     @client_options
     def list_items(team: str | None = None) -> None:
@@ -96,7 +115,7 @@ def crud(group: ClientGroup, resource: Resource) -> None:
         items = client.all_items(resource.path, {"teamId": directory.team_id(team) if team else None})
         emit(items, table(resource.columns(directory), resource.empty))
 
-    @commands("view", aliases=["get"], help=help_of["view"])
+    @commands("view", aliases=["get"], help=help_of("view"))
     @click.argument("ref", metavar=resource.metavar)
     @client_options
     def view_item(ref: str) -> None:
@@ -104,7 +123,7 @@ def crud(group: ClientGroup, resource: Resource) -> None:
         value = directory.client.get(f"{resource.path}/{path_segment(resource.find(directory, ref))}")
         emit(value, resource.view(directory) if resource.view else record(resource.columns(directory)))
 
-    @commands("create", help=help_of["create"])
+    @commands("create", help=help_of("create"))
     @with_options(resource.create_options)
     @client_options
     def create_item(**params: Any) -> None:
@@ -114,7 +133,7 @@ def crud(group: ClientGroup, resource: Resource) -> None:
         )
         emit(created, said(resource.created))
 
-    @commands("update", help=help_of["update"])
+    @commands("update", help=help_of("update"))
     @click.argument("ref", metavar=resource.metavar)
     @with_options(resource.update_options)
     @client_options
@@ -128,13 +147,15 @@ def crud(group: ClientGroup, resource: Resource) -> None:
         path = f"{resource.path}/{path_segment(resource.find(directory, ref))}"
         emit(directory.client.patch(path, changes), said(resource.updated))
 
-    @commands("delete", aliases=["rm"], help=help_of["delete"])
+    @commands("delete", aliases=["rm"], help=help_of("delete"))
     @click.argument("refs", metavar=f"{resource.metavar}...", nargs=-1, required=True)
     @yes_option
     @client_options
     def delete_item(refs: tuple[str, ...], yes: bool) -> None:
         directory = Directory(api_client())
         delete_items(resource.kind, resource.path, refs, lambda ref: resource.find(directory, ref), yes)
+
+    return group
 
 
 def id_column() -> list[Column]:
@@ -159,22 +180,6 @@ move_team_option = new_team_option("Move to this team; `none` for org-wide.")
 # ============================================================================= tags
 
 
-@click.group(cls=ClientGroup)
-@client_options
-def tag() -> None:
-    """Manage ticket tags (a name and a colour, optionally per team).
-
-    A tag is named by its name or id (a unique prefix of the id is enough).
-
-    \b
-    Examples:
-      pfai tag ls
-      pfai tag create regression --color "#ef4444"
-      pfai tag update regression --color "#f97316"
-      pfai tag rm regression --yes
-    """
-
-
 def colour_cell(row: Row) -> Text:
     colour = str(row.get("color") or "")
     swatch = Text("■ ", style=colour if re.fullmatch(r"#[0-9a-fA-F]{6}", colour) else "")
@@ -193,6 +198,19 @@ def tag_columns(directory: Directory) -> list[Column]:
 
 TAGS = Resource(
     kind="tag",
+    one="a tag",
+    kinds="tags",
+    help="""Manage ticket tags (a name and a colour, optionally per team).
+
+    A tag is named by its name or id (a unique prefix of the id is enough).
+
+    \b
+    Examples:
+      pfai tag ls
+      pfai tag create regression --color "#ef4444"
+      pfai tag update regression --color "#f97316"
+      pfai tag rm regression --yes
+    """,
     path="/ticket-tags",
     metavar="TAG",
     find=Directory.tag_id,
@@ -211,28 +229,23 @@ TAGS = Resource(
         click.option("--color", metavar="#RRGGBB", help="New colour."),
         move_team_option,
     ],
-    help={
-        "list": help_text("List tags.", "pfai tag ls", "pfai tag ls --team support -o json"),
-        "view": help_text(
-            "Show a tag.", "pfai tag get regression", "pfai tag view regression --json id,color"
-        ),
-        "create": help_text(
-            "Create a tag.",
+    summaries={"update": "Rename, recolour or re-scope a tag."},
+    examples={
+        "list": ["pfai tag ls", "pfai tag ls --team support -o json"],
+        "view": ["pfai tag get regression", "pfai tag view regression --json id,color"],
+        "create": [
             'pfai tag create regression --color "#ef4444"',
             "pfai tag create enterprise-customer --team support",
-        ),
-        "update": help_text(
-            "Rename, recolour or re-scope a tag.",
+        ],
+        "update": [
             'pfai tag update regression --color "#f97316"',
             "pfai tag update regresion --name regression",
             "pfai tag update regression --team none",
-        ),
-        "delete": help_text(
-            "Delete tags.", "pfai tag rm regression", "pfai tag delete old-tag other-tag --yes"
-        ),
+        ],
+        "delete": ["pfai tag rm regression", "pfai tag delete old-tag other-tag --yes"],
     },
 )
-crud(tag, TAGS)
+tag = crud("tag", TAGS)
 
 
 # ============================================================================= SLA policies
@@ -266,22 +279,6 @@ def minutes_label(minutes: Any) -> str:
     return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n) or "0m"
 
 
-@click.group("sla-policy", cls=ClientGroup)
-@client_options
-def sla_policy() -> None:
-    """Manage SLA policies: response and resolution targets per priority (and optionally per team).
-
-    A policy is named by its id (a unique prefix is enough, as shown by `pfai sla-policy ls`).
-    Durations are written 90m, 4h, 2d or 1h30m.
-
-    \b
-    Examples:
-      pfai sla-policy ls
-      pfai sla-policy create --priority urgent --first-response 30m --resolution 4h
-      pfai sla-policy update 1a2b3c4d --resolution 8h
-    """
-
-
 def sla_columns(directory: Directory) -> list[Column]:
     return [
         *id_column(),
@@ -294,6 +291,19 @@ def sla_columns(directory: Directory) -> list[Column]:
 
 SLA_POLICIES = Resource(
     kind="SLA policy",
+    one="an SLA policy",
+    kinds="SLA policies",
+    help="""Manage SLA policies: response and resolution targets per priority (and optionally per team).
+
+    A policy is named by its id (a unique prefix is enough, as shown by `pfai sla-policy ls`).
+    Durations are written 90m, 4h, 2d or 1h30m.
+
+    \b
+    Examples:
+      pfai sla-policy ls
+      pfai sla-policy create --priority urgent --first-response 30m --resolution 4h
+      pfai sla-policy update 1a2b3c4d --resolution 8h
+    """,
     path="/sla-policies",
     metavar="POLICY",
     find=Directory.sla_policy_id,
@@ -316,43 +326,26 @@ SLA_POLICIES = Resource(
         move_team_option,
     ],
     keys={"first_response": "firstResponseMinutes", "resolution": "resolutionMinutes"},
-    help={
-        "list": help_text(
-            "List SLA policies.", "pfai sla-policy ls", "pfai sla-policy ls --query \"[?priority=='urgent']\""
-        ),
-        "view": help_text("Show an SLA policy.", "pfai sla-policy get 1a2b3c4d -o yaml"),
-        "create": help_text(
-            "Create an SLA policy (admins only). One policy per priority and team.",
+    admins_only=True,
+    summaries={"create": "Create an SLA policy (admins only). One policy per priority and team."},
+    examples={
+        "list": ["pfai sla-policy ls", "pfai sla-policy ls --query \"[?priority=='urgent']\""],
+        "view": ["pfai sla-policy get 1a2b3c4d -o yaml"],
+        "create": [
             "pfai sla-policy create --priority urgent --first-response 30m --resolution 4h",
             "pfai sla-policy create --priority high --first-response 2h --resolution 2d --team support",
-        ),
-        "update": help_text(
-            "Change an SLA policy (admins only).",
+        ],
+        "update": [
             "pfai sla-policy update 1a2b3c4d --resolution 8h",
             "pfai sla-policy update 1a2b3c4d --team none",
-        ),
-        "delete": help_text("Delete SLA policies (admins only).", "pfai sla-policy rm 1a2b3c4d --yes"),
+        ],
+        "delete": ["pfai sla-policy rm 1a2b3c4d --yes"],
     },
 )
-crud(sla_policy, SLA_POLICIES)
+sla_policy = crud("sla-policy", SLA_POLICIES)
 
 
 # ============================================================================= canned responses
-
-
-@click.group(cls=ClientGroup)
-@client_options
-def canned() -> None:
-    """Manage canned responses: saved replies (a title and a Markdown body).
-
-    A canned response is named by its title or id. Send one with `pfai ticket reply 42 --canned TITLE`.
-
-    \b
-    Examples:
-      pfai canned ls
-      pfai canned create --title "Password reset" --body "Use the *Forgot password* link."
-      pfai canned view "Password reset"
-    """
 
 
 def canned_columns(directory: Directory) -> list[Column]:
@@ -386,9 +379,21 @@ def describe_canned(directory: Directory) -> TableRenderer:
 
 CANNED_RESPONSES = Resource(
     kind="canned response",
+    one="a canned response",
+    kinds="canned responses",
+    help="""Manage canned responses: saved replies (a title and a Markdown body).
+
+    A canned response is named by its title or id. Send one with `pfai ticket reply 42 --canned TITLE`.
+
+    \b
+    Examples:
+      pfai canned ls
+      pfai canned create --title "Password reset" --body "Use the *Forgot password* link."
+      pfai canned view "Password reset"
+    """,
     path="/canned-responses",
     metavar="CANNED",
-    find=lambda directory, ref: str(directory.canned_response(ref)["id"]),
+    find=lambda directory, ref: str(directory.find("canned response", ref)["id"]),
     columns=canned_columns,
     empty="No canned responses.",
     created=lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])}).",
@@ -407,26 +412,19 @@ CANNED_RESPONSES = Resource(
         click.option("--body-file", metavar="FILE", help="Read the new body from FILE (`-` for stdin)."),
         move_team_option,
     ],
-    help={
-        "list": help_text(
-            "List canned responses.", "pfai canned ls", "pfai canned ls --team support -o wide"
-        ),
-        "view": help_text(
-            "Show a canned response with its body.",
-            'pfai canned view "Password reset"',
-            "pfai canned get 1a2b3c4d --query body",
-        ),
-        "create": help_text(
-            "Create a canned response.",
+    summaries={"view": "Show a canned response with its body."},
+    examples={
+        "list": ["pfai canned ls", "pfai canned ls --team support -o wide"],
+        "view": ['pfai canned view "Password reset"', "pfai canned get 1a2b3c4d --query body"],
+        "create": [
             'pfai canned create --title "Password reset" --body "Use the *Forgot password* link." --team support',
             'pfai canned create --title "Outage" --body-file outage.md',
-        ),
-        "update": help_text(
-            "Change a canned response.",
+        ],
+        "update": [
             'pfai canned update "Password reset" --body-file reset.md',
             'pfai canned update 1a2b3c4d --title "Reset your password"',
-        ),
-        "delete": help_text("Delete canned responses.", 'pfai canned rm "Password reset" --yes'),
+        ],
+        "delete": ['pfai canned rm "Password reset" --yes'],
     },
 )
-crud(canned, CANNED_RESPONSES)
+canned = crud("canned", CANNED_RESPONSES)

@@ -264,10 +264,9 @@ def list_tickets(
     client = api_client()
     directory = Directory(client)
     params = api_values(directory, "list", {name: filters[name] for name in LIST_FILTERS})
-    breached_only = "true" if breached else None
     params |= {
         "q": text,
-        "breached": breached_only,
+        "breached": "true" if breached else None,
         "sort": sort,
         "limit": limit,
         "updatedSince": updated_since,
@@ -318,14 +317,8 @@ def describe_ticket(console: Console, value: Row, directory: Directory) -> None:
     title.append(value["subject"], style="bold")
     console.print(title)
     console.print()
-    contact = " ".join(
-        part
-        for part in (
-            value.get("contactName"),
-            f"<{value['contactEmail']}>" if value.get("contactEmail") else None,
-        )
-        if part
-    )
+    email = value.get("contactEmail")
+    contact = " ".join(part for part in (value.get("contactName"), email and f"<{email}>") if part)
     creator = value.get("creator")
     fields: list[tuple[str, Cell]] = [
         ("Status", styled(value["status"], STATUS_STYLES)),
@@ -536,7 +529,7 @@ def post_message(ref: str, text: str | None, file: str | None, canned: str | Non
     if canned is not None:
         if text is not None or file is not None:
             raise click.UsageError("give either the text or --canned, not both")
-        content: str | None = Directory(client).canned_response(canned)["body"]
+        content: str | None = Directory(client).find("canned response", canned)["body"]
     else:
         content = read_text(text, file, what=what, editor=True)
     if not content or not content.strip():
