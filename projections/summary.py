@@ -78,8 +78,8 @@ class TicketSummary(msgspec.Struct, kw_only=True):
 
     @property
     def sla_deadline(self) -> datetime | None:
-        """The deadline clients see (None while the clock is paused on hold), as on the ticket."""
-        return self.sla.running_deadline
+        """The deadline clients see (and the list sorts by), as on the ticket."""
+        return self.sla.shown_deadline(Status(self.status))
 
     @property
     def breach_watch(self) -> datetime | None:

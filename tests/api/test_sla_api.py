@@ -104,3 +104,18 @@ def test_outcomes_and_the_ever_breached_count_survive_resolving(
     stats = _stats(client, org)
     # One ticket breached now (the open one), two ever (the resolved one too).
     assert (stats["slaBreached"], stats["slaBreachedTotal"]) == (1, 2)
+
+
+def test_a_resolved_ticket_shows_and_sorts_without_a_deadline(
+    client: Client, org: Org, clock: ManualClock
+) -> None:
+    _policy(client, org)
+    resolved = create(client, org, priority="urgent")
+    open_one = create(client, org, priority="urgent")
+    clock.advance(minutes=1)
+    _patch(client, org, resolved, status="resolved")
+    items = client.get("/api/v1/tickets?sort=slaDeadline", headers=org.admin.headers).json()["items"]
+    assert [(i["ticketNumber"], i["slaDeadline"] is None) for i in items] == [
+        (open_one["ticketNumber"], False),
+        (resolved["ticketNumber"], True),
+    ]

@@ -169,7 +169,7 @@ def assert_views_equal_fold(desk: Desk) -> None:
             str(t.team_id) if t.team_id else None,
             sorted(str(x) for x in t.tag_ids),
             t.message_count,
-            t.sla.running_deadline,
+            t.sla.shown_deadline(t.status),
             t.is_sla_breached(now),
             t.sla.first_response_breached(now),
             t.sla.resolution_breached(now),

@@ -84,8 +84,7 @@ def sla_state(clock: SlaClock, status: Status, now: datetime) -> SlaState:
     """What a ticket and a list item say of the SLA at `now`: one rule for both (`domain/sla.py`)."""
     remaining = clock.remaining_when_paused
     return SlaState(
-        # The deadline to show: only while it can still be missed (not paused, nor resolved or closed).
-        sla_deadline=clock.running_deadline if clock.running(status) else None,
+        sla_deadline=clock.shown_deadline(status),
         sla_paused_at=clock.on_hold_since if clock.paused else None,
         sla_remaining_seconds=None if remaining is None else int(remaining.total_seconds()),
         sla_breached=clock.is_breached(status, now),

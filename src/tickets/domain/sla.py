@@ -63,10 +63,10 @@ class SlaClock:
         """True while on hold with a target still running: its due time will move when the hold ends."""
         return self.remaining_when_paused is not None
 
-    @property
-    def running_deadline(self) -> datetime | None:
-        """The deadline a client should show: None while paused (the due times are about to move)."""
-        return None if self.paused else self.deadline
+    def shown_deadline(self, status: Status) -> datetime | None:
+        """The deadline clients see: while it can still pass or stands passed; not while paused (the due
+        times are about to move), nor once resolved or closed."""
+        return self.deadline if self.running(status) and not self.paused else None
 
     @property
     def remaining_when_paused(self) -> timedelta | None:
