@@ -102,14 +102,6 @@ def sla_cell(row: Row) -> Text:
     )
 
 
-def tags_cell(row: Row) -> str:
-    return ",".join(tag["name"] for tag in row.get("tags") or []) or "-"
-
-
-def contact_cell(row: Row) -> str:
-    return or_dash(row.get("contactEmail") or row.get("contactName"))
-
-
 def ticket_columns(directory: Directory) -> list[Column]:
     """Columns of the ticket list; the list gives `assigneeId` and `teamId`, shown by name."""
     return [
@@ -120,8 +112,8 @@ def ticket_columns(directory: Directory) -> list[Column]:
         Column("CATEGORY", lambda r: r["category"], wide_only=True),
         Column("ASSIGNEE", lambda r: directory.member_label(r.get("assigneeId"))),
         Column("TEAM", lambda r: directory.team_name(r.get("teamId")), wide_only=True),
-        Column("TAGS", tags_cell, wide_only=True),
-        Column("CONTACT", contact_cell, wide_only=True),
+        Column("TAGS", lambda r: ",".join(t["name"] for t in r.get("tags") or []) or "-", wide_only=True),
+        Column("CONTACT", lambda r: or_dash(r.get("contactEmail") or r.get("contactName")), wide_only=True),
         Column("SLA", sla_cell),
         Column("AGE", lambda r: age(r.get("createdAt")), justify="right"),
         Column("UPDATED", lambda r: age(r.get("updatedAt")), wide_only=True, justify="right"),
@@ -628,14 +620,8 @@ def stats(team: str | None, assignee: str | None) -> None:
 
 
 def print_stats(console: Console, counts: Row, wide: bool) -> None:
-    print_fields(
-        console,
-        [
-            ("Total", str(counts.get("total", 0))),
-            ("SLA breached", str(counts.get("slaBreached", 0))),
-            ("SLA breached ever", str(counts.get("slaBreachedTotal", 0))),
-        ],
-    )
+    totals = (("Total", "total"), ("SLA breached", "slaBreached"), ("SLA breached ever", "slaBreachedTotal"))
+    print_fields(console, [(label, str(counts.get(key, 0))) for label, key in totals])
     for title, key, values, styles in (
         ("STATUS", "byStatus", STATUSES, STATUS_STYLES),
         ("PRIORITY", "byPriority", PRIORITIES, PRIORITY_STYLES),
@@ -644,12 +630,9 @@ def print_stats(console: Console, counts: Row, wide: bool) -> None:
         by_value: dict[str, int] = counts.get(key) or {}
         rows = [{"value": value, "count": by_value.get(value, 0)} for value in values]
         rows += [{"value": v, "count": n} for v, n in by_value.items() if v not in values]
+        columns = [
+            Column(title, lambda r, s=styles: styled(r["value"], s)),  # type: ignore[misc]
+            Column("TICKETS", lambda r: str(r["count"]), justify="right"),
+        ]
         console.print()
-        print_table(
-            console,
-            rows,
-            [
-                Column(title, lambda r, s=styles: styled(r["value"], s)),  # type: ignore[misc]
-                Column("TICKETS", lambda r: str(r["count"]), justify="right"),
-            ],
-        )
+        print_table(console, rows, columns)
