@@ -40,9 +40,6 @@ class ApiError(CliError):
     """The server answered with an error (usually an RFC 9457 problem)."""
 
     def __init__(self, status: int, title: str, detail: str | None, hint: str | None = None) -> None:
-        self.status = status
-        self.title = title
-        self.detail = detail
         message = f"{title}: {detail}" if detail and detail != title else title
         super().__init__(f"{message} ({hint})" if hint else message)
 
@@ -90,19 +87,12 @@ def _problem_error(response: httpx.Response) -> ApiError:
 class ApiClient:
     """Calls the API of one server with one bearer token."""
 
-    def __init__(
-        self,
-        server: str,
-        token: str | None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
+    def __init__(self, server: str, token: str | None) -> None:
         self.server = server.rstrip("/")
         headers = {"User-Agent": f"pfai/{package_version()}", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=DEFAULT_TIMEOUT_SECONDS)
 
     def close(self) -> None:
         self._http.close()

@@ -75,20 +75,11 @@ class Directory:
     def find(self, kind: str, ref: str) -> Item:
         return find_one(kind, self.items(kind), ref, KINDS[kind][1])
 
-    def member_id(self, ref: str) -> str:
-        """A member by `me`, @handle, handle, e-mail, name or id."""
-        if ref.strip().lower() == "me":
+    def id_of(self, kind: str, ref: str) -> str:
+        """The id of the item of this kind `ref` names; a member may also be `me`."""
+        if kind == "member" and ref.strip().lower() == "me":
             return str(self.me["user"]["id"])
-        return str(self.find("member", ref)["id"])
-
-    def team_id(self, ref: str) -> str:
-        return str(self.find("team", ref)["id"])
-
-    def tag_id(self, ref: str) -> str:
-        return str(self.find("tag", ref)["id"])
-
-    def sla_policy_id(self, ref: str) -> str:
-        return str(self.find("SLA policy", ref)["id"])
+        return str(self.find(kind, ref)["id"])
 
     # -------------------------------------------------------------- id -> name
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import click
-from rich.console import Console
 
 from tickets.cli.client import ApiClient, CliError
 from tickets.cli.config import DEFAULT_PROFILE, Profile, load_config, save_config
@@ -19,20 +17,18 @@ from tickets.cli.options import (
     invocation,
     output_options,
 )
-from tickets.cli.output import emit, print_fields
+from tickets.cli.output import Column, emit, record
 
-
-def describe_me(console: Console, me: dict[str, Any], wide: bool) -> None:
-    user, org = me["user"], me["org"]
-    fields = [
-        ("User", f"{user['name']} <{user['email']}>"),
-        ("Handle", f"@{user['handle']}"),
-        ("Role", user["role"]),
-        ("Org", f"{org['name']} ({org['slug']})"),
+# `/me` and the server it came from, as `Label:  value` lines.
+describe_me = record(
+    [
+        Column("USER", lambda me: f"{me['user']['name']} <{me['user']['email']}>"),
+        Column("HANDLE", lambda me: f"@{me['user']['handle']}"),
+        Column("ROLE", lambda me: me["user"]["role"]),
+        Column("ORG", lambda me: f"{me['org']['name']} ({me['org']['slug']})"),
+        Column("SERVER", lambda me: me["server"]),
     ]
-    if me.get("server"):
-        fields.append(("Server", me["server"]))
-    print_fields(console, fields)
+)
 
 
 @click.command()

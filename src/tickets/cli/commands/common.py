@@ -1,4 +1,4 @@
-"""Pieces shared by the resource commands: deleting with confirmation, `--team none`."""
+"""Pieces shared by the resource commands: deleting with confirmation."""
 
 from __future__ import annotations
 
@@ -7,16 +7,8 @@ from collections.abc import Callable
 import click
 
 from tickets.cli.client import path_segment
-from tickets.cli.directory import Directory
 from tickets.cli.options import api_client
 from tickets.cli.output import emit, said
-
-
-def team_option_value(directory: Directory, team: str | None) -> tuple[bool, str | None]:
-    """Whether --team was given, and the team id it names (None for `none`)."""
-    if team is None:
-        return False, None
-    return True, (None if team.strip().lower() == "none" else directory.team_id(team))
 
 
 def delete_items(

@@ -18,7 +18,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from tickets.cli.client import path_segment
-from tickets.cli.commands.common import delete_items, team_option_value, yes_option
+from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
 from tickets.cli.options import ClientGroup, api_client, client_options, help_text, with_options
@@ -46,12 +46,11 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 class Resource:
     """One org setting as the CLI lists, shows, creates, updates and deletes it."""
 
-    kind: str  # as messages name it: "tag", "SLA policy"
+    kind: str  # as messages and the `Directory` name it: "tag", "SLA policy"
     one: str  # and one of them, as help texts name it: "a tag", "an SLA policy"
     kinds: str  # and more than one: "tags", "SLA policies"
     path: str  # its API collection
     metavar: str  # how a reference to one is shown in usage lines
-    find: Callable[[Directory, str], str]  # a reference (name, id or id prefix) to its id
     columns: Callable[[Directory], list[Column]]
     empty: str  # what `list` says when there is none
     created: Callable[[Row], str]
@@ -96,7 +95,8 @@ def request_body(
     team = params.pop("team", None)
     body.update({resource.keys.get(k, k): v for k, v in params.items() if v is not None})
     if team is not None:  # `none` makes it org-wide, in an update
-        body["teamId"] = team_option_value(directory, team)[1] if update else directory.team_id(team)
+        org_wide = update and team.strip().lower() == "none"
+        body["teamId"] = None if org_wide else directory.id_of("team", team)
     return body
 
 
@@ -112,7 +112,7 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     def list_items(team: str | None = None) -> None:
         client = api_client()
         directory = Directory(client)
-        items = client.all_items(resource.path, {"teamId": directory.team_id(team) if team else None})
+        items = client.all_items(resource.path, {"teamId": directory.id_of("team", team) if team else None})
         emit(items, table(resource.columns(directory), resource.empty))
 
     @commands("view", aliases=["get"], help=help_of("view"))
@@ -120,7 +120,7 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     @client_options
     def view_item(ref: str) -> None:
         directory = Directory(api_client())
-        value = directory.client.get(f"{resource.path}/{path_segment(resource.find(directory, ref))}")
+        value = directory.client.get(f"{resource.path}/{path_segment(directory.id_of(resource.kind, ref))}")
         emit(value, resource.view(directory) if resource.view else record(resource.columns(directory)))
 
     @commands("create", help=help_of("create"))
@@ -144,7 +144,7 @@ def crud(name: str, resource: Resource) -> ClientGroup:
             command = click.get_current_context().command
             flags = [p.opts[0] for p in command.params if isinstance(p, click.Option) and p.expose_value]
             raise click.UsageError(f"nothing to update: give {', '.join(flags[:-1])} or {flags[-1]}")
-        path = f"{resource.path}/{path_segment(resource.find(directory, ref))}"
+        path = f"{resource.path}/{path_segment(directory.id_of(resource.kind, ref))}"
         emit(directory.client.patch(path, changes), said(resource.updated))
 
     @commands("delete", aliases=["rm"], help=help_of("delete"))
@@ -153,7 +153,7 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     @client_options
     def delete_item(refs: tuple[str, ...], yes: bool) -> None:
         directory = Directory(api_client())
-        delete_items(resource.kind, resource.path, refs, lambda ref: resource.find(directory, ref), yes)
+        delete_items(resource.kind, resource.path, refs, lambda ref: directory.id_of(resource.kind, ref), yes)
 
     return group
 
@@ -213,7 +213,6 @@ TAGS = Resource(
     """,
     path="/ticket-tags",
     metavar="TAG",
-    find=Directory.tag_id,
     columns=tag_columns,
     empty="No tags.",
     created=lambda t: f"Created tag {t['name']} ({short_id(t['id'])}).",
@@ -306,7 +305,6 @@ SLA_POLICIES = Resource(
     """,
     path="/sla-policies",
     metavar="POLICY",
-    find=Directory.sla_policy_id,
     columns=sla_columns,
     empty="No SLA policies.",
     created=lambda p: f"Created SLA policy {short_id(p['id'])} for {p['priority']} tickets.",
@@ -393,7 +391,6 @@ CANNED_RESPONSES = Resource(
     """,
     path="/canned-responses",
     metavar="CANNED",
-    find=lambda directory, ref: str(directory.find("canned response", ref)["id"]),
     columns=canned_columns,
     empty="No canned responses.",
     created=lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])}).",

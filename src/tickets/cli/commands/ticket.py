@@ -102,14 +102,6 @@ def sla_cell(row: Row) -> Text:
     )
 
 
-def tags_cell(row: Row) -> str:
-    return ",".join(tag["name"] for tag in row.get("tags") or []) or "-"
-
-
-def contact_cell(row: Row) -> str:
-    return or_dash(row.get("contactEmail") or row.get("contactName"))
-
-
 def ticket_columns(directory: Directory) -> list[Column]:
     """Columns of the ticket list; the list gives `assigneeId` and `teamId`, shown by name."""
     return [
@@ -120,8 +112,8 @@ def ticket_columns(directory: Directory) -> list[Column]:
         Column("CATEGORY", lambda r: r["category"], wide_only=True),
         Column("ASSIGNEE", lambda r: directory.member_label(r.get("assigneeId"))),
         Column("TEAM", lambda r: directory.team_name(r.get("teamId")), wide_only=True),
-        Column("TAGS", tags_cell, wide_only=True),
-        Column("CONTACT", contact_cell, wide_only=True),
+        Column("TAGS", lambda r: ",".join(t["name"] for t in r.get("tags") or []) or "-", wide_only=True),
+        Column("CONTACT", lambda r: or_dash(r.get("contactEmail") or r.get("contactName")), wide_only=True),
         Column("SLA", sla_cell),
         Column("AGE", lambda r: age(r.get("createdAt")), justify="right"),
         Column("UPDATED", lambda r: age(r.get("updatedAt")), wide_only=True, justify="right"),
@@ -140,8 +132,8 @@ class Field:
     api: str
     choices: Sequence[str] | None = None
     metavar: str | None = None
-    # A name (`alice`, `support`, `regression`) to the id the API wants.
-    lookup: Callable[[Directory, str], str] | None = None
+    # The kind of item (`member`, `team`, `tag`) whose name (`alice`) is sent as its id.
+    lookup: str | None = None
     # The commands in which `none` means no value: `list` filters on it, `update` clears the field.
     none_in: tuple[str, ...] = ()
     # The list's query parameter, when it is not the API name.
@@ -160,7 +152,7 @@ class Field:
     def value(self, directory: Directory, given: str, command: str) -> str | None:
         if command in self.none_in and given.strip().lower() == "none":
             return "none" if command == "list" else None
-        return self.lookup(directory, given) if self.lookup else given
+        return directory.id_of(self.lookup, given) if self.lookup else given
 
 
 FIELDS = {
@@ -172,9 +164,9 @@ FIELDS = {
         Field("--priority", "priority", PRIORITIES),
         Field("--category", "category", CATEGORIES),
         Field("--source", "source", SOURCES),
-        Field("--assignee", "assigneeId", None, "WHO", Directory.member_id, none_in=("list", "update")),
-        Field("--team", "teamId", None, "TEAM", Directory.team_id, none_in=("update",)),
-        Field("--tag", "tagIds", None, "TAG", Directory.tag_id, filter="tag"),
+        Field("--assignee", "assigneeId", None, "WHO", "member", none_in=("list", "update")),
+        Field("--team", "teamId", None, "TEAM", "team", none_in=("update",)),
+        Field("--tag", "tagIds", None, "TAG", "tag", filter="tag"),
         Field("--contact-email", "contactEmail", metavar="EMAIL"),
         Field("--contact-name", "contactName", metavar="NAME"),
     )
@@ -217,8 +209,8 @@ LIST_FILTERS = {
 
 @ticket.command("list", aliases=["ls"])
 @field_options("list", LIST_FILTERS)
-@click.option("--q", "text", metavar="WORDS", help="Words that must all appear in subject or description.")
-@click.option("--breached", is_flag=True, help="Only tickets past their SLA deadline.")
+@click.option("--q", "q", metavar="WORDS", help="Words that must all appear in subject or description.")
+@click.option("--breached", flag_value="true", default=None, help="Only tickets past their SLA deadline.")
 @click.option(
     "--sort",
     metavar="ORDER",
@@ -233,20 +225,13 @@ LIST_FILTERS = {
 )
 @click.option(
     "--updated-since",
+    "updatedSince",
     metavar="TIME",
     help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
 )
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
 @client_options
-def list_tickets(
-    text: str | None,
-    breached: bool,
-    sort: str | None,
-    limit: int,
-    updated_since: str | None,
-    every_page: bool,
-    **filters: tuple[str, ...],
-) -> None:
+def list_tickets(every_page: bool, **given: Any) -> None:
     """List tickets, newest first unless --sort says otherwise.
 
     Several values of one filter are alternatives; different filters must all hold.
@@ -263,14 +248,9 @@ def list_tickets(
     """
     client = api_client()
     directory = Directory(client)
-    params = api_values(directory, "list", {name: filters[name] for name in LIST_FILTERS})
-    params |= {
-        "q": text,
-        "breached": "true" if breached else None,
-        "sort": sort,
-        "limit": limit,
-        "updatedSince": updated_since,
-    }
+    # Besides the field filters, the options are named as the query parameters they are.
+    filters = {name: given.pop(name) for name in LIST_FILTERS}
+    params = api_values(directory, "list", filters) | given
     items: list[dict[str, Any]] = []
     more = False
     for page in client.pages("/tickets", params, follow=every_page):
@@ -480,7 +460,7 @@ def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str
     assigning, assignee_id = "assigneeId" in changes, changes.pop("assigneeId", None)
     if not changes and not added_tags and not removed_tags and not assigning:
         raise click.UsageError("nothing to update: give at least one option, e.g. --status resolved")
-    added, removed = ([directory.tag_id(tag) for tag in tags] for tags in (added_tags, removed_tags))
+    added, removed = ([directory.id_of("tag", tag) for tag in tags] for tags in (added_tags, removed_tags))
     path = ticket_path(ref)
     result: dict[str, Any] | None = None
     precondition: dict[str, str] = {}
@@ -546,13 +526,13 @@ with_thread_options = with_options(
         click.argument("text", required=False),
         click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
         click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
+        client_options,
     ]
 )
 
 
 @ticket.command("reply")
 @with_thread_options
-@client_options
 def reply(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
     """Post a public reply (visible to the requester). `@handle` mentions notify members.
 
@@ -569,7 +549,6 @@ def reply(ref: str, text: str | None, file: str | None, canned: str | None) -> N
 
 @ticket.command("note")
 @with_thread_options
-@client_options
 def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
     """Add an internal note (team-only; the requester never sees it).
 
@@ -641,14 +620,8 @@ def stats(team: str | None, assignee: str | None) -> None:
 
 
 def print_stats(console: Console, counts: Row, wide: bool) -> None:
-    print_fields(
-        console,
-        [
-            ("Total", str(counts.get("total", 0))),
-            ("SLA breached", str(counts.get("slaBreached", 0))),
-            ("SLA breached ever", str(counts.get("slaBreachedTotal", 0))),
-        ],
-    )
+    totals = (("Total", "total"), ("SLA breached", "slaBreached"), ("SLA breached ever", "slaBreachedTotal"))
+    print_fields(console, [(label, str(counts.get(key, 0))) for label, key in totals])
     for title, key, values, styles in (
         ("STATUS", "byStatus", STATUSES, STATUS_STYLES),
         ("PRIORITY", "byPriority", PRIORITIES, PRIORITY_STYLES),
@@ -657,12 +630,9 @@ def print_stats(console: Console, counts: Row, wide: bool) -> None:
         by_value: dict[str, int] = counts.get(key) or {}
         rows = [{"value": value, "count": by_value.get(value, 0)} for value in values]
         rows += [{"value": v, "count": n} for v, n in by_value.items() if v not in values]
+        columns = [
+            Column(title, lambda r, s=styles: styled(r["value"], s)),  # type: ignore[misc]
+            Column("TICKETS", lambda r: str(r["count"]), justify="right"),
+        ]
         console.print()
-        print_table(
-            console,
-            rows,
-            [
-                Column(title, lambda r, s=styles: styled(r["value"], s)),  # type: ignore[misc]
-                Column("TICKETS", lambda r: str(r["count"]), justify="right"),
-            ],
-        )
+        print_table(console, rows, columns)
