@@ -1,11 +1,6 @@
-"""Running the read side: catching views up, following the log, rebuilding, answering queries.
-
-`ReadSide` is the one object the server, the worker and the CLI use. `Follower` is the
-loop that keeps the serving copies up to date (a thread in the server, or the whole of
-`pfai projections run`). It pulls from the log (`select_notifications`), which works on
-SQLite and PostgreSQL alike, is woken early when a reader waits for a position, folds each
-batch once for every serving copy (`projections.base.apply_batch`), and schedules the
-application's SLA breach recorder.
+"""Running the read side: `ReadSide` (queries, catch-up, rebuilds, read-your-writes) for the server,
+the worker and the CLI, and `Follower`, the loop that keeps the serving copies at the head of the log
+(docs/projections.md, "Running").
 """
 
 from __future__ import annotations
