@@ -240,12 +240,6 @@ class ReadSide:
 
     # ------------------------------------------------------------------ rebuilding
 
-    def rebuild(
-        self, name: str, progress: Progress | None = None, switch: bool = True, batch_size: int = 5000
-    ) -> int:
-        """Replay the whole log into a new copy of `name` (see `rebuild_all`); returns its generation."""
-        return self.rebuild_all([name], progress, switch, batch_size)[name]
-
     def rebuild_all(
         self,
         names: Iterable[str] | None = None,
