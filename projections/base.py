@@ -211,11 +211,9 @@ Fetch = Callable[[int, int, int], Sequence[Notification]]
 
 def fetcher(app: Application[Any]) -> Fetch:
     """Reads ticket events straight from the application's recorder."""
-
-    def fetch(start: int, limit: int, stop: int) -> Sequence[Notification]:
-        return app.recorder.select_notifications(start, limit, stop=stop, topics=TICKET_TOPICS)
-
-    return fetch
+    return lambda start, limit, stop: app.recorder.select_notifications(
+        start, limit, stop=stop, topics=TICKET_TOPICS
+    )
 
 
 class Prefetcher:

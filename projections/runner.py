@@ -149,15 +149,11 @@ class ReadSide:
         generation = self.views.active_generation(name)
         if generation is None:
             with self._lock:
-                generation = self.views.active_generation(name)
-                if generation is None:
-                    try:
-                        generation = self.views.add_copy(name, active=True)
-                    except Exception:  # another process may have created it just now
-                        generation = self.views.active_generation(name)
-                        if generation is None:
-                            raise
-        assert generation is not None
+                try:  # generations start at 1
+                    generation = self.views.active_generation(name) or self.views.add_copy(name, active=True)
+                except Exception:  # another process may have created it just now
+                    if (generation := self.views.active_generation(name)) is None:
+                        raise
         view = self.views.view(model, generation, create=True)
         if view.copy not in self._indexed:
             self._prepare_to_serve(view)

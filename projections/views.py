@@ -143,9 +143,17 @@ class Copy:
 # eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
 # batch needs both inside its transaction, so the views call the recorders' `_insert_tracking` and
 # `_max_tracking_id` here, from their own subclasses, and nowhere else.
+class _InTransaction:
+    def position_in(self: Any, curs: Cursor) -> int:
+        """The copy's tracked position, read inside a batch transaction."""
+        return self._max_tracking_id(UPSTREAM, curs) or 0
+
+    def record(self: Any, curs: Cursor, position: int) -> None:
+        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
+        self._insert_tracking(curs, Tracking(UPSTREAM, position))
 
 
-class SQLiteView(SQLiteTrackingRecorder):
+class SQLiteView(_InTransaction, SQLiteTrackingRecorder):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
     def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
@@ -156,28 +164,14 @@ class SQLiteView(SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self._ddl]
 
-    def position_in(self, curs: Cursor) -> int:
-        """The copy's tracked position, read inside a batch transaction."""
-        return self._max_tracking_id(UPSTREAM, cast(SQLiteCursor, curs)) or 0
 
-    def record(self, curs: Cursor, position: int) -> None:
-        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
-        self._insert_tracking(cast(SQLiteCursor, curs), Tracking(UPSTREAM, position))
-
-
-class PostgresView(PostgresTrackingRecorder):
+class PostgresView(_InTransaction, PostgresTrackingRecorder):
     """A read model copy in the event database; tables and tracking commit together."""
 
     def __init__(self, datastore: PostgresDatastore, *, model: ReadModel, generation: int) -> None:
         self.model, self.copy = model, Copy(model.name, generation, PostgresDialect())
         super().__init__(datastore, tracking_table_name=f"{self.copy.prefix}_tracking")
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in model.ddl(self.copy))
-
-    def position_in(self, curs: Cursor) -> int:
-        return self._max_tracking_id(UPSTREAM, cast(PgCursor[DictRow], curs)) or 0
-
-    def record(self, curs: Cursor, position: int) -> None:
-        self._insert_tracking(cast(PgCursor[DictRow], curs), Tracking(UPSTREAM, position))
 
 
 # A copy's library tracking recorder: its tables and its tracking record commit together.
