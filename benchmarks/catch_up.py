@@ -3,7 +3,7 @@
 Run by `benchmarks.run` (`make bench`) once per code tree, as a script, so that the same
 measurement runs against the code of another commit (checked out in a temporary `git
 worktree`, first on PYTHONPATH): it only uses `ReadSide` calls that both trees have, and
-`rebuild_all` when the tree has it. Prints one JSON object:
+`rebuild_all` when the tree has it (older trees have only `rebuild`). Prints one JSON object:
 
 - `catch_up`: seconds for `ReadSide.catch_up` to bring the (empty) serving copies of all three
   read models to the head of the log;
@@ -45,7 +45,10 @@ def main(url: str) -> None:
         alone = {}
         for name in names:
             started = time.perf_counter()
-            read_side.rebuild(name, batch_size=10_000)
+            if rebuild_all is not None:
+                rebuild_all([name], batch_size=10_000)
+            else:
+                read_side.rebuild(name, batch_size=10_000)
             alone[name] = time.perf_counter() - started
         events = app.head_position()  # the generator's log has no gaps and only ticket events
     finally:

@@ -384,7 +384,7 @@ def latency_and_rebuild(args: argparse.Namespace) -> list[str]:
             if size == rebuild_at:
                 for name in READ_MODELS:
                     started = time.perf_counter()
-                    read_side.rebuild(name, batch_size=10_000)
+                    read_side.rebuild_all([name], batch_size=10_000)
                     elapsed = time.perf_counter() - started
                     rates[name] = f"{gen.events / elapsed:,.0f}"
                     print(f"  rebuild {name}: {gen.events / elapsed:,.0f} events/s", flush=True)

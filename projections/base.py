@@ -1,15 +1,8 @@
 """What every read model shares: the batch that folds events once for several copies, scopes, rows.
 
-A batch takes the writer locks of the copies it advances and reads their tracked positions;
-the copies at the lowest position form the batch's group. It takes the next ticket events
-after that position from the log, decodes and folds each of them **once** with `evolve`,
-hands every changed ticket's (before, after) to each copy's read model, and records each
-copy's tracking record with its rows, in that copy's transaction. On PostgreSQL one
-transaction covers every copy; on SQLite each copy is its own file and commits on its own,
-so a crash between two commits leaves one copy behind the others: the next batch's group is
-the copies furthest behind, and it stops at the position of the next copy ahead, so they
-converge. A batch that fails leaves nothing of itself; the next starts from what each
-copy's last committed tracking record says.
+A batch folds for the copies furthest behind and stops at the next copy ahead, so copies that
+commit apart (SQLite: one file each) converge after a crash; see docs/projections.md, "One fold,
+every copy" and "Exactly once".
 """
 
 from __future__ import annotations
@@ -138,17 +131,15 @@ class ReadModel(ABC):
                 (new if c.before is None else changed).append(self.row(c.after, c.state, dialect))
         if gone:
             condition, params = dialect.in_list("ticket_id", gone)
-            curs.execute(dialect.sql(f"DELETE FROM {table} WHERE {condition}"), params)
+            curs.execute(f"DELETE FROM {table} WHERE {condition}", params)
         if new:
             dialect.insert_rows(curs, table, list(new[0]), [tuple(r.values()) for r in new])
         if changed:
             columns = list(changed[0])
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
             curs.executemany(
-                dialect.sql(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                    f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
-                ),
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
                 [tuple(r.values()) for r in changed],
             )
 
@@ -158,10 +149,7 @@ class ReadModel(ABC):
             chunk = ids[chunk_start : chunk_start + 5000]
             condition, params = copy.dialect.in_list("ticket_id", chunk)
             curs.execute(
-                copy.dialect.sql(
-                    f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}"
-                ),
-                params,
+                f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}", params
             )
             for row in curs.fetchall():
                 found[row["ticket_id"]] = bytes(row["state"])
@@ -188,23 +176,20 @@ class CounterModel(ReadModel):
         super().write(curs, copy, changes)
         counted = Counter(k for c in changes if c.after is not None for k in self.counted(c.after))
         counted.subtract(k for c in changes if c.before is not None for k in self.counted(c.before))
-        dialect = copy.dialect
         for table, key_columns in self.counter_keys.items():
             changed = sorted((key, n) for (counter, key), n in counted.items() if counter == table and n)
             if not changed:
                 continue
             keys, name = ", ".join(key_columns), f"{copy.prefix}_{table}"
             curs.executemany(
-                dialect.sql(
-                    f"INSERT INTO {name} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
-                    f"ON CONFLICT ({keys}) DO UPDATE SET n = {name}.n + excluded.n"
-                ),
+                f"INSERT INTO {name} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
+                f"ON CONFLICT ({keys}) DO UPDATE SET n = {name}.n + excluded.n",
                 [(*key, n) for key, n in changed],
             )
             emptied = [key for key, n in changed if n < 0]
             if emptied:
                 match = " AND ".join(f"{c} = ?" for c in key_columns)
-                curs.executemany(dialect.sql(f"DELETE FROM {name} WHERE {match} AND n = 0"), emptied)
+                curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", emptied)
 
 
 @dataclass
@@ -226,11 +211,9 @@ Fetch = Callable[[int, int, int], Sequence[Notification]]
 
 def fetcher(app: Application[Any]) -> Fetch:
     """Reads ticket events straight from the application's recorder."""
-
-    def fetch(start: int, limit: int, stop: int) -> Sequence[Notification]:
-        return app.recorder.select_notifications(start, limit, stop=stop, topics=TICKET_TOPICS)
-
-    return fetch
+    return lambda start, limit, stop: app.recorder.select_notifications(
+        start, limit, stop=stop, topics=TICKET_TOPICS
+    )
 
 
 class Prefetcher:

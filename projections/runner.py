@@ -1,11 +1,6 @@
-"""Running the read side: catching views up, following the log, rebuilding, answering queries.
-
-`ReadSide` is the one object the server, the worker and the CLI use. `Follower` is the
-loop that keeps the serving copies up to date (a thread in the server, or the whole of
-`pfai projections run`). It pulls from the log (`select_notifications`), which works on
-SQLite and PostgreSQL alike, is woken early when a reader waits for a position, folds each
-batch once for every serving copy (`projections.base.apply_batch`), and schedules the
-application's SLA breach recorder.
+"""Running the read side: `ReadSide` (queries, catch-up, rebuilds, read-your-writes) for the server,
+the worker and the CLI, and `Follower`, the loop that keeps the serving copies at the head of the log
+(docs/projections.md, "Running").
 """
 
 from __future__ import annotations
@@ -154,15 +149,11 @@ class ReadSide:
         generation = self.views.active_generation(name)
         if generation is None:
             with self._lock:
-                generation = self.views.active_generation(name)
-                if generation is None:
-                    try:
-                        generation = self.views.add_copy(name, active=True)
-                    except Exception:  # another process may have created it just now
-                        generation = self.views.active_generation(name)
-                        if generation is None:
-                            raise
-        assert generation is not None
+                try:  # generations start at 1
+                    generation = self.views.active_generation(name) or self.views.add_copy(name, active=True)
+                except Exception:  # another process may have created it just now
+                    if (generation := self.views.active_generation(name)) is None:
+                        raise
         view = self.views.view(model, generation, create=True)
         if view.copy not in self._indexed:
             self._prepare_to_serve(view)
@@ -244,12 +235,6 @@ class ReadSide:
                 progressed.cancel()
 
     # ------------------------------------------------------------------ rebuilding
-
-    def rebuild(
-        self, name: str, progress: Progress | None = None, switch: bool = True, batch_size: int = 5000
-    ) -> int:
-        """Replay the whole log into a new copy of `name` (see `rebuild_all`); returns its generation."""
-        return self.rebuild_all([name], progress, switch, batch_size)[name]
 
     def rebuild_all(
         self,

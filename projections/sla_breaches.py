@@ -1,25 +1,11 @@
 """SLA breaches: the deadlines of live tickets, and counters of running deadlines per day, for "breached now".
 
-A breach happens by the clock passing, not by an event: a row holds the time after which
-the ticket counts as breached (`TicketSummary.breach_watch`: its deadline while open or
-pending, a target it had already missed when put on hold) and whether there is one
-(`running`); a ticket is breached when it runs and `now` is past that time. `decided` says
-whether its breach is already a fact whatever the time (`sla_breach_decided`): tickets that
-ever breached are the decided ones (`<copy>_decided`, per scope) plus the undecided ones
-breached now, which the counters below also count apart. Both come from this one copy, so
-they are read at one position. The row also says whether the breach of
-that deadline has been recorded on the ticket (a `Ticket.SlaBreached` event), which is
-what the breach recorder (`tickets.application.sla_breaches`) looks for.
-
-Counting "breached now" row by row would cost as much as there are breached tickets.
-So the projection also keeps counters of running tickets by when their deadline falls
-(`<copy>_buckets`; scopes as in ticket stats: the org, each team, each assignee), at two
-widths: UTC days, and spans of 32 days. They are updated by deltas in the batch
-transaction like every other row. The count at `now` is exact: the 32-day spans before
-the current one, plus the days of the current span before today (all those deadlines
-have passed), plus a range count over today's deadlines before `now`. That reads at most
-one row per past span, 31 day rows and one day of deadlines, however many tickets there
-are.
+A breach happens by the clock passing, not by an event, so a row keeps the time after which
+its ticket counts as breached (`breach_watch`) and "breached now" is decided at query time.
+Counting breached tickets row by row would cost as much as there are of them, so counters of
+running deadlines per UTC day and per 32-day span make the count read at most one row per past
+span, 31 day rows and one day of deadlines (`breached_count`). The row also says whether the
+breach is recorded on the ticket, which the breach recorder looks for. See docs/projections.md.
 """
 
 from __future__ import annotations
@@ -130,14 +116,12 @@ class SlaBreaches(CounterModel):
             counter += UNDECIDED
         scoped = "org_id = ? AND scope = ? AND scope_id = ?"
         curs.execute(
-            copy.dialect.sql(
-                f"SELECT (SELECT COALESCE(SUM(n), 0) FROM {copy.prefix}_buckets "
-                f"WHERE {scoped} AND days = {SPAN} AND bucket < ?) + "
-                f"(SELECT COALESCE(SUM(n), 0) FROM {copy.prefix}_buckets "
-                f"WHERE {scoped} AND days = 1 AND bucket >= ? AND bucket < ?) + "
-                f"(SELECT COUNT(*) FROM {copy.prefix}_tickets WHERE org_id = ?{narrow} "
-                f"AND {breached_now()} AND deadline >= ?) AS n"
-            ),
+            f"SELECT (SELECT COALESCE(SUM(n), 0) FROM {copy.prefix}_buckets "
+            f"WHERE {scoped} AND days = {SPAN} AND bucket < ?) + "
+            f"(SELECT COALESCE(SUM(n), 0) FROM {copy.prefix}_buckets "
+            f"WHERE {scoped} AND days = 1 AND bucket >= ? AND bucket < ?) + "
+            f"(SELECT COUNT(*) FROM {copy.prefix}_tickets WHERE org_id = ?{narrow} "
+            f"AND {breached_now()} AND deadline >= ?) AS n",
             [
                 *(org_id, counter, scope_id, span),
                 *(org_id, counter, scope_id, span * SPAN, today),
@@ -155,9 +139,7 @@ class SlaBreaches(CounterModel):
     ) -> int:
         """How many of the org's (team's, assignee's) live tickets have a breach that is already a fact."""
         curs.execute(
-            copy.dialect.sql(
-                f"SELECT n FROM {copy.prefix}_decided WHERE org_id = ? AND scope = ? AND scope_id = ?"
-            ),
+            f"SELECT n FROM {copy.prefix}_decided WHERE org_id = ? AND scope = ? AND scope_id = ?",
             (org_id, scope.name, scope_id),
         )
         row = curs.fetchone()
@@ -166,10 +148,8 @@ class SlaBreaches(CounterModel):
     def unrecorded(self, curs: Cursor, copy: Copy, now: datetime, limit: int) -> list[str]:
         """Ids of tickets breached by `now` whose breach is not yet recorded, most overdue first."""
         curs.execute(
-            copy.dialect.sql(
-                f"SELECT ticket_id FROM {copy.prefix}_tickets WHERE {breached_now()} AND NOT recorded "
-                "ORDER BY deadline LIMIT ?"
-            ),
+            f"SELECT ticket_id FROM {copy.prefix}_tickets WHERE {breached_now()} AND NOT recorded "
+            "ORDER BY deadline LIMIT ?",
             (micros(now), limit),
         )
         return [str(r["ticket_id"]) for r in curs.fetchall()]

@@ -132,10 +132,8 @@ class TicketList(ReadModel):
             params.extend(after)
         direction = "DESC" if descending else "ASC"
         curs.execute(
-            dialect.sql(
-                f"SELECT {column} AS sort_key, number, state FROM {copy.prefix}_tickets "
-                f"WHERE {' AND '.join(where)} ORDER BY {column} {direction}, number {direction} LIMIT ?"
-            ),
+            f"SELECT {column} AS sort_key, number, state FROM {copy.prefix}_tickets "
+            f"WHERE {' AND '.join(where)} ORDER BY {column} {direction}, number {direction} LIMIT ?",
             [*params, limit + 1],
         )
         found = curs.fetchall()

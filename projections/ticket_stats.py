@@ -1,8 +1,4 @@
-"""Ticket stats: counters per org (and per team, per assignee) kept up to date by the projection.
-
-Each live ticket contributes 1 to `total` and to its status, priority and category, in
-each of its scopes (`projections.base.scopes`: the org, its team, its assignee). A batch
-turns each changed ticket's (before, after) into counter deltas and adds them
+"""Ticket stats: counters per org (and per team, per assignee), moved by each changed ticket's deltas
 (`CounterModel`), so a stats answer reads a dozen counter rows however many tickets there are.
 """
 
@@ -48,9 +44,7 @@ class TicketStats(CounterModel):
 
     def counts(self, curs: Cursor, copy: Copy, org_id: str, scope: Scope, scope_id: str) -> Counts:
         curs.execute(
-            copy.dialect.sql(
-                f"SELECT field, value, n FROM {copy.prefix}_counts WHERE org_id = ? AND scope = ? AND scope_id = ?"
-            ),
+            f"SELECT field, value, n FROM {copy.prefix}_counts WHERE org_id = ? AND scope = ? AND scope_id = ?",
             (org_id, scope.name, scope_id),
         )
         found = {(row["field"], row["value"]): int(row["n"]) for row in curs.fetchall()}

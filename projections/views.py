@@ -1,20 +1,7 @@
 """Where read models live: view databases, copies (generations) of each view, and batch transactions.
 
-Each read model is kept in a *copy*: its own tables plus the library's tracking table,
-written in one transaction per batch. A small registry says which copy of each read
-model serves reads, so an analyst can build a fresh copy beside the one being served
-and then switch over.
-
-- PostgreSQL: the views live in the event database, tables `<name>_v<fold>_g<copy>_*` and the
-  tracking table `<name>_v<fold>_g<copy>_tracking` (a `PostgresTrackingRecorder`). `<fold>` is
-  `FOLD_VERSION`: a server whose fold differs builds its own copies rather than read rows
-  folded by other rules. A batch holds
-  the transaction-scoped advisory lock of its copy, so two workers never apply the same
-  events; the tracking row is read under that lock.
-- SQLite: each copy is its own file next to the event database
-  (`tickets.db` -> `tickets-views.<name>_v<fold>_g<copy>.db`, because the library names the tracking
-  table `tracking` in every file), and the registry is `tickets-views.db`. A batch is a
-  `BEGIN IMMEDIATE` transaction, which serializes writers of that file.
+Naming, locking and the registry of which copy serves are described in docs/projections.md
+("Exactly once", "Rebuilding while serving").
 """
 
 from __future__ import annotations
@@ -26,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -64,10 +51,6 @@ class Dialect:
     # What `{blob}` and `{text_set}` (a set of short strings: tag ids, words) stand for in table definitions.
     types = {"blob": "BLOB", "text_set": "TEXT"}
 
-    def sql(self, statement: str) -> str:
-        """Statements are written with `?` placeholders."""
-        return statement
-
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """`column IN values` as SQL and parameters."""
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
@@ -97,9 +80,6 @@ class PostgresDialect(Dialect):
     name = "postgres"
     types = {"blob": "BYTEA", "text_set": "TEXT[]"}
 
-    def sql(self, statement: str) -> str:
-        return statement.replace("?", "%s")
-
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
 
@@ -119,6 +99,18 @@ class PostgresDialect(Dialect):
         with curs.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
             for row in rows:
                 copy.write_row(row)
+
+
+class QmarkCursor(PgCursor[DictRow]):
+    """A psycopg cursor that takes `?` placeholders, as the read models' SQL is written for both stores."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Self:
+        return super().execute(
+            query.replace("?", "%s") if isinstance(query, str) else query, params, **kwargs
+        )
+
+    def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        super().executemany(query.replace("?", "%s"), params_seq, **kwargs)
 
 
 def registered_name(name: str) -> str:
@@ -151,9 +143,17 @@ class Copy:
 # eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
 # batch needs both inside its transaction, so the views call the recorders' `_insert_tracking` and
 # `_max_tracking_id` here, from their own subclasses, and nowhere else.
+class _InTransaction:
+    def position_in(self: Any, curs: Cursor) -> int:
+        """The copy's tracked position, read inside a batch transaction."""
+        return self._max_tracking_id(UPSTREAM, curs) or 0
+
+    def record(self: Any, curs: Cursor, position: int) -> None:
+        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
+        self._insert_tracking(curs, Tracking(UPSTREAM, position))
 
 
-class SQLiteView(SQLiteTrackingRecorder):
+class SQLiteView(_InTransaction, SQLiteTrackingRecorder):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
     def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
@@ -164,28 +164,14 @@ class SQLiteView(SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self._ddl]
 
-    def position_in(self, curs: Cursor) -> int:
-        """The copy's tracked position, read inside a batch transaction."""
-        return self._max_tracking_id(UPSTREAM, cast(SQLiteCursor, curs)) or 0
 
-    def record(self, curs: Cursor, position: int) -> None:
-        """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
-        self._insert_tracking(cast(SQLiteCursor, curs), Tracking(UPSTREAM, position))
-
-
-class PostgresView(PostgresTrackingRecorder):
+class PostgresView(_InTransaction, PostgresTrackingRecorder):
     """A read model copy in the event database; tables and tracking commit together."""
 
     def __init__(self, datastore: PostgresDatastore, *, model: ReadModel, generation: int) -> None:
         self.model, self.copy = model, Copy(model.name, generation, PostgresDialect())
         super().__init__(datastore, tracking_table_name=f"{self.copy.prefix}_tracking")
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in model.ddl(self.copy))
-
-    def position_in(self, curs: Cursor) -> int:
-        return self._max_tracking_id(UPSTREAM, cast(PgCursor[DictRow], curs)) or 0
-
-    def record(self, curs: Cursor, position: int) -> None:
-        self._insert_tracking(cast(PgCursor[DictRow], curs), Tracking(UPSTREAM, position))
 
 
 # A copy's library tracking recorder: its tables and its tracking record commit together.
@@ -245,11 +231,9 @@ class ViewDatabase(ABC):
         """Register a new copy (the next generation number) and return its number."""
         with self._registry() as curs:
             curs.execute(
-                self.dialect.sql(
-                    "INSERT INTO projection_copies (name, generation, active) "
-                    "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
-                    "RETURNING generation"
-                ),
+                "INSERT INTO projection_copies (name, generation, active) "
+                "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
+                "RETURNING generation",
                 (registered_name(name), active, registered_name(name)),
             )
             return int(curs.fetchone()["generation"])
@@ -257,14 +241,14 @@ class ViewDatabase(ABC):
     def activate(self, name: str, generation: int) -> None:
         with self._registry() as curs:
             curs.execute(
-                self.dialect.sql("UPDATE projection_copies SET active = (generation = ?) WHERE name = ?"),
+                "UPDATE projection_copies SET active = (generation = ?) WHERE name = ?",
                 (generation, registered_name(name)),
             )
 
     def forget_copy(self, name: str, generation: int) -> None:
         with self._registry() as curs:
             curs.execute(
-                self.dialect.sql("DELETE FROM projection_copies WHERE name = ? AND generation = ?"),
+                "DELETE FROM projection_copies WHERE name = ? AND generation = ?",
                 (registered_name(name), generation),
             )
 
@@ -403,14 +387,15 @@ class PostgresViewDatabase(ViewDatabase):
             idle_in_transaction_session_timeout=60,
             schema=env.get("POSTGRES_SCHEMA", ""),
         )
+        cast(dict[str, Any], self.datastore.pool.kwargs)["cursor_factory"] = QmarkCursor  # before it opens
         with self._registry() as curs:
             # Two processes may start at once: serialize the creation of the registry.
-            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory_key("registry"),))
+            curs.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key("registry"),))
             curs.execute(REGISTRY_DDL)
 
     def _copy_exists(self, name: str, generation: int) -> bool:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(%s) AS t", (f"{copy_prefix(name, generation)}_tracking",))
+            curs.execute("SELECT to_regclass(?) AS t", (f"{copy_prefix(name, generation)}_tracking",))
             row = curs.fetchone()
             return row is not None and row["t"] is not None
 
@@ -422,7 +407,7 @@ class PostgresViewDatabase(ViewDatabase):
         # Waits for a batch in flight on this copy to finish before dropping its tables.
         with self._locked(view) as curs:
             curs.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
+                "SELECT tablename FROM pg_tables WHERE schemaname = ? AND tablename LIKE ?",
                 (self.datastore.schema, f"{view.copy.prefix}\\_%"),
             )
             for row in curs.fetchall():
@@ -434,7 +419,7 @@ class PostgresViewDatabase(ViewDatabase):
             cursors: dict[Copy, Cursor] = {}
             for view in views:
                 curs.execute(
-                    "SELECT pg_try_advisory_xact_lock(%s, %s) AS locked",
+                    "SELECT pg_try_advisory_xact_lock(?, ?) AS locked",
                     (_advisory_key(view.copy.name), view.copy.generation),
                 )
                 row = curs.fetchone()
@@ -447,7 +432,7 @@ class PostgresViewDatabase(ViewDatabase):
         # Batches of this copy skip their round meanwhile (they only try the lock).
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", (_advisory_key(view.copy.name), view.copy.generation)
+                "SELECT pg_advisory_xact_lock(?, ?)", (_advisory_key(view.copy.name), view.copy.generation)
             )
             curs.execute("SET LOCAL maintenance_work_mem = '256MB'")  # for the index builds of a switch
             yield curs

@@ -249,7 +249,7 @@ def assert_breached_counts_at(desk: Desk, moments: list[datetime]) -> None:
 
 def assert_rebuild_equals_live(read_side: ReadSide) -> None:
     for name in READ_MODELS:
-        copy = read_side.rebuild(name, switch=False, batch_size=7)
+        copy = read_side.rebuild_all([name], switch=False, batch_size=7)[name]
         try:
             assert read_side.dump(name, copy) == read_side.dump(name)
         finally:
@@ -350,7 +350,7 @@ def test_rebuild_switches_reads_to_the_new_copy_and_drops_the_old(
     read_side.catch_up()
     old = read_side.views.active_generation("ticket_list")
     progress: list[tuple[int, int, int]] = []
-    new = read_side.rebuild("ticket_list", lambda *p: progress.append(p))
+    new = read_side.rebuild_all(["ticket_list"], lambda *p: progress.append(p))["ticket_list"]
     assert new != old
     assert read_side.views.active_generation("ticket_list") == new
     assert [c.generation for c in read_side.views.copies("ticket_list")] == [new]
@@ -385,7 +385,7 @@ def test_a_rebuilt_copy_gets_its_query_indexes_when_it_is_switched_to(
     assert serving is not None
     serving_indexes = index_names(read_side, "ticket_list", serving)
     assert serving_indexes
-    copy = read_side.rebuild("ticket_list", switch=False)
+    copy = read_side.rebuild_all(["ticket_list"], switch=False)["ticket_list"]
     assert index_names(read_side, "ticket_list", copy) == set()  # built without them
     desk.run(("message", 0, True, False))
     read_side.catch_up()
