@@ -95,7 +95,8 @@ class TicketList(ReadModel):
             "source": s.source,
             "team_id": s.team_id,
             "assignee_id": s.assignee_id,
-            "contact_email": s.contact_email.lower() if s.contact_email else None,
+            # A NUL (which the API refuses, but older events may hold) would stop PostgreSQL's batch for good.
+            "contact_email": s.contact_email.lower().replace("\x00", "") if s.contact_email else None,
             "tag_ids": dialect.encode_set(s.tag_ids),
             "words": dialect.encode_set(s.search_words()),
             # The breach filter compares this column: the time after which the ticket counts as breached.

@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from tests.conftest import Org
 from tickets.bootstrap import Services
+from tickets.domain.commands import NewTicket
 
 API = "/api/v1"
 Client = TestClient[Any]
@@ -161,3 +162,32 @@ def test_times_in_the_query_are_rfc_3339_with_an_offset(
     answer = client.get(API + path, params={name: value}, headers=org.admin.headers)
     assert answer.status_code == 400, answer.text
     assert problem(answer)["detail"].startswith(f"{name}: an RFC 3339 time needs an offset")
+
+
+def test_nul_characters_are_refused_in_bodies_and_queries(
+    client: Client, org: Org, services: Services
+) -> None:
+    head = services.app.head_position()
+    for body in ({"subject": "a\u0000b"}, {"subject": "ok", "contactEmail": "x\u0000@y.test"}):
+        answer = client.post(f"{API}/tickets", json=body, headers=org.admin.headers)
+        assert answer.status_code == 400, answer.text
+        assert "NUL" in problem(answer)["detail"]
+    assert services.app.head_position() == head
+    listed = client.get(
+        f"{API}/tickets", params={"contactEmail": "x\u0000@y.test"}, headers=org.admin.headers
+    )
+    assert listed.status_code == 400
+    assert problem(listed)["detail"] == "contactEmail: must not contain a NUL character"
+
+
+def test_a_nul_already_in_the_log_does_not_stop_the_read_side(
+    client: Client, org: Org, services: Services
+) -> None:
+    """An event written before the API refused NULs (or by another path) is folded, not retried forever."""
+    actor = services.directory.authenticate(org.admin.token)
+    assert actor is not None
+    services.tickets.create(actor, NewTicket(subject="a\u0000b", contact_email="x\u0000@y.test"))
+    assert services.read_side is not None
+    services.read_side.catch_up()
+    listed = client.get(f"{API}/tickets", headers=org.admin.headers)
+    assert [item["ticketNumber"] for item in listed.json()["items"]] == [1]
