@@ -387,7 +387,10 @@ class PostgresViewDatabase(ViewDatabase):
             idle_in_transaction_session_timeout=60,
             schema=env.get("POSTGRES_SCHEMA", ""),
         )
-        cast(dict[str, Any], self.datastore.pool.kwargs)["cursor_factory"] = QmarkCursor  # before it opens
+        # The read models' SQL uses `?`; every connection of this pool (psycopg_pool's, not part of the
+        # library's interface) makes QmarkCursors. It must be set before the pool opens: an eventsourcing
+        # upgrade that builds its pool differently has to keep this working (tests/projections fail if not).
+        cast(dict[str, Any], self.datastore.pool.kwargs)["cursor_factory"] = QmarkCursor
         with self._registry() as curs:
             # Two processes may start at once: serialize the creation of the registry.
             curs.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key("registry"),))
