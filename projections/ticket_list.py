@@ -53,6 +53,12 @@ class ListPage:
     next_after: tuple[int, int] | None
 
 
+def contact_key(email: str) -> str:
+    """How a contact e-mail is stored and matched: case-insensitive, without NUL characters (PostgreSQL
+    refuses them in text, and a row it cannot write would stop the batch, and so the read side, for good)."""
+    return email.lower().replace("\x00", "")
+
+
 class TicketList(ReadModel):
     name = "ticket_list"
 
@@ -95,8 +101,7 @@ class TicketList(ReadModel):
             "source": s.source,
             "team_id": s.team_id,
             "assignee_id": s.assignee_id,
-            # A NUL (which the API refuses, but older events may hold) would stop PostgreSQL's batch for good.
-            "contact_email": s.contact_email.lower().replace("\x00", "") if s.contact_email else None,
+            "contact_email": contact_key(s.contact_email) if s.contact_email else None,
             "tag_ids": dialect.encode_set(s.tag_ids),
             "words": dialect.encode_set(s.search_words()),
             # The breach filter compares this column: the time after which the ticket counts as breached.
@@ -160,7 +165,7 @@ class TicketList(ReadModel):
             ("category", f.categories),
             ("source", f.sources),
             ("team_id", f.team_ids),
-            ("contact_email", [e.lower() for e in f.contact_emails]),
+            ("contact_email", [contact_key(e) for e in f.contact_emails]),
         ):
             if values:
                 add(*dialect.in_list(column, values))

@@ -5,7 +5,6 @@
   which also holds the query parameters of the handler's dependencies), so a new parameter is
   accepted as soon as a handler declares it.
 - `null` is not a value of a typed parameter (`?teamId=null` is a 400, not "not sent").
-- No value holds a NUL character (PostgreSQL cannot store or compare one in text).
 - A time is RFC 3339 with an offset (`?asOf=0.5` or a time without a zone is a 400).
 """
 
@@ -35,16 +34,6 @@ def _query_parameters(request: Request[Any, Any, Any]) -> Iterator[tuple[str, An
         if isinstance(kwarg, ParameterKwarg) and not kwarg.header and not kwarg.cookie:
             # Every query parameter of this API is declared with QueryParameter.
             yield kwarg.query or kwarg.name or name, field.annotation
-
-
-def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
-    """400 for a NUL character in a query value: it means nothing, and PostgreSQL cannot take it."""
-    for key, value in request.query_params.multi_items():
-        if "\x00" in value:
-            raise ValidationException(
-                detail=f"{key}: must not contain a NUL character",
-                extra=[{"key": key, "message": "must not contain a NUL character", "source": "query"}],
-            )
 
 
 def refuse_lax_times(request: Request[Any, Any, Any]) -> None:
@@ -128,7 +117,6 @@ class CheckQueryParameters:
         if not request.query_params:
             return
         self._refuse_unknown(request)
-        refuse_nul_characters(request)
         refuse_null_query_values(request)
         refuse_lax_times(request)
 
