@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench bench-write clean chromium fuzz fuzz-quick
+.PHONY: install run test lint typecheck bench bench-write clean chromium fuzz fuzz-quick screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP)
 
 bench-write: $(STAMP)
 	$(BIN)/python -m benchmarks.write_side
+
+# The portal pages docs/portal.md shows, taken by the browser test.
+screenshots: $(STAMP) chromium
+	PORTAL_SCREENSHOTS=docs/img $(BIN)/pytest tests/docs/test_portal_browser.py -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -15,11 +15,21 @@ from datetime import datetime
 from typing import Any
 
 from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch, scope_asked
+from projections.portal import (
+    CONTACTS,
+    EVENT_MODELS,
+    PORTAL,
+    ContactRecord,
+    PortalMessage,
+    PortalTicket,
+    apply_events,
+)
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
 from projections.views import Copy, View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
+from tickets.application.push_back import close_after_window
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
@@ -29,7 +39,10 @@ logger = logging.getLogger("projections")
 TICKET_LIST = TicketList()
 TICKET_STATS = TicketStats()
 SLA_BREACHES = SlaBreaches()
+# The read models folded from ticket summaries, batch by batch (`apply_batch`).
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
+# Every read model, with those that apply chosen event types one by one (`projections/portal.py`).
+ALL_MODELS: dict[str, ReadModel] = {**READ_MODELS, **EVENT_MODELS}
 
 
 class UnknownReadModelError(KeyError):
@@ -38,9 +51,9 @@ class UnknownReadModelError(KeyError):
 
 def read_model(name: str) -> ReadModel:
     try:
-        return READ_MODELS[name]
+        return ALL_MODELS[name]
     except KeyError:
-        raise UnknownReadModelError(f"no read model {name!r}; choose from {', '.join(READ_MODELS)}") from None
+        raise UnknownReadModelError(f"no read model {name!r}; choose from {', '.join(ALL_MODELS)}") from None
 
 
 @dataclass(frozen=True)
@@ -167,20 +180,22 @@ class ReadSide:
     def head(self) -> int:
         return self.app.head_position()
 
-    def positions(self) -> dict[str, int]:
-        return {name: self.views.position(self.serving_view(name)) for name in READ_MODELS}
+    def positions(self, names: Iterable[str] | None = None) -> dict[str, int]:
+        """The positions of the serving copies of `names` (default: list, stats, SLA)."""
+        return {name: self.views.position(self.serving_view(name)) for name in names or READ_MODELS}
 
-    def position(self) -> int:
-        """The position every serving copy has reached."""
-        return min(self.positions().values())
+    def position(self, names: Iterable[str] | None = None) -> int:
+        """The position every serving copy of `names` (default: the ticket list, stats and SLA models)
+        has reached."""
+        return min(self.views.position(self.serving_view(name)) for name in names or READ_MODELS)
 
     def status(self) -> list[Status]:
         head = self.head()
         result = []
         for copy in self.views.copies():
-            if copy.name not in READ_MODELS:
+            if copy.name not in ALL_MODELS:
                 continue
-            view = self.views.view(READ_MODELS[copy.name], copy.generation)
+            view = self.views.view(ALL_MODELS[copy.name], copy.generation)
             label = copy.name if copy.active else f"{copy.name} (copy {copy.generation}, not serving)"
             result.append(Status(label, copy.generation, self.views.position(view), head))
         return result
@@ -200,21 +215,42 @@ class ReadSide:
             self.progress.notify()
         return result
 
+    def step_events(self, limit: int = 2000) -> BatchResult:
+        """Apply one batch to each serving copy of the event-by-event read models (portal, contacts)."""
+        total = BatchResult()
+        for name in EVENT_MODELS:
+            result = apply_events(self.views, self.app, self.serving_view(name), limit)
+            total.events += result.events
+            total.advanced = total.advanced or result.advanced
+        if total.advanced:
+            self.progress.notify()
+        return total
+
     def catch_up(self, names: Iterable[str] | None = None, limit: int = 2000) -> int:
-        """Apply batches until the serving copies have reached the head (or are locked by another
-        worker); returns the events folded."""
+        """Apply batches until the serving copies of the summary read models have reached the head (or
+        are locked by another worker); returns the events folded. `catch_up_all` also does the others."""
         folded = 0
         chosen = list(names or READ_MODELS)
         while (result := self.step(chosen, limit)).advanced:
             folded += result.events
         return folded
 
-    def wait_for(self, position: int, timeout: float) -> bool:
-        """`reach`, for a caller outside any event loop: whether every serving copy reached `position`."""
-        return asyncio.run(self.reach(position, timeout, poll_interval=0.05)) >= position
+    def catch_up_all(self, limit: int = 2000) -> int:
+        """Bring every read model to the head."""
+        folded = self.catch_up(limit=limit)
+        while (result := self.step_events(limit)).advanced:
+            folded += result.events
+        return folded
 
-    async def reach(self, position: int, timeout: float, poll_interval: float = 0.1) -> int:
-        """Wait on the event loop (bounded) until every serving copy has reached `position`.
+    def wait_for(self, position: int, timeout: float, names: Iterable[str] | None = None) -> bool:
+        """`reach`, for a caller outside any event loop: whether the serving copies reached `position`."""
+        return asyncio.run(self.reach(position, timeout, poll_interval=0.05, names=names)) >= position
+
+    async def reach(
+        self, position: int, timeout: float, poll_interval: float = 0.1, names: Iterable[str] | None = None
+    ) -> int:
+        """Wait on the event loop (bounded) until every serving copy of `names` (as `position`) has
+        reached `position`.
 
         Returns the position reached. The wait holds no thread: it sleeps on `progress`, which
         the follower signals after each batch, and re-reads the positions (a short query in a
@@ -222,10 +258,11 @@ class ReadSide:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        chosen = list(names or READ_MODELS)
         while True:
             progressed = self.progress.next()
             try:
-                reached = await asyncio.to_thread(self.position)
+                reached = await asyncio.to_thread(self.position, chosen)
                 remaining = deadline - loop.time()
                 if reached >= position or remaining <= 0:
                     return reached
@@ -354,6 +391,40 @@ class ReadSide:
             decided = SLA_BREACHES.decided_count(curs, sla, org_id, scope, scope_id)
         return Stats(counts, breached, decided + undecided)
 
+    def contacts(
+        self, org_id: str, q: str | None, after: tuple[str, str] | None, limit: int
+    ) -> tuple[list[ContactRecord], tuple[str, str] | None]:
+        view = self.serving_view(CONTACTS.name)
+        with self.views.read(view) as curs:
+            return CONTACTS.page(curs, view.copy, org_id, q, after, limit)
+
+    def contact(self, org_id: str, contact_id: str) -> ContactRecord | None:
+        view = self.serving_view(CONTACTS.name)
+        with self.views.read(view) as curs:
+            return CONTACTS.find(curs, view.copy, org_id, contact_id)
+
+    def portal_tickets(
+        self, org_id: str, contact_id: str, after: tuple[int, int] | None, limit: int
+    ) -> tuple[list[PortalTicket], tuple[int, int] | None]:
+        view = self.serving_view(PORTAL.name)
+        with self.views.read(view) as curs:
+            return PORTAL.tickets_of(curs, view.copy, org_id, contact_id, after, limit)
+
+    def portal_ticket(
+        self, org_id: str, contact_id: str, number: int
+    ) -> tuple[PortalTicket, list[PortalMessage]] | None:
+        """A contact's ticket and its public thread (read at one position), or None."""
+        view = self.serving_view(PORTAL.name)
+        with self.views.read(view) as curs:
+            ticket = PORTAL.ticket(curs, view.copy, org_id, contact_id, number)
+            return None if ticket is None else (ticket, PORTAL.messages(curs, view.copy, ticket.ticket_id))
+
+    def push_back_over(self, now: datetime, limit: int) -> list[str]:
+        """Resolved tickets whose push-back window has run out: what the closer asks for."""
+        view = self.serving_view(PORTAL.name)
+        with self.views.read(view) as curs:
+            return PORTAL.window_over(curs, view.copy, now, limit)
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -392,11 +463,18 @@ class Follower:
         Returns the events folded (plus one if the copies moved on without any).
         """
         result = self.read_side.step(limit=self.batch_size)
+        customer_side = self.read_side.step_events(limit=self.batch_size)
         if self.record_breaches and time.monotonic() >= self._next_breach_check:
             self._next_breach_check = time.monotonic() + self.breach_interval
-            read_side = self.read_side
-            record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
-        return result.events + (1 if result.advanced else 0)
+            self.run_policies()
+        moved = result.events + customer_side.events
+        return moved + (1 if result.advanced or customer_side.advanced else 0)
+
+    def run_policies(self) -> None:
+        """The policies time drives: record SLA breaches, close tickets whose push-back window ran out."""
+        read_side = self.read_side
+        record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
+        close_after_window(read_side.app, read_side.push_back_over, read_side.clock())
 
     def run(self) -> None:
         """Follow the log until `stop()`; errors are logged and retried after a pause."""

@@ -202,6 +202,7 @@ HANDLERS: dict[type[Any], Handler] = {
         message_count=lambda e, s: s.message_count + 1,
         sla=lambda e, s: s.sla.after_public_reply(str(e.actor_id) == s.creator_id, e.timestamp),
     ),
+    Ticket.ContactMessageAdded: _set(message_count=lambda e, s: s.message_count + 1),
     Ticket.NoteAdded: _set(message_count=lambda e, s: s.message_count + 1),
     Ticket.MessageEdited: _nothing,
     Ticket.MessageDeleted: _set(message_count=lambda e, s: s.message_count - 1),

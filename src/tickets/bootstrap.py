@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from projections.runner import ReadSide
 from tickets.application.app import TicketsApp
+from tickets.application.contacts import ContactService
 from tickets.application.directory import DirectoryService
 from tickets.application.tickets import TicketService
 from tickets.infrastructure.clock import Clock, system_clock
@@ -29,6 +30,7 @@ class Services:
     app: TicketsApp
     directory: DirectoryService
     tickets: TicketService
+    contacts: ContactService
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -48,8 +50,14 @@ class Services:
 def wire(app: TicketsApp, clock: Clock = system_clock, store: str = IN_MEMORY) -> Services:
     """The services over an open application (no read side)."""
     directory = DirectoryService(app, clock)
+    contacts = ContactService(app, clock)
     return Services(
-        app=app, directory=directory, tickets=TicketService(app, directory, clock), clock=clock, store=store
+        app=app,
+        directory=directory,
+        tickets=TicketService(app, directory, clock, contacts),
+        contacts=contacts,
+        clock=clock,
+        store=store,
     )
 
 
@@ -70,7 +78,11 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
         open_database(env)
     app = TicketsApp(env=env)
     services = wire(app, clock, "postgresql" if settings.is_postgres else "sqlite")
-    services.read_side = ReadSide.open(settings, app, clock)
+    services.read_side = read_side = ReadSide.open(settings, app, clock)
+    # Contacts that only tickets of older releases name are known to the contacts read model.
+    services.contacts.index = read_side.contact
+    services.contacts.link_lifetime = settings.portal_link_lifetime
+    services.contacts.session_lifetime = settings.portal_session_lifetime
     # TICKETS_PROJECTIONS=external when `pfai projections run` workers follow the log instead of the server.
     services.embedded_projections = os.environ.get("TICKETS_PROJECTIONS", "embedded").lower() != "external"
     return services

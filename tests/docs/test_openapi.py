@@ -69,13 +69,21 @@ def test_statuses_follow_from_the_route(document: dict[str, Any]) -> None:
     assert "WWW-Authenticate" in ticket["get"]["responses"]["401"]["headers"]
 
 
-def test_one_bearer_scheme_guards_every_api_operation(document: dict[str, Any]) -> None:
-    (scheme,) = document["components"]["securitySchemes"].values()
-    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
-    assert list(document["components"]["securitySchemes"]) == ["bearerAuth"]
+def test_a_bearer_token_guards_the_api_and_a_contact_session_the_portal(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert list(schemes) == ["bearerAuth", "portalSession"]
+    assert (schemes["bearerAuth"]["type"], schemes["bearerAuth"]["scheme"]) == ("http", "bearer")
+    assert (schemes["portalSession"]["type"], schemes["portalSession"]["in"]) == ("apiKey", "cookie")
+    portal = 0
     for path, method, operation in operations(document):
-        expected = [{"bearerAuth": []}] if path.startswith(f"{API}/") else None
+        if path.startswith(f"{API}/portal/"):
+            expected: Any = [{"portalSession": []}]
+            portal += 1
+        else:
+            expected = [{"bearerAuth": []}] if path.startswith(f"{API}/") else None
         assert operation.get("security") == expected, (method, path)
+    assert portal >= 5
+    assert not any(path.startswith("/portal") for path in document["paths"])  # the pages are not the API
 
 
 def test_request_bodies_refuse_unknown_fields_and_keep_constraints(document: dict[str, Any]) -> None:

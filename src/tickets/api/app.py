@@ -11,8 +11,10 @@ from litestar.types import HTTPResponseStartEvent, Message, Scope
 from projections.runner import Follower
 from tickets.api import schemas
 from tickets.api.controllers.common import provide_paging
+from tickets.api.controllers.contacts import ContactController, OrgController
 from tickets.api.controllers.directory import MeController, TeamController, UserController
 from tickets.api.controllers.listing import TicketListController
+from tickets.api.controllers.portal import PortalApiController, PortalPages, template_config
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.dependencies import provide_actor, provide_services
 from tickets.api.openapi import docs_assets_router, openapi_config
@@ -29,6 +31,9 @@ API_CONTROLLERS = [
     TagController,
     SlaPolicyController,
     CannedResponseController,
+    ContactController,
+    OrgController,
+    PortalApiController,
 ]
 
 
@@ -59,7 +64,7 @@ def create_app(services: Services) -> Litestar:
         services.app.close()
 
     app = Litestar(
-        route_handlers=[health, *API_CONTROLLERS, docs_assets_router()],
+        route_handlers=[health, *API_CONTROLLERS, PortalPages, docs_assets_router()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),
@@ -72,6 +77,7 @@ def create_app(services: Services) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         openapi_config=openapi_config(),
+        template_config=template_config(),
         before_send=[answer_options_with_every_method],
     )
     app.state.allowed_methods = {

@@ -7,7 +7,8 @@ cannot know or gets wrong for this API, from the routes themselves:
   (a token is needed under /api/v1; writes can be refused by role, conflict or domain rules; path
   parameters can name nothing; bodies can be too large; `If-Match` can be stale) plus what the
   handler declares in `raises=[...]`;
-- security: one bearer scheme, required by every /api/v1 operation;
+- security: one bearer scheme, required by every /api/v1 operation but the portal's, which needs
+  a contact's session cookie (and `X-CSRF-Token` on writes);
 - request bodies: their schemas are msgspec's own (the library that validates them), so
   `additionalProperties: false` and constraints on optional fields are stated;
 - parameters and headers: no `null` alternatives (a header or query value is absent, never null);
@@ -44,14 +45,18 @@ API_PREFIX = "/api/v1/"
 SCHEMA_PATH = "/schema"
 ASSETS_PATH = f"{SCHEMA_PATH}/assets"
 SECURITY_SCHEME = "bearerAuth"
+# The portal's JSON twin is for signed-in contacts: their session cookie, not a member's token.
+PORTAL_PREFIX = "/api/v1/portal/"
+PORTAL_SECURITY_SCHEME = "portalSession"
 COMPONENTS = "#/components/schemas/"
 
 # Why each problem status is sent; the status phrase is the response's name.
 PROBLEM_REASONS: dict[int, str] = {
     400: "The request is malformed: invalid JSON, a body, query or header that fails validation "
     "(`errors` lists the offending fields), or an unknown query parameter",
-    401: "No API token, or one that is not valid (see `WWW-Authenticate`)",
-    403: "The caller's role does not allow this",
+    401: "No API token, or one that is not valid (see `WWW-Authenticate`); under /api/v1/portal, no valid "
+    "contact session",
+    403: "The caller's role does not allow this (in the portal: a write without the session's CSRF token)",
     404: "Nothing with this id or number exists in the caller's org",
     409: "The change conflicts with the current state (a closed ticket, a duplicate name, "
     "a resource still in use, or a concurrent change)",
@@ -133,7 +138,15 @@ def openapi_config() -> OpenAPIConfig:
                     type="http",
                     scheme="bearer",
                     description="An API token from `pfai admin create-org` / `create-user` or `POST /api/v1/users`",
-                )
+                ),
+                PORTAL_SECURITY_SCHEME: SecurityScheme(
+                    type="apiKey",
+                    name="pfai_portal",
+                    security_scheme_in="cookie",
+                    description="A contact's portal session, set by opening a sign-in link "
+                    "(`POST /api/v1/contacts/{id}/portal-links`); writes also send `X-CSRF-Token` "
+                    "(from `GET /api/v1/portal/session`)",
+                ),
             }
         ),
     )
@@ -202,7 +215,9 @@ def problem_statuses(path: str, method: str, handler: Any, headers: set[str]) ->
 def _describe_operation(
     path: str, method: str, operation: dict[str, Any], handler: Any, schemas: dict[str, Any]
 ) -> None:
-    if path.startswith(API_PREFIX):
+    if path.startswith(PORTAL_PREFIX):
+        operation["security"] = [{PORTAL_SECURITY_SCHEME: []}]
+    elif path.startswith(API_PREFIX):
         operation["security"] = [{SECURITY_SCHEME: []}]
     for parameter in operation.get("parameters", []):
         _describe_parameter(parameter)
@@ -291,7 +306,8 @@ def _problem_response(status: int) -> dict[str, Any]:
     if status == HTTPStatus.UNAUTHORIZED:
         response["headers"] = {
             "WWW-Authenticate": {
-                "description": 'The scheme to use: `Bearer realm="pfai"`, or `Bearer error="invalid_token"`',
+                "description": 'The scheme to use: `Bearer realm="pfai"`, or `Bearer error="invalid_token"` '
+                '(`Cookie realm="pfai-portal"` under /api/v1/portal)',
                 "required": True,
                 "schema": {"type": "string"},
             }

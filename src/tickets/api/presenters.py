@@ -10,10 +10,13 @@ from typing import Any, TypedDict
 from uuid import UUID
 
 import msgspec
+import nh3
 from markdown_it import MarkdownIt
 
+from projections.portal import PortalMessage, PortalTicket
 from projections.summary import TicketSummary
 from tickets.api import schemas
+from tickets.domain.contact import Contact
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Activity, Message, Ref, Summary, SummaryValue, Ticket
@@ -27,7 +30,9 @@ def _markdown() -> MarkdownIt:
 
 
 def render_markdown(text: str) -> str:
-    return _markdown().render(text) if text else ""
+    """Markdown as HTML safe to show: raw HTML escaped by the renderer, `javascript:` and other unsafe
+    links refused by it, and the result cleaned by nh3 (an allow-list sanitizer) all the same."""
+    return nh3.clean(_markdown().render(text), link_rel="noopener noreferrer nofollow") if text else ""
 
 
 def user(member: Member) -> schemas.UserOut:
@@ -44,7 +49,12 @@ def user_ref(org: Organization, user_id: object) -> schemas.UserRef | None:
 
 
 def org(organization: Organization) -> schemas.OrgOut:
-    return schemas.OrgOut(id=organization.id, slug=organization.slug, name=organization.name)
+    return schemas.OrgOut(
+        id=organization.id,
+        slug=organization.slug,
+        name=organization.name,
+        auto_close_after_days=organization.auto_close_after_days,
+    )
 
 
 def team(value: Team) -> schemas.TeamOut:
@@ -115,6 +125,7 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         assignee=user_ref(organization, value.assignee_id),
         creator_id=value.creator_id,
         creator=user_ref(organization, value.creator_id),
+        contact_id=value.contact_id,
         contact_email=value.contact_email,
         contact_name=value.contact_name,
         tags=tag_refs(organization, value.tag_ids),
@@ -185,6 +196,7 @@ def message(value: Message, ticket_id: UUID) -> schemas.MessageOut:
     return schemas.MessageOut(
         id=value.id,
         ticket_id=ticket_id,
+        author_type=value.author_type,
         author_id=value.author_id,
         content=value.content,
         content_html=render_markdown(value.content),
@@ -192,6 +204,60 @@ def message(value: Message, ticket_id: UUID) -> schemas.MessageOut:
         mentions=list(value.mentions),
         created_at=value.created_at,
         edited_at=value.edited_at,
+    )
+
+
+def contact(value: Contact) -> schemas.ContactOut:
+    return schemas.ContactOut(
+        id=value.id,
+        email=value.email,
+        name=value.name,
+        created_at=value.created_on,
+        sign_in_requested_at=value.sign_in_requested_at,
+    )
+
+
+def portal_ticket_item(value: PortalTicket) -> schemas.PortalTicketItem:
+    return schemas.PortalTicketItem(
+        ticket_number=value.number,
+        subject=value.subject,
+        status=Status(value.status),
+        created_at=value.created_at,
+        updated_at=value.updated_at,
+    )
+
+
+def portal_ticket(
+    value: PortalTicket, messages: list[PortalMessage], organization: Organization, contact_name: str
+) -> schemas.PortalTicketOut:
+    """A ticket and its public thread as the contact sees them (from the portal read model only)."""
+    return schemas.PortalTicketOut(
+        ticket_number=value.number,
+        subject=value.subject,
+        description=value.description,
+        description_html=render_markdown(value.description),
+        status=Status(value.status),
+        created_at=value.created_at,
+        updated_at=value.updated_at,
+        messages=[portal_message(m, organization, contact_name) for m in messages],
+    )
+
+
+def portal_message(
+    value: PortalMessage, organization: Organization, contact_name: str
+) -> schemas.PortalMessageOut:
+    """A member signs with their name (not their e-mail or @handle); the contact as themselves."""
+    member = organization.members.get(value.author_id) if value.author_type == "member" else None
+    author = (
+        contact_name if value.author_type == "contact" else (member.name if member else organization.name)
+    )
+    return schemas.PortalMessageOut(
+        id=UUID(value.message_id),
+        author_type=value.author_type,
+        author_name=author,
+        content=value.content,
+        content_html=render_markdown(value.content),
+        created_at=value.created_at,
     )
 
 

@@ -83,6 +83,13 @@ class OrgOut(Response):
     id: UUID
     slug: str
     name: str
+    auto_close_after_days: Annotated[
+        int, Meta(description="Days a resolved ticket waits for its contact before it closes by itself")
+    ]
+
+
+class OrgUpdate(Request):
+    auto_close_after_days: Annotated[int, Meta(ge=1, le=365)] | UnsetType = UNSET
 
 
 class UserOut(Response):
@@ -226,6 +233,7 @@ class TicketOut(Response):
     assignee: UserRef | None
     creator_id: UUID
     creator: UserRef | None
+    contact_id: Annotated[UUID | None, Meta(description="The contact the ticket's e-mail names")]
     contact_email: str | None
     contact_name: str | None
     tags: list[TagRef]
@@ -318,9 +326,13 @@ class AssignRequest(Request):
     assignee_id: UUID | None
 
 
+AuthorType = Annotated[str, Meta(description="`member` (an org member) or `contact` (the ticket's contact)")]
+
+
 class MessageOut(Response):
     id: UUID
     ticket_id: UUID
+    author_type: AuthorType
     author_id: UUID
     content: str
     content_html: str
@@ -355,6 +367,87 @@ class ActivityOut(Response):
     new_value: Any
     created_at: datetime
     version: int
+
+
+# ---------------------------------------------------------------------------- contacts
+
+
+class ContactOut(Response):
+    id: UUID
+    email: str
+    name: str
+    created_at: datetime
+    sign_in_requested_at: Annotated[
+        datetime | None,
+        Meta(description="When the contact last asked for a portal sign-in link at /portal/login"),
+    ]
+
+
+class ContactCreate(Request):
+    email: Email
+    name: Name
+
+
+class ContactUpdate(Request):
+    name: Name | UnsetType = UNSET
+
+
+class PortalLinkOut(Response):
+    url: Annotated[str, Meta(description="Single use; open it in the contact's browser to sign in")]
+    expires_at: datetime
+
+
+# ---------------------------------------------------------------------------- the portal (contacts)
+
+
+class PortalSessionOut(Response):
+    contact_name: str
+    email: str
+    org_name: str
+    csrf_token: Annotated[str, Meta(description="Send it as `X-CSRF-Token` with every portal write")]
+
+
+class PortalTicketItem(Response):
+    """A ticket as its contact sees it in a list."""
+
+    ticket_number: int
+    subject: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+
+
+class PortalMessageOut(Response):
+    """A public message as the ticket's contact sees it."""
+
+    id: UUID
+    author_type: AuthorType
+    author_name: str
+    content: str
+    content_html: str
+    created_at: datetime
+
+
+class PortalTicketOut(Response):
+    """A ticket as its contact sees it: never notes, tags, team, assignee or SLA fields."""
+
+    ticket_number: int
+    subject: str
+    description: str
+    description_html: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    messages: list[PortalMessageOut]
+
+
+class PortalTicketCreate(Request):
+    subject: Subject
+    description: Content
+
+
+class PortalMessageCreate(Request):
+    content: Content
 
 
 class Health(Response):

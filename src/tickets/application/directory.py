@@ -183,6 +183,17 @@ class DirectoryService:
             actor, lambda org, now: org.update_member(user_id, changes, actor.user_id, now)
         )
 
+    def update_org_settings(self, actor: Actor, auto_close_after_days: int | None) -> Saved[Organization]:
+        """Change the org's own settings (admins); a setting not given (None) stays."""
+        actor.require(Role.ADMIN)
+
+        def change(org: Organization, now: datetime) -> Organization:
+            if auto_close_after_days is not None:
+                org.set_auto_close_after_days(auto_close_after_days, actor.user_id, now)
+            return org
+
+        return self._change_org(actor, change)
+
     def _change_org(self, actor: Actor, change: Callable[[Organization, Any], T]) -> Saved[T]:
         """Load the caller's org, apply `change(org, now)`, save; retried on a version clash."""
 

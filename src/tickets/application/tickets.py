@@ -15,14 +15,16 @@ from eventsourcing.application import AggregateNotFoundError
 
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
+from tickets.application.contacts import ContactActor, ContactService
 from tickets.application.directory import DirectoryService
 from tickets.domain.commands import Keep, NewTicket, TicketChanges
-from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
+from tickets.domain.contact import Contact
+from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError, TicketClosedError
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter, TicketNumber
 from tickets.domain.ticket import Activity, Message, Ticket
-from tickets.domain.values import Role
+from tickets.domain.values import Role, Source, Status
 from tickets.infrastructure.clock import Clock, system_clock
 
 T = TypeVar("T")
@@ -47,10 +49,17 @@ class TicketRead:
 class TicketService:
     """The write side of tickets, and reads of one ticket and its history."""
 
-    def __init__(self, app: TicketsApp, directory: DirectoryService, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        app: TicketsApp,
+        directory: DirectoryService,
+        clock: Clock = system_clock,
+        contacts: ContactService | None = None,
+    ) -> None:
         self.app = app
         self.directory = directory
         self.clock = clock
+        self.contacts = contacts or ContactService(app, clock)
         # Creates in one org contend for its ticket counter. Queueing them in-process
         # turns version clashes (and their retries) into a short wait; clashes with
         # other processes are still caught by the store and retried.
@@ -58,7 +67,7 @@ class TicketService:
 
     # ------------------------------------------------------------------ loading
 
-    def resolve_id(self, actor: Actor, ref: str) -> UUID:
+    def resolve_id(self, actor: Actor | ContactActor, ref: str) -> UUID:
         """A ticket's id from its UUID or its org-wide number (`42` or `#42`)."""
         number = TICKET_NUMBER_REF.match(ref.strip())
         if number:
@@ -75,7 +84,11 @@ class TicketService:
             raise NotFoundError(f"ticket {ref!r} not found: use the ticket's UUID or its number") from None
 
     def _load(
-        self, actor: Actor, ticket_id: UUID, version: int | None = None, include_deleted: bool = False
+        self,
+        actor: Actor | ContactActor,
+        ticket_id: UUID,
+        version: int | None = None,
+        include_deleted: bool = False,
     ) -> Ticket:
         ticket: object
         try:
@@ -84,6 +97,9 @@ class TicketService:
             ticket = None
         # Another org's ticket answers exactly like a missing one.
         if not isinstance(ticket, Ticket) or ticket.org_id != actor.org_id:
+            raise NotFoundError(f"ticket {ticket_id} not found")
+        # A contact's tickets are those that name the contact; every other one is as missing.
+        if isinstance(actor, ContactActor) and ticket.contact_id != actor.contact_id:
             raise NotFoundError(f"ticket {ticket_id} not found")
         if ticket.deleted and not include_deleted:
             raise NotFoundError(f"ticket #{ticket.ticket_number} has been deleted")
@@ -141,27 +157,45 @@ class TicketService:
     # ------------------------------------------------------------------ commands
 
     def _change(
-        self, actor: Actor, ref: str, change: Callable[[Ticket, Organization, datetime], T]
+        self, actor: Actor | ContactActor, ref: str, change: Callable[[Ticket, Organization, datetime], T]
     ) -> Saved[T]:
-        """Load the ticket and org, apply `change`, save; retried against the newest version."""
-        actor.require(Role.AGENT)
+        """Load the ticket and org, apply `change`, save; retried against the newest version.
+
+        A ticket whose contact changed is saved with that contact (new to the org, or found).
+        """
+        if isinstance(actor, Actor):
+            actor.require(Role.AGENT)
         ticket_id = self.resolve_id(actor, ref)
 
         def attempt() -> Saved[T]:
             ticket = self._load(actor, ticket_id)
+            contact_before = ticket.contact_id
             org = self.directory.org(actor.org_id)
-            result = change(ticket, org, self.clock())
-            return Saved(result, position_of(self.app.save(ticket)))
+            now = self.clock()
+            result = change(ticket, org, now)
+            contact = (
+                self.contacts.for_ticket(ticket.org_id, ticket.contact_email, ticket.contact_name, None, now)
+                if ticket.contact_email and ticket.contact_id != contact_before
+                else None
+            )
+            return Saved(result, position_of(self.app.save(ticket, *_some(contact))))
 
         return retry_on_conflict(attempt)
 
     def _open_ticket(
-        self, actor: Actor, org: Organization, new: NewTicket, now: datetime, follow_up_of: UUID | None = None
-    ) -> tuple[Ticket, TicketCounter, TicketNumber]:
+        self,
+        actor: Actor | ContactActor,
+        org: Organization,
+        new: NewTicket,
+        now: datetime,
+        follow_up_of: UUID | None = None,
+    ) -> tuple[Ticket, TicketCounter, TicketNumber, Contact | None]:
+        """A new ticket with the org's next number, its number's index, and its contact (found or new)."""
         org.require_team(new.team_id)
         org.require_tags(new.tag_ids)
         if new.assignee_id is not None and not org.is_member(new.assignee_id):
             raise InvalidValueError(f"assigneeId {new.assignee_id} is not a member of this org")
+        creator = actor.contact_id if isinstance(actor, ContactActor) else actor.user_id
         counter = self._counter(actor.org_id, now)
         ticket = Ticket.open(
             org_id=actor.org_id,
@@ -178,12 +212,17 @@ class TicketService:
             tag_ids=new.tag_ids,
             follow_up_of=follow_up_of,
             sla_targets=org.sla_targets_for(new.priority, new.team_id),
-            actor_id=actor.user_id,
+            actor_id=creator,
             at=now,
         )
         number = counter.next_number(ticket.id, now)
         index = TicketNumber(org_id=actor.org_id, number=number, ticket_id=ticket.id, timestamp=now)
-        return ticket, counter, index
+        contact = (
+            self.contacts.for_ticket(actor.org_id, new.contact_email, new.contact_name, creator, now)
+            if new.contact_email
+            else None
+        )
+        return ticket, counter, index, contact
 
     def _counter(self, org_id: UUID, now: datetime) -> TicketCounter:
         try:
@@ -199,8 +238,8 @@ class TicketService:
         def attempt() -> Saved[Ticket]:
             now = self.clock()
             org = self.directory.org(actor.org_id)
-            ticket, counter, index = self._open_ticket(actor, org, new, now)
-            return Saved(ticket, position_of(self.app.save(counter, ticket, index)))
+            ticket, counter, index, contact = self._open_ticket(actor, org, new, now)
+            return Saved(ticket, position_of(self.app.save(counter, ticket, index, *_some(contact))))
 
         with self._counter_locks[actor.org_id]:
             return retry_on_conflict(attempt)
@@ -223,9 +262,13 @@ class TicketService:
                 contact_email=original.contact_email,
                 contact_name=original.contact_name,
             )
-            ticket, counter, index = self._open_ticket(actor, org, carried, now, follow_up_of=original.id)
+            ticket, counter, index, contact = self._open_ticket(
+                actor, org, carried, now, follow_up_of=original.id
+            )
             original.record_follow_up(ticket.id, actor.user_id, now)
-            return Saved(ticket, position_of(self.app.save(counter, ticket, index, original)))
+            return Saved(
+                ticket, position_of(self.app.save(counter, ticket, index, original, *_some(contact)))
+            )
 
         with self._counter_locks[actor.org_id]:
             return retry_on_conflict(attempt)
@@ -330,6 +373,90 @@ class TicketService:
             actor, ref, lambda ticket, _org, now: ticket.delete_message(message_id, actor.user_id, now)
         )
 
+    # ------------------------------------------------------------------ the contact's commands
+
+    def open_for_contact(self, contact: ContactActor, subject: str, description: str) -> Saved[Ticket]:
+        """A ticket the contact opens in the portal: `source=portal`, the contact as requester."""
+
+        def attempt() -> Saved[Ticket]:
+            now = self.clock()
+            org = self.directory.org(contact.org_id)
+            person = self.contacts.contact(contact)
+            new = NewTicket(
+                subject=subject,
+                description=description,
+                source=Source.PORTAL,
+                contact_email=person.email,
+                contact_name=person.name,
+            )
+            ticket, counter, index, _ = self._open_ticket(contact, org, new, now)
+            return Saved(ticket, position_of(self.app.save(counter, ticket, index)))
+
+        with self._counter_locks[contact.org_id]:
+            return retry_on_conflict(attempt)
+
+    def contact_reply(self, contact: ContactActor, number: int, content: str) -> Saved[Ticket]:
+        """The contact answers in the thread of ticket `number`; returns the ticket the reply went to.
+
+        A reply reopens a pending or resolved ticket. A closed ticket (or one whose push-back window
+        ran out, which closes now) takes no reply: the reply opens a follow-up ticket linked to it.
+        """
+        message_id = uuid4()
+        ticket_id = self.resolve_id(contact, str(number))
+
+        def attempt() -> Saved[Ticket]:
+            now = self.clock()
+            ticket = self._load(contact, ticket_id)
+            org = self.directory.org(contact.org_id)
+            ticket.close_after_window(org.push_back_window, now)
+            if ticket.status != Status.CLOSED:
+                ticket.add_contact_message(message_id, content, now)
+                return Saved(ticket, position_of(self.app.save(ticket)))
+            carried = NewTicket(
+                subject=ticket.subject,
+                description=content,
+                priority=ticket.priority,
+                category=ticket.category,
+                source=Source.PORTAL,
+                team_id=ticket.team_id if ticket.team_id and str(ticket.team_id) in org.teams else None,
+                contact_email=ticket.contact_email,
+                contact_name=ticket.contact_name,
+            )
+            follow_up, counter, index, _ = self._open_ticket(
+                contact, org, carried, now, follow_up_of=ticket.id
+            )
+            ticket.record_follow_up(follow_up.id, contact.contact_id, now)
+            return Saved(follow_up, position_of(self.app.save(counter, follow_up, index, ticket)))
+
+        with self._counter_locks[contact.org_id]:
+            return retry_on_conflict(attempt)
+
+    def contact_resolve(self, contact: ContactActor, number: int) -> Saved[Ticket]:
+        """ "This is solved": the contact resolves their ticket (the push-back window starts)."""
+
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
+            if ticket.status in (Status.RESOLVED, Status.CLOSED):
+                raise TicketClosedError(f"ticket #{ticket.ticket_number} is {ticket.status.value} already")
+            ticket.change_status(Status.RESOLVED, contact.contact_id, now)
+            return ticket
+
+        return self._change(contact, str(number), apply)
+
+    def contact_reopen(self, contact: ContactActor, number: int) -> Saved[Ticket]:
+        """ "Still not working": within the push-back window, the contact reopens a resolved ticket."""
+
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> Ticket:
+            if ticket.close_after_window(org.push_back_window, now) or ticket.status == Status.CLOSED:
+                raise TicketClosedError(
+                    f"ticket #{ticket.ticket_number} is closed; reply to open a follow-up ticket"
+                )
+            if ticket.status != Status.RESOLVED:
+                raise ConflictError(f"ticket #{ticket.ticket_number} is {ticket.status.value}, not resolved")
+            ticket.change_status(Status.OPEN, contact.contact_id, now)
+            return ticket
+
+        return self._change(contact, str(number), apply)
+
     # ------------------------------------------------------------------ history
 
     def stored_events(self, actor: Actor, ref: str) -> list[Ticket.Event]:
@@ -350,3 +477,7 @@ class TicketService:
         ticket = self.get(actor, ref, include_deleted=include_deleted)
         events = self.app.events.get(ticket.id, gt=after_version or None, limit=limit)
         return [e.activity() for e in cast("Iterable[Ticket.Event]", events)]
+
+
+def _some(contact: Contact | None) -> list[Contact]:
+    return [] if contact is None else [contact]

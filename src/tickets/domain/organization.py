@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -85,8 +85,16 @@ class CannedResponse:
     created_by: UUID
 
 
+# How long a resolved ticket waits for its contact to push back before it closes by itself.
+DEFAULT_AUTO_CLOSE_DAYS = 7
+AUTO_CLOSE_DAYS_RANGE = range(1, 366)
+
+
 class Organization(TypedAggregate):
     """An org and the settings its tickets depend on."""
+
+    # Snapshots (`domain/snapshots.py`): 2 adds the push-back window.
+    class_version = 2
 
     class Event(Aggregate.Event):
         actor_id: UUID | None
@@ -104,6 +112,27 @@ class Organization(TypedAggregate):
         self.tags: dict[str, Tag] = {}
         self.sla_policies: dict[str, SlaPolicy] = {}
         self.canned_responses: dict[str, CannedResponse] = {}
+        self.auto_close_after_days = DEFAULT_AUTO_CLOSE_DAYS
+
+    # ------------------------------------------------------------------ the push-back window
+
+    @property
+    def push_back_window(self) -> timedelta:
+        return timedelta(days=self.auto_close_after_days)
+
+    def set_auto_close_after_days(self, days: int, actor_id: UUID, at: datetime) -> None:
+        """Resolved tickets close by themselves after `days` (1-365) without a reply from the contact."""
+        if days not in AUTO_CLOSE_DAYS_RANGE:
+            raise InvalidValueError(f"autoCloseAfterDays must be from 1 to 365, not {days}")
+        if days != self.auto_close_after_days:
+            self._auto_close_changed(days=days, actor_id=actor_id, timestamp=at)
+
+    class AutoCloseChanged(Event):
+        days: int
+
+    @event(AutoCloseChanged)
+    def _auto_close_changed(self, days: int, actor_id: UUID, timestamp: datetime) -> None:
+        self.auto_close_after_days = days
 
     # ------------------------------------------------------------------ members
 

@@ -20,6 +20,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from tickets.domain.contact import contact_id_for
 from tickets.domain.errors import ForbiddenError, NotFoundError, TicketClosedError
 from tickets.domain.registry import NAMESPACE
 from tickets.domain.sla import SlaClock, SlaDueTimes, due_times
@@ -31,7 +32,7 @@ from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 class Ref:
     """A member, team, tag or ticket named in a summary: the edge shows it by name."""
 
-    kind: Literal["member", "team", "tag", "ticket"]
+    kind: Literal["member", "team", "tag", "ticket", "contact"]
     id: UUID | None
 
 
@@ -80,9 +81,16 @@ class Activity:
     version: int
 
 
+AuthorType = Literal["member", "contact"]
+
+
 @dataclass(frozen=True)
 class Message:
-    """A public message or an internal note in a ticket's thread (immutable: changes replace it)."""
+    """A public message or an internal note in a ticket's thread (immutable: changes replace it).
+
+    Its author is an org member, or the ticket's contact (`author_type`), whose messages are
+    always public.
+    """
 
     id: UUID
     author_id: UUID
@@ -92,6 +100,7 @@ class Message:
     created_at: datetime
     edited_at: datetime | None = None
     deleted: bool = False
+    author_type: AuthorType = "member"
 
 
 class Ticket(TypedAggregate):
@@ -99,7 +108,8 @@ class Ticket(TypedAggregate):
 
     # The version of the ticket's rules and state, for snapshots (`domain/snapshots.py`).
     # 2: typed snapshots; SLA outcomes recorded; a hold moves only the targets still running.
-    class_version = 2
+    # 3: contact messages; the time of the latest resolution (the push-back window).
+    class_version = 3
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         # The repository hands out deep copies of cached tickets. Messages are immutable,
@@ -261,8 +271,15 @@ class Ticket(TypedAggregate):
         self.sla = SlaClock(first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at)
         self.held_seconds = 0.0
         self.sla_breached_deadline: datetime | None = None
+        # When the ticket was last resolved, while it stays resolved: the push-back window's start.
+        self.resolved_since: datetime | None = None
 
     # ------------------------------------------------------------------ derived state
+
+    @property
+    def contact_id(self) -> UUID | None:
+        """The contact who asked: derived from the ticket's e-mail, so every ticket has one when it has an address."""
+        return contact_id_for(self.org_id, self.contact_email) if self.contact_email else None
 
     @property
     def sla_deadline(self) -> datetime | None:
@@ -414,10 +431,32 @@ class Ticket(TypedAggregate):
             )
 
     @event(StatusChanged)
-    def _status_changed(self, old: str, new: str, actor_id: UUID, timestamp: datetime) -> None:
+    def _status_changed(self, old: str, new: str, actor_id: UUID | None, timestamp: datetime) -> None:
         self.sla, paused = self.sla.after_status_change(Status(old), Status(new), timestamp)
         self.held_seconds += paused.total_seconds()
         self.status = Status(new)
+        self.resolved_since = timestamp if self.status == Status.RESOLVED else None
+
+    # ------------------------------------------------------------------ the push-back window
+
+    def push_back_window_over(self, window: timedelta, now: datetime) -> bool:
+        """Resolved for `window` or longer: the contact's time to say it is not solved has run out."""
+        return (
+            not self.deleted
+            and self.status == Status.RESOLVED
+            and self.resolved_since is not None
+            and now >= self.resolved_since + window
+        )
+
+    def close_after_window(self, window: timedelta, now: datetime) -> bool:
+        """Close a ticket resolved for `window` or longer, as the system; returns whether it did.
+
+        Run again (by a second closer, or after a crash) it finds the ticket closed and does nothing.
+        """
+        if not self.push_back_window_over(window, now):
+            return False
+        self._status_changed(old=self.status.value, new=Status.CLOSED.value, actor_id=None, timestamp=now)
+        return True
 
     def change_priority(
         self, priority: Priority, sla_targets: SlaTargets | None, actor_id: UUID, at: datetime
@@ -608,6 +647,38 @@ class Ticket(TypedAggregate):
         self._append_message(message_id, actor_id, content, False, mentions, timestamp)
         self.sla = self.sla.after_public_reply(actor_id == self.creator_id, timestamp)
 
+    def add_contact_message(self, message_id: UUID, content: str, at: datetime) -> Message:
+        """The ticket's contact writes in the thread: always public, never a first response.
+
+        A reply says the ticket needs attention again: `pending` and `resolved` go back to `open`
+        (`on_hold` stays: the team waits for someone else). A closed ticket takes no reply; the
+        caller opens a follow-up instead.
+        """
+        self._ensure_changeable()
+        if self.contact_id is None:
+            raise ForbiddenError(f"ticket #{self.ticket_number} has no contact")
+        self._contact_message_added(
+            message_id=message_id, content=content, actor_id=self.contact_id, timestamp=at
+        )
+        if self.status in (Status.PENDING, Status.RESOLVED):
+            self.change_status(Status.OPEN, self.contact_id, at)
+        return self.messages[str(message_id)]
+
+    class ContactMessageAdded(Event):
+        message_id: UUID
+        content: str
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "contact_message_added", Summary("reply from the contact"), new=self.message_id
+            )
+
+    @event(ContactMessageAdded)
+    def _contact_message_added(
+        self, message_id: UUID, content: str, actor_id: UUID, timestamp: datetime
+    ) -> None:
+        self._append_message(message_id, actor_id, content, False, [], timestamp, author_type="contact")
+
     class NoteAdded(Event):
         message_id: UUID
         content: str
@@ -630,6 +701,7 @@ class Ticket(TypedAggregate):
         is_internal_note: bool,
         mentions: list[UUID],
         at: datetime,
+        author_type: AuthorType = "member",
     ) -> None:
         self.messages[str(message_id)] = Message(
             id=message_id,
@@ -638,6 +710,7 @@ class Ticket(TypedAggregate):
             is_internal_note=is_internal_note,
             mentions=list(mentions),
             created_at=at,
+            author_type=author_type,
         )
         self.message_count += 1
 
@@ -821,6 +894,7 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.TagAdded,
     Ticket.TagRemoved,
     Ticket.MessageAdded,
+    Ticket.ContactMessageAdded,
     Ticket.NoteAdded,
     Ticket.MessageEdited,
     Ticket.MessageDeleted,
@@ -835,6 +909,7 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
 __all__ = [
     "TICKET_EVENT_TYPES",
     "Activity",
+    "AuthorType",
     "Message",
     "Ref",
     "SlaDueTimes",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -17,10 +18,17 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # How long a portal sign-in link stays usable, and how long a contact's session lasts.
+    portal_link_lifetime: timedelta = timedelta(minutes=30)
+    portal_session_lifetime: timedelta = timedelta(days=14)
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(database_url=os.environ.get("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL))
+        return cls(
+            database_url=os.environ.get("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL),
+            portal_link_lifetime=timedelta(minutes=_positive("TICKETS_PORTAL_LINK_MINUTES", 30)),
+            portal_session_lifetime=timedelta(days=_positive("TICKETS_PORTAL_SESSION_DAYS", 14)),
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -29,6 +37,15 @@ class Settings:
     def persistence_env(self) -> dict[str, str]:
         """The `eventsourcing` persistence settings for this database URL."""
         return persistence_env(self.database_url)
+
+
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 def sqlite_path(url: str) -> Path:

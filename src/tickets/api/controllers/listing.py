@@ -12,6 +12,7 @@ and do not delay others. Responses tell the position they reflect in `X-Projecti
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -66,8 +67,22 @@ def _position_header(position: int) -> dict[str, str]:
     return {PROJECTION_POSITION_HEADER: str(position)}
 
 
+def read_position_of(*names: str) -> Callable[..., Awaitable[int]]:
+    """A dependency that waits for the read models `names` (default: list, stats, SLA) as below."""
+
+    async def provide(
+        services: NamedDependency[Services], actor: NamedDependency[Actor], min_position: MinPosition = None
+    ) -> int:
+        return await provide_read_position(services, actor, min_position, names)
+
+    return provide
+
+
 async def provide_read_position(
-    services: NamedDependency[Services], actor: NamedDependency[Actor], min_position: MinPosition = None
+    services: NamedDependency[Services],
+    actor: NamedDependency[Actor],
+    min_position: MinPosition = None,
+    names: tuple[str, ...] = (),
 ) -> int:
     """Wait (on the event loop, bounded) for read-your-writes; the position the read models reached.
 
@@ -87,10 +102,10 @@ async def provide_read_position(
             ],
         )
     target = head if min_position is None else min_position
-    return await read_side.reach(target, services.read_your_writes_timeout)
+    return await read_side.reach(target, services.read_your_writes_timeout, names=names or None)
 
 
-READ_POSITION = {"read_position": Provide(provide_read_position)}
+READ_POSITION = {"read_position": Provide(read_position_of())}
 
 
 def _tag_ids(org: Organization, values: list[str]) -> list[str]:
