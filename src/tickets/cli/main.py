@@ -10,13 +10,12 @@ from tickets.cli.commands.api import api
 from tickets.cli.commands.completion import completion
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
-from tickets.cli.options import ClientGroup, client_options
+from tickets.cli.options import ClientGroup
 from tickets.cli.projections import projections
 
 
 @click.group(cls=ClientGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pfai-tickets")
-@client_options
 def cli() -> None:
     """pfai: event-sourced customer-support tickets.
 
@@ -38,7 +37,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(cls=click.Command)  # on the store, not a client of the API
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int, envvar="PORT")
 def serve(host: str, port: int) -> None:

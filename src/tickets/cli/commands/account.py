@@ -11,11 +11,10 @@ from tickets.cli.config import DEFAULT_PROFILE, Profile, load_config, save_confi
 from tickets.cli.options import (
     SERVER_ENV,
     TOKEN_ENV,
+    ClientCommand,
     api_client,
     checked_server_url,
-    client_options,
     invocation,
-    output_options,
 )
 from tickets.cli.output import Column, emit, record
 
@@ -31,11 +30,10 @@ describe_me = record(
 )
 
 
-@click.command()
+@click.command(cls=ClientCommand, connection=False)
 @click.option("--server", metavar="URL", help=f"API server, e.g. http://127.0.0.1:8000 (env {SERVER_ENV}).")
 @click.option("--token", metavar="TOKEN", help=f"API token (env {TOKEN_ENV}); asked for when not given.")
 @click.option("--profile", default=DEFAULT_PROFILE, show_default=True, help="Name to save the profile under.")
-@output_options
 def login(server: str | None, token: str | None, profile: str) -> None:
     """Check a server and token, and save them as a profile for later commands.
 
@@ -85,8 +83,7 @@ def logout(profile: str | None) -> None:
     click.echo(f"Forgot profile {name!r}.", err=True)
 
 
-@click.command()
-@client_options
+@click.command(cls=ClientCommand)
 def whoami() -> None:
     """Show who the token belongs to, in which org, on which server.
 

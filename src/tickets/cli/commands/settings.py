@@ -21,7 +21,7 @@ from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, api_client, client_options, help_text, with_options
+from tickets.cli.options import ClientGroup, api_client, help_text, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     Column,
@@ -102,13 +102,12 @@ def request_body(
 
 def crud(name: str, resource: Resource) -> ClientGroup:
     """The command group of `resource`, with its `list`, `view`, `create`, `update` and `delete`."""
-    group = click.group(name, cls=ClientGroup, help=resource.help)(client_options(lambda: None))
+    group = click.group(name, cls=ClientGroup, help=resource.help)(lambda: None)
     commands = group.command
     help_of = resource.help_for
 
     @commands("list", aliases=["ls"], help=help_of("list"))
     @with_options(resource.list_options)
-    @client_options
     def list_items(team: str | None = None) -> None:
         client = api_client()
         directory = Directory(client)
@@ -117,7 +116,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
 
     @commands("view", aliases=["get"], help=help_of("view"))
     @click.argument("ref", metavar=resource.metavar)
-    @client_options
     def view_item(ref: str) -> None:
         directory = Directory(api_client())
         value = directory.client.get(f"{resource.path}/{path_segment(directory.id_of(resource.kind, ref))}")
@@ -125,7 +123,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
 
     @commands("create", help=help_of("create"))
     @with_options(resource.create_options)
-    @client_options
     def create_item(**params: Any) -> None:
         directory = Directory(api_client())
         created = directory.client.post(
@@ -136,7 +133,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     @commands("update", help=help_of("update"))
     @click.argument("ref", metavar=resource.metavar)
     @with_options(resource.update_options)
-    @client_options
     def update_item(ref: str, **params: Any) -> None:
         directory = Directory(api_client())
         changes = request_body(resource, directory, params, update=True)
@@ -150,7 +146,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     @commands("delete", aliases=["rm"], help=help_of("delete"))
     @click.argument("refs", metavar=f"{resource.metavar}...", nargs=-1, required=True)
     @yes_option
-    @client_options
     def delete_item(refs: tuple[str, ...], yes: bool) -> None:
         directory = Directory(api_client())
         delete_items(resource.kind, resource.path, refs, lambda ref: directory.id_of(resource.kind, ref), yes)

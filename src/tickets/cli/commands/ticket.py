@@ -17,7 +17,7 @@ from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, F, api_client, client_options, with_options
+from tickets.cli.options import ClientGroup, F, api_client, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
@@ -49,7 +49,6 @@ DEFAULT_PAGE_SIZE = 50
 
 
 @click.group(cls=ClientGroup)
-@client_options
 def ticket() -> None:
     """Work with tickets: list, view, create, update, reply, history.
 
@@ -230,7 +229,6 @@ LIST_FILTERS = {
     help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
 )
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
-@client_options
 def list_tickets(every_page: bool, **given: Any) -> None:
     """List tickets, newest first unless --sort says otherwise.
 
@@ -268,7 +266,6 @@ def list_tickets(every_page: bool, **given: Any) -> None:
 @click.argument("ref", metavar="TICKET")
 @click.option("--activities", is_flag=True, help="Also show the timeline of changes.")
 @click.option("--no-thread", is_flag=True, help="Leave out the messages.")
-@client_options
 def view_ticket(ref: str, activities: bool, no_thread: bool) -> None:
     """Show a ticket with its thread (public replies and internal notes).
 
@@ -401,7 +398,6 @@ CREATE_FIELDS = {
 )
 @click.option("--description-file", metavar="FILE", help="Read the description from FILE (`-` for stdin).")
 @field_options("create", CREATE_FIELDS)
-@client_options
 def create_ticket(subject: str, description: str | None, description_file: str | None, **given: Any) -> None:
     """Open a ticket. Only --subject is required.
 
@@ -441,7 +437,6 @@ UPDATE_FIELDS = {
 @click.option(
     "--remove-tag", "removed_tags", metavar="TAG", multiple=True, help="Tag to remove (repeatable)."
 )
-@client_options
 def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str, ...], **given: Any) -> None:
     """Change a ticket's fields, tags or assignee.
 
@@ -487,7 +482,6 @@ def updated_tag_ids(current: Iterable[str], added: Iterable[str], removed: Itera
 @ticket.command("delete", aliases=["rm"])
 @click.argument("refs", metavar="TICKET...", nargs=-1, required=True)
 @yes_option
-@client_options
 def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
     """Delete tickets (a soft delete: their history is kept).
 
@@ -526,7 +520,6 @@ with_thread_options = with_options(
         click.argument("text", required=False),
         click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
         click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
-        client_options,
     ]
 )
 
@@ -565,7 +558,6 @@ def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -
 
 @ticket.command("history")
 @click.argument("ref", metavar="TICKET")
-@client_options
 def history(ref: str) -> None:
     """Show the ticket's timeline: every change, oldest first.
 
@@ -604,7 +596,6 @@ STATS_FILTERS = {
 
 @ticket.command("stats")
 @field_options("stats", STATS_FILTERS)
-@client_options
 def stats(team: str | None, assignee: str | None) -> None:
     """Ticket counts by status, priority and category, and how many are past their SLA deadline.
 
