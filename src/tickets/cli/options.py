@@ -9,6 +9,7 @@ these options to every command and group made with them, and give its verbs kube
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -116,6 +117,16 @@ def with_options(options: Sequence[Callable[[Any], Any]]) -> Callable[[F], F]:
 def help_text(summary: str, *examples: str) -> str:
     """A command's help made from its summary and examples, as a docstring with `\\b Examples:` reads."""
     return f"{summary}\n\n\b\nExamples:\n" + "\n".join(f"  {example}" for example in examples)
+
+
+def examples(*lines: str) -> Callable[[F], F]:
+    """Put these examples under the help of the command whose function it decorates, as `help_text` does."""
+
+    def add(function: F) -> F:
+        function.__doc__ = help_text(inspect.cleandoc(function.__doc__ or ""), *lines)
+        return function
+
+    return add
 
 
 class ClientCommand(click.Command):

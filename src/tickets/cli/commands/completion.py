@@ -5,20 +5,20 @@ from __future__ import annotations
 import click
 from click.shell_completion import get_completion_class
 
+from tickets.cli.options import examples
+
 SHELLS = ("bash", "zsh", "fish")
 
 
 @click.command()
 @click.argument("shell", type=click.Choice(SHELLS))
+@examples(
+    'eval "$(pfai completion bash)"                 # in ~/.bashrc',
+    'eval "$(pfai completion zsh)"                  # in ~/.zshrc',
+    "pfai completion fish > ~/.config/fish/completions/pfai.fish",
+)
 def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL.
-
-    \b
-    Examples:
-      eval "$(pfai completion bash)"                 # in ~/.bashrc
-      eval "$(pfai completion zsh)"                  # in ~/.zshrc
-      pfai completion fish > ~/.config/fish/completions/pfai.fish
-    """
+    """Print the shell completion script for SHELL."""
     ctx = click.get_current_context()
     root = ctx.find_root().command
     completion_class = get_completion_class(shell)

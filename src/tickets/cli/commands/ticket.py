@@ -17,7 +17,7 @@ from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, F, api_client, with_options
+from tickets.cli.options import ClientGroup, F, api_client, examples, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
@@ -49,18 +49,17 @@ DEFAULT_PAGE_SIZE = 50
 
 
 @click.group(cls=ClientGroup)
+@examples(
+    "pfai ticket list --status open --priority high",
+    "pfai ticket view 42",
+    'pfai ticket create --subject "Login broken" --priority high --category technical',
+    "pfai ticket update 42 --status resolved --assignee alice",
+    'pfai ticket reply 42 "We shipped a fix in v1.4.3, please try again."',
+)
 def ticket() -> None:
     """Work with tickets: list, view, create, update, reply, history.
 
     A ticket is named by its number (42 or #42) or its id.
-
-    \b
-    Examples:
-      pfai ticket list --status open --priority high
-      pfai ticket view 42
-      pfai ticket create --subject "Login broken" --priority high --category technical
-      pfai ticket update 42 --status resolved --assignee alice
-      pfai ticket reply 42 "We shipped a fix in v1.4.3, please try again."
     """
 
 
@@ -229,20 +228,19 @@ LIST_FILTERS = {
     help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
 )
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
+@examples(
+    "pfai ticket ls",
+    "pfai ticket list --status open --priority high",
+    "pfai ticket ls --assignee me --breached",
+    "pfai ticket ls --assignee none --team support --tag regression",
+    "pfai ticket ls --status open --status pending --sort -priority",
+    'pfai ticket ls --q "password reset" --all -o json',
+    "pfai ticket ls --query '[].ticketNumber'",
+)
 def list_tickets(every_page: bool, **given: Any) -> None:
     """List tickets, newest first unless --sort says otherwise.
 
     Several values of one filter are alternatives; different filters must all hold.
-
-    \b
-    Examples:
-      pfai ticket ls
-      pfai ticket list --status open --priority high
-      pfai ticket ls --assignee me --breached
-      pfai ticket ls --assignee none --team support --tag regression
-      pfai ticket ls --status open --status pending --sort -priority
-      pfai ticket ls --q "password reset" --all -o json
-      pfai ticket ls --query '[].ticketNumber'
     """
     client = api_client()
     directory = Directory(client)
@@ -266,18 +264,17 @@ def list_tickets(every_page: bool, **given: Any) -> None:
 @click.argument("ref", metavar="TICKET")
 @click.option("--activities", is_flag=True, help="Also show the timeline of changes.")
 @click.option("--no-thread", is_flag=True, help="Leave out the messages.")
+@examples(
+    "pfai ticket view 42",
+    "pfai ticket get 42 --activities",
+    "pfai ticket view 42 -o yaml",
+    "pfai ticket view 42 --json subject,status,assignee",
+    "pfai ticket view 42 --query 'messages[?isInternalNote].content'",
+)
 def view_ticket(ref: str, activities: bool, no_thread: bool) -> None:
     """Show a ticket with its thread (public replies and internal notes).
 
     In JSON the ticket carries `messages` (and `activities` with --activities).
-
-    \b
-    Examples:
-      pfai ticket view 42
-      pfai ticket get 42 --activities
-      pfai ticket view 42 -o yaml
-      pfai ticket view 42 --json subject,status,assignee
-      pfai ticket view 42 --query 'messages[?isInternalNote].content'
     """
     client = api_client()
     value: dict[str, Any] = client.get(ticket_path(ref))
@@ -398,17 +395,16 @@ CREATE_FIELDS = {
 )
 @click.option("--description-file", metavar="FILE", help="Read the description from FILE (`-` for stdin).")
 @field_options("create", CREATE_FIELDS)
+@examples(
+    'pfai ticket create --subject "Login broken" --priority high --category technical',
+    'pfai ticket create --subject "Refund" --contact-email jo@example.com --tag billing --tag vip',
+    'git log -1 --format=%B | pfai ticket create --subject "Regression in 1.4"',
+    'pfai ticket create --subject "Crash on save" --description-file report.md --json id,ticketNumber',
+)
 def create_ticket(subject: str, description: str | None, description_file: str | None, **given: Any) -> None:
     """Open a ticket. Only --subject is required.
 
     The description comes from --description, --description-file, or standard input when it is piped.
-
-    \b
-    Examples:
-      pfai ticket create --subject "Login broken" --priority high --category technical
-      pfai ticket create --subject "Refund" --contact-email jo@example.com --tag billing --tag vip
-      git log -1 --format=%B | pfai ticket create --subject "Regression in 1.4"
-      pfai ticket create --subject "Crash on save" --description-file report.md --json id,ticketNumber
     """
     client = api_client()
     directory = Directory(client)
@@ -437,16 +433,15 @@ UPDATE_FIELDS = {
 @click.option(
     "--remove-tag", "removed_tags", metavar="TAG", multiple=True, help="Tag to remove (repeatable)."
 )
+@examples(
+    "pfai ticket update 42 --status resolved --assignee alice",
+    "pfai ticket update 42 --priority urgent --add-tag regression --remove-tag triage",
+    "pfai ticket update 42 --assignee none --team none",
+)
 def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str, ...], **given: Any) -> None:
     """Change a ticket's fields, tags or assignee.
 
     The assignee is changed through the assign endpoint, so the timeline records it as a reassignment.
-
-    \b
-    Examples:
-      pfai ticket update 42 --status resolved --assignee alice
-      pfai ticket update 42 --priority urgent --add-tag regression --remove-tag triage
-      pfai ticket update 42 --assignee none --team none
     """
     client = api_client()
     directory = Directory(client)
@@ -482,14 +477,9 @@ def updated_tag_ids(current: Iterable[str], added: Iterable[str], removed: Itera
 @ticket.command("delete", aliases=["rm"])
 @click.argument("refs", metavar="TICKET...", nargs=-1, required=True)
 @yes_option
+@examples("pfai ticket delete 42", "pfai ticket rm 42 43 --yes")
 def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
-    """Delete tickets (a soft delete: their history is kept).
-
-    \b
-    Examples:
-      pfai ticket delete 42
-      pfai ticket rm 42 43 --yes
-    """
+    """Delete tickets (a soft delete: their history is kept)."""
     labels = tuple(ref_label(ref) for ref in refs)
     delete_items("ticket", "/tickets", labels, lambda label: label.removeprefix("#"), yes)
 
@@ -526,30 +516,27 @@ with_thread_options = with_options(
 
 @ticket.command("reply")
 @with_thread_options
+@examples(
+    'pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."',
+    'pfai ticket reply 42 --canned "Password reset"',
+    "pfai ticket reply 42 --file answer.md",
+)
 def reply(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
     """Post a public reply (visible to the requester). `@handle` mentions notify members.
 
     Without TEXT, the reply is read from --file, piped stdin, or written in $EDITOR.
-
-    \b
-    Examples:
-      pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."
-      pfai ticket reply 42 --canned "Password reset"
-      pfai ticket reply 42 --file answer.md
     """
     post_message(ref, text, file, canned, internal=False)
 
 
 @ticket.command("note")
 @with_thread_options
+@examples(
+    'pfai ticket note 42 "@bob third report this week, file an issue?"',
+    'echo "Customer is on the enterprise plan" | pfai ticket note 42',
+)
 def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
-    """Add an internal note (team-only; the requester never sees it).
-
-    \b
-    Examples:
-      pfai ticket note 42 "@bob third report this week, file an issue?"
-      echo "Customer is on the enterprise plan" | pfai ticket note 42
-    """
+    """Add an internal note (team-only; the requester never sees it)."""
     post_message(ref, text, file, canned, internal=True)
 
 
@@ -558,15 +545,13 @@ def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -
 
 @ticket.command("history")
 @click.argument("ref", metavar="TICKET")
+@examples(
+    "pfai ticket history 42",
+    "pfai ticket history 42 -o json",
+    "pfai ticket history 42 --query \"[?type=='status_changed'].newValue\"",
+)
 def history(ref: str) -> None:
-    """Show the ticket's timeline: every change, oldest first.
-
-    \b
-    Examples:
-      pfai ticket history 42
-      pfai ticket history 42 -o json
-      pfai ticket history 42 --query "[?type=='status_changed'].newValue"
-    """
+    """Show the ticket's timeline: every change, oldest first."""
     client = api_client()
     activities = client.all_items(ticket_path(ref, "activities"))
     directory = Directory(client)
@@ -596,15 +581,13 @@ STATS_FILTERS = {
 
 @ticket.command("stats")
 @field_options("stats", STATS_FILTERS)
+@examples(
+    "pfai ticket stats",
+    "pfai ticket stats --assignee me",
+    "pfai ticket stats --team support --query byStatus.open",
+)
 def stats(team: str | None, assignee: str | None) -> None:
-    """Ticket counts by status, priority and category, and how many are past their SLA deadline.
-
-    \b
-    Examples:
-      pfai ticket stats
-      pfai ticket stats --assignee me
-      pfai ticket stats --team support --query byStatus.open
-    """
+    """Ticket counts by status, priority and category, and how many are past their SLA deadline."""
     client = api_client()
     params = api_values(Directory(client), "stats", {"team": team, "assignee": assignee})
     emit(client.get("/tickets/stats", params), print_stats)
