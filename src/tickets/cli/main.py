@@ -1,13 +1,13 @@
-"""Entry point of the `pfai` command."""
+"""Entry point of the `pfai` command: the root group, `serve` and `completion`."""
 
 from __future__ import annotations
 
 import click
+from click.shell_completion import get_completion_class
 
 from tickets.cli.admin import admin
 from tickets.cli.commands.account import login, logout, whoami
 from tickets.cli.commands.api import api
-from tickets.cli.commands.completion import completion
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
 from tickets.cli.options import ClientGroup, examples
@@ -55,7 +55,22 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 
-for command in (admin, login, logout, whoami, ticket, tag, sla_policy, canned, api, completion, projections):
+@cli.command(cls=click.Command)
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@examples(
+    'eval "$(pfai completion bash)"                 # in ~/.bashrc',
+    'eval "$(pfai completion zsh)"                  # in ~/.zshrc',
+    "pfai completion fish > ~/.config/fish/completions/pfai.fish",
+)
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL."""
+    completion_class = get_completion_class(shell)
+    if completion_class is None:  # pragma: no cover - the Choice only offers supported shells
+        raise click.UsageError(f"no completion for {shell}")
+    click.echo(completion_class(cli, {}, "pfai", "_PFAI_COMPLETE").source())
+
+
+for command in (admin, login, logout, whoami, ticket, tag, sla_policy, canned, api, projections):
     cli.add_command(command)
 
 
