@@ -52,7 +52,6 @@ class Resource:
     path: str  # its API collection
     metavar: str  # how a reference to one is shown in usage lines
     columns: Callable[[Directory], list[Column]]
-    empty: str  # what `list` says when there is none
     created: Callable[[Row], str]
     updated: Callable[[Row], str]
     create_options: Sequence[Decorator]
@@ -63,8 +62,6 @@ class Resource:
     summaries: Mapping[str, str] = field(default_factory=dict)
     admins_only: bool = False  # whether only admins may change it (the help of the changes says so)
     list_options: Sequence[Decorator] = ()
-    # The API name of an option when it is not the option's own (`--first-response`).
-    keys: Mapping[str, str] = field(default_factory=dict)
     # How `view` prints one (default: the columns as `Label: value` lines).
     view: Callable[[Directory], TableRenderer] | None = None
 
@@ -84,7 +81,8 @@ class Resource:
 def request_body(
     resource: Resource, directory: Directory, params: dict[str, Any], update: bool
 ) -> dict[str, Any]:
-    """The API body from the options given: text from --body/--body-file, a team by name, the rest as is."""
+    """The API body from the options (each named as its API field): the text of --body/--body-file, a team
+    by name, the rest as given."""
     body: dict[str, Any] = {}
     if "body_file" in params:
         text, file = params.pop("body"), params.pop("body_file")
@@ -93,7 +91,7 @@ def request_body(
         if not update and not (body["body"] or "").strip():
             raise click.UsageError("the body is empty: give --body, --body-file, or pipe it in")
     team = params.pop("team", None)
-    body.update({resource.keys.get(k, k): v for k, v in params.items() if v is not None})
+    body.update({key: value for key, value in params.items() if value is not None})
     if team is not None:  # `none` makes it org-wide, in an update
         org_wide = update and team.strip().lower() == "none"
         body["teamId"] = None if org_wide else directory.id_of("team", team)
@@ -112,7 +110,7 @@ def crud(name: str, resource: Resource) -> ClientGroup:
         client = api_client()
         directory = Directory(client)
         items = client.all_items(resource.path, {"teamId": directory.id_of("team", team) if team else None})
-        emit(items, table(resource.columns(directory), resource.empty))
+        emit(items, table(resource.columns(directory), f"No {resource.kinds}."))
 
     @commands("view", aliases=["get"], help=help_of("view"))
     @click.argument("ref", metavar=resource.metavar)
@@ -195,21 +193,17 @@ TAGS = Resource(
     kind="tag",
     one="a tag",
     kinds="tags",
-    help="""Manage ticket tags (a name and a colour, optionally per team).
-
-    A tag is named by its name or id (a unique prefix of the id is enough).
-
-    \b
-    Examples:
-      pfai tag ls
-      pfai tag create regression --color "#ef4444"
-      pfai tag update regression --color "#f97316"
-      pfai tag rm regression --yes
-    """,
+    help=help_text(
+        "Manage ticket tags (a name and a colour, optionally per team).\n\n"
+        "A tag is named by its name or id (a unique prefix of the id is enough).",
+        "pfai tag ls",
+        'pfai tag create regression --color "#ef4444"',
+        'pfai tag update regression --color "#f97316"',
+        "pfai tag rm regression --yes",
+    ),
     path="/ticket-tags",
     metavar="TAG",
     columns=tag_columns,
-    empty="No tags.",
     created=lambda t: f"Created tag {t['name']} ({short_id(t['id'])}).",
     updated=lambda t: f"Updated tag {t['name']}.",
     list_options=[new_team_option("Only this team's tags (name or id).")],
@@ -287,38 +281,41 @@ SLA_POLICIES = Resource(
     kind="SLA policy",
     one="an SLA policy",
     kinds="SLA policies",
-    help="""Manage SLA policies: response and resolution targets per priority (and optionally per team).
-
-    A policy is named by its id (a unique prefix is enough, as shown by `pfai sla-policy ls`).
-    Durations are written 90m, 4h, 2d or 1h30m.
-
-    \b
-    Examples:
-      pfai sla-policy ls
-      pfai sla-policy create --priority urgent --first-response 30m --resolution 4h
-      pfai sla-policy update 1a2b3c4d --resolution 8h
-    """,
+    help=help_text(
+        "Manage SLA policies: response and resolution targets per priority (and optionally per team).\n\n"
+        "A policy is named by its id (a unique prefix is enough, as shown by `pfai sla-policy ls`).\n"
+        "Durations are written 90m, 4h, 2d or 1h30m.",
+        "pfai sla-policy ls",
+        "pfai sla-policy create --priority urgent --first-response 30m --resolution 4h",
+        "pfai sla-policy update 1a2b3c4d --resolution 8h",
+    ),
     path="/sla-policies",
     metavar="POLICY",
     columns=sla_columns,
-    empty="No SLA policies.",
     created=lambda p: f"Created SLA policy {short_id(p['id'])} for {p['priority']} tickets.",
     updated=lambda p: f"Updated SLA policy {short_id(p['id'])}.",
     create_options=[
         click.option("--priority", type=click.Choice(PRIORITIES), required=True),
         click.option(
-            "--first-response", type=Minutes(), required=True, help="Target for the first response."
+            "--first-response",
+            "firstResponseMinutes",
+            type=Minutes(),
+            required=True,
+            help="Target for the first response.",
         ),
-        click.option("--resolution", type=Minutes(), required=True, help="Target for resolving."),
+        click.option(
+            "--resolution", "resolutionMinutes", type=Minutes(), required=True, help="Target for resolving."
+        ),
         new_team_option("Only this team's tickets (name or id)."),
     ],
     update_options=[
         click.option("--priority", type=click.Choice(PRIORITIES)),
-        click.option("--first-response", type=Minutes(), help="New first-response target."),
-        click.option("--resolution", type=Minutes(), help="New resolution target."),
+        click.option(
+            "--first-response", "firstResponseMinutes", type=Minutes(), help="New first-response target."
+        ),
+        click.option("--resolution", "resolutionMinutes", type=Minutes(), help="New resolution target."),
         move_team_option,
     ],
-    keys={"first_response": "firstResponseMinutes", "resolution": "resolutionMinutes"},
     admins_only=True,
     summaries={"create": "Create an SLA policy (admins only). One policy per priority and team."},
     examples={
@@ -374,20 +371,16 @@ CANNED_RESPONSES = Resource(
     kind="canned response",
     one="a canned response",
     kinds="canned responses",
-    help="""Manage canned responses: saved replies (a title and a Markdown body).
-
-    A canned response is named by its title or id. Send one with `pfai ticket reply 42 --canned TITLE`.
-
-    \b
-    Examples:
-      pfai canned ls
-      pfai canned create --title "Password reset" --body "Use the *Forgot password* link."
-      pfai canned view "Password reset"
-    """,
+    help=help_text(
+        "Manage canned responses: saved replies (a title and a Markdown body).\n\n"
+        "A canned response is named by its title or id. Send one with `pfai ticket reply 42 --canned TITLE`.",
+        "pfai canned ls",
+        'pfai canned create --title "Password reset" --body "Use the *Forgot password* link."',
+        'pfai canned view "Password reset"',
+    ),
     path="/canned-responses",
     metavar="CANNED",
     columns=canned_columns,
-    empty="No canned responses.",
     created=lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])}).",
     updated=lambda c: f"Updated canned response {c['title']!r}.",
     view=describe_canned,
