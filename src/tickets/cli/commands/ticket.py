@@ -17,13 +17,14 @@ from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, F, api_client, examples, with_options
+from tickets.cli.options import ClientGroup, F, api_client, examples, help_text, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
     Cell,
     Column,
     Row,
+    TableRenderer,
     age,
     emit,
     local_time,
@@ -278,10 +279,9 @@ def view_ticket(ref: str, activities: bool, no_thread: bool) -> None:
     """
     client = api_client()
     value: dict[str, Any] = client.get(ticket_path(ref))
-    if not no_thread:
-        value["messages"] = client.all_items(ticket_path(str(value["id"]), "messages"))
-    if activities:
-        value["activities"] = client.all_items(ticket_path(str(value["id"]), "activities"))
+    for part, wanted in (("messages", not no_thread), ("activities", activities)):
+        if wanted:
+            value[part] = client.all_items(ticket_path(str(value["id"]), part))
     directory = Directory(client)
     emit(value, lambda console, data, wide: describe_ticket(console, data, directory))
 
@@ -325,7 +325,7 @@ def describe_ticket(console: Console, value: Row, directory: Directory) -> None:
     if value.get("activities") is not None:
         console.print()
         console.print(Rule("Activity", align="left", style="dim"))
-        print_history(console, value["activities"], directory)
+        history_table(directory)(console, value["activities"], False)
 
 
 def person(user: Row | None) -> str:
@@ -487,57 +487,50 @@ def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
 # ----------------------------------------------------------------------------- thread
 
 
-def post_message(ref: str, text: str | None, file: str | None, canned: str | None, internal: bool) -> None:
-    what = "note" if internal else "reply"
-    client = api_client()
-    if canned is not None:
-        if text is not None or file is not None:
-            raise click.UsageError("give either the text or --canned, not both")
-        content: str | None = Directory(client).find("canned response", canned)["body"]
-    else:
-        content = read_text(text, file, what=what, editor=True)
-    if not content or not content.strip():
-        raise click.UsageError(f"the {what} is empty: give the text, --file, --canned, or pipe it in")
-    message = client.post(ticket_path(ref, "messages"), {"content": content, "isInternalNote": internal})
-    label = ref_label(ref)
-    kind = "an internal note to" if internal else "a reply to"
-    emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
+def thread_command(name: str, internal: bool, help: str) -> None:
+    """`reply` and `note`: the same command, posting a public reply or an internal note."""
+    what, kind = ("note", "an internal note to") if internal else ("reply", "a reply to")
+
+    @ticket.command(name, help=help)
+    @click.argument("ref", metavar="TICKET")
+    @click.argument("text", required=False)
+    @click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin).")
+    @click.option("--canned", metavar="NAME", help="Send a canned response (by title or id).")
+    def post(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
+        client = api_client()
+        if canned is not None:
+            if text is not None or file is not None:
+                raise click.UsageError("give either the text or --canned, not both")
+            content: str | None = Directory(client).find("canned response", canned)["body"]
+        else:
+            content = read_text(text, file, what=what, editor=True)
+        if not content or not content.strip():
+            raise click.UsageError(f"the {what} is empty: give the text, --file, --canned, or pipe it in")
+        message = client.post(ticket_path(ref, "messages"), {"content": content, "isInternalNote": internal})
+        label = ref_label(ref)
+        emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
 
 
-with_thread_options = with_options(
-    [
-        click.argument("ref", metavar="TICKET"),
-        click.argument("text", required=False),
-        click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
-        click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
-    ]
+thread_command(
+    "reply",
+    internal=False,
+    help=help_text(
+        "Post a public reply (visible to the requester). `@handle` mentions notify members.\n\n"
+        "Without TEXT, the reply is read from --file, piped stdin, or written in $EDITOR.",
+        'pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."',
+        'pfai ticket reply 42 --canned "Password reset"',
+        "pfai ticket reply 42 --file answer.md",
+    ),
 )
-
-
-@ticket.command("reply")
-@with_thread_options
-@examples(
-    'pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."',
-    'pfai ticket reply 42 --canned "Password reset"',
-    "pfai ticket reply 42 --file answer.md",
+thread_command(
+    "note",
+    internal=True,
+    help=help_text(
+        "Add an internal note (team-only; the requester never sees it).",
+        'pfai ticket note 42 "@bob third report this week, file an issue?"',
+        'echo "Customer is on the enterprise plan" | pfai ticket note 42',
+    ),
 )
-def reply(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
-    """Post a public reply (visible to the requester). `@handle` mentions notify members.
-
-    Without TEXT, the reply is read from --file, piped stdin, or written in $EDITOR.
-    """
-    post_message(ref, text, file, canned, internal=False)
-
-
-@ticket.command("note")
-@with_thread_options
-@examples(
-    'pfai ticket note 42 "@bob third report this week, file an issue?"',
-    'echo "Customer is on the enterprise plan" | pfai ticket note 42',
-)
-def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
-    """Add an internal note (team-only; the requester never sees it)."""
-    post_message(ref, text, file, canned, internal=True)
 
 
 # ----------------------------------------------------------------------------- history
@@ -553,21 +546,19 @@ def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -
 def history(ref: str) -> None:
     """Show the ticket's timeline: every change, oldest first."""
     client = api_client()
-    activities = client.all_items(ticket_path(ref, "activities"))
-    directory = Directory(client)
-    emit(activities, lambda console, data, wide: print_history(console, data, directory))
+    emit(client.all_items(ticket_path(ref, "activities")), history_table(Directory(client)))
 
 
-def print_history(console: Console, activities: list[dict[str, Any]], directory: Directory) -> None:
-    if not activities:
-        note("No activity.")
-        return
-    columns = [
-        Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
-        Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
-        Column("CHANGE", lambda a: local_times(a.get("summary") or ""), flexible=True),
-    ]
-    print_table(console, activities, columns)
+def history_table(directory: Directory) -> TableRenderer:
+    """The timeline: when, who, and the server's summary of the change (its times shown as local ones)."""
+    return table(
+        [
+            Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
+            Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
+            Column("CHANGE", lambda a: local_times(a.get("summary") or ""), flexible=True),
+        ],
+        "No activity.",
+    )
 
 
 # ----------------------------------------------------------------------------- stats
