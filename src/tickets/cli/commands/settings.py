@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
 from tickets.cli.client import path_segment
@@ -29,7 +27,6 @@ from tickets.cli.output import (
     TableRenderer,
     emit,
     or_dash,
-    print_fields,
     record,
     said,
     short_id,
@@ -348,23 +345,17 @@ def canned_columns(directory: Directory) -> list[Column]:
     ]
 
 
-def describe_canned(directory: Directory) -> TableRenderer:
+def canned_view(directory: Directory) -> TableRenderer:
     """A canned response's fields, then its body as Markdown."""
-
-    def render(console: Console, data: Row, wide: bool) -> None:
-        print_fields(
-            console,
-            [
-                ("Title", data["title"]),
-                ("Team", team_or_org_wide(directory)(data)),
-                ("Created by", directory.member_label(data.get("createdBy"))),
-                ("ID", data["id"]),
-            ],
-        )
-        console.print()
-        console.print(Markdown(data["body"]))
-
-    return render
+    return record(
+        [
+            Column("TITLE", lambda r: r["title"]),
+            Column("TEAM", team_or_org_wide(directory)),
+            Column("BY", lambda r: directory.member_label(r.get("createdBy")), label="Created by"),
+            Column("ID", lambda r: r["id"], label="ID"),
+        ],
+        markdown="body",
+    )
 
 
 CANNED_RESPONSES = Resource(
@@ -383,7 +374,7 @@ CANNED_RESPONSES = Resource(
     columns=canned_columns,
     created=lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])}).",
     updated=lambda c: f"Updated canned response {c['title']!r}.",
-    view=describe_canned,
+    view=canned_view,
     list_options=[new_team_option("The team's own and the org-wide ones.")],
     create_options=[
         click.option("--title", required=True, help="Short title, used to pick it."),
