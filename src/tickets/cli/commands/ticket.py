@@ -409,7 +409,7 @@ def create_ticket(subject: str, description: str | None, description_file: str |
     client = api_client()
     directory = Directory(client)
     text = read_text(description, description_file, what="description")
-    fields = {"subject": subject, "description": text or None} | {name: given[name] for name in CREATE_FIELDS}
+    fields = {"subject": subject, "description": text or None, **given}
     created = client.post("/tickets", api_values(directory, "create", fields))
     emit(created, said(lambda t: f"Created ticket {ticket_label(t)}: {t['subject']}"))
 
@@ -446,7 +446,7 @@ def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str
     client = api_client()
     directory = Directory(client)
     # Every name is looked up before anything is written, so a typo changes nothing.
-    changes = api_values(directory, "update", {name: given[name] for name in UPDATE_FIELDS})
+    changes = api_values(directory, "update", given)
     assigning, assignee_id = "assigneeId" in changes, changes.pop("assigneeId", None)
     if not changes and not added_tags and not removed_tags and not assigning:
         raise click.UsageError("nothing to update: give at least one option, e.g. --status resolved")
@@ -469,9 +469,8 @@ def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str
 def updated_tag_ids(current: Iterable[str], added: Iterable[str], removed: Iterable[str]) -> list[str]:
     """The tag set after adding and removing, in a stable order."""
     removed_set = set(removed)
-    result = [tag_id for tag_id in current if tag_id not in removed_set]
-    result += [tag_id for tag_id in dict.fromkeys(added) if tag_id not in result]
-    return result
+    kept = [tag_id for tag_id in current if tag_id not in removed_set]
+    return kept + [tag_id for tag_id in dict.fromkeys(added) if tag_id not in kept]
 
 
 @ticket.command("delete", aliases=["rm"])
