@@ -10,7 +10,7 @@ import click
 from tickets.cli.client import API_PREFIX
 from tickets.cli.inputs import read_file_or_stdin
 from tickets.cli.options import ClientCommand, api_client
-from tickets.cli.output import emit, to_json
+from tickets.cli.output import emit
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -75,4 +75,4 @@ def api(method: str, path: str, data: str | None, params: tuple[str, ...], inclu
     if "json" not in response.headers.get("content-type", ""):
         click.echo(response.text)
         return
-    emit(response.json(), lambda console, value, wide: click.echo(to_json(value)))
+    emit(response.json())  # JSON unless -o yaml: there is no table for an arbitrary answer
