@@ -6,20 +6,19 @@ import json
 
 import click
 
+from tickets.cli.options import examples
 from tickets.cli.store import store
 from tickets.domain.values import Role
 
 
 @click.group()
+@examples(
+    'pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test',
+    "pfai admin create-user --org acme --email bob@acme.test --name Bob --role agent --json",
+    "pfai admin revoke-token pfai_3kq...",
+)
 def admin() -> None:
-    """Create orgs and users directly in the store (TICKETS_DATABASE_URL).
-
-    \b
-    Examples:
-      pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
-      pfai admin create-user --org acme --email bob@acme.test --name Bob --role agent --json
-      pfai admin revoke-token pfai_3kq...
-    """
+    """Create orgs and users directly in the store (TICKETS_DATABASE_URL)."""
 
 
 def _emit(as_json: bool, org_id: object, user_id: object, token: str, what: str) -> None:
@@ -36,14 +35,12 @@ def _emit(as_json: bool, org_id: object, user_id: object, token: str, what: str)
 @click.option("--admin-email", required=True, help="E-mail of the org's first admin.")
 @click.option("--admin-name", default=None, help="Name of the first admin (default: the e-mail).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with orgId, userId, token.")
+@examples(
+    'pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test',
+    "TOKEN=$(pfai admin create-org acme --name Acme --admin-email alice@acme.test --json | jq -r .token)",
+)
 def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, as_json: bool) -> None:
-    """Create an org and its first admin, and print the admin's new API token.
-
-    \b
-    Examples:
-      pfai admin create-org acme --name "Acme Inc" --admin-email alice@acme.test
-      TOKEN=$(pfai admin create-org acme --name Acme --admin-email alice@acme.test --json | jq -r .token)
-    """
+    """Create an org and its first admin, and print the admin's new API token."""
     with store() as services:
         created = services.directory.create_org(slug, name, admin_email, admin_name)
     _emit(as_json, created.org_id, created.user_id, created.token, f"Created org {slug!r}.")
@@ -58,14 +55,12 @@ def create_org(slug: str, name: str, admin_email: str, admin_name: str | None, a
 )
 @click.option("--handle", default=None, help="@handle for mentions (default: the e-mail's local part).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with orgId, userId, token.")
+@examples(
+    "pfai admin create-user --org acme --email bob@acme.test --name Bob",
+    "pfai admin create-user --org acme --email vic@acme.test --name Vic --role viewer --json",
+)
 def create_user(org_slug: str, email: str, name: str, role: str, handle: str | None, as_json: bool) -> None:
-    """Add a member to an org and print their new API token.
-
-    \b
-    Examples:
-      pfai admin create-user --org acme --email bob@acme.test --name Bob
-      pfai admin create-user --org acme --email vic@acme.test --name Vic --role viewer --json
-    """
+    """Add a member to an org and print their new API token."""
     with store() as services:
         org_id = services.directory.org_id_for_slug(org_slug)
         created = services.directory.create_user(org_id, email, name, Role(role), handle)

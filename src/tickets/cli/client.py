@@ -36,14 +36,6 @@ class CliError(click.ClickException):
         click.echo(click.style(line, fg="red") if use_colour(stream) else line, file=stream)
 
 
-class ApiError(CliError):
-    """The server answered with an error (usually an RFC 9457 problem)."""
-
-    def __init__(self, status: int, title: str, detail: str | None, hint: str | None = None) -> None:
-        message = f"{title}: {detail}" if detail and detail != title else title
-        super().__init__(f"{message} ({hint})" if hint else message)
-
-
 class ServerUnreachableError(CliError):
     """No HTTP answer at all: refused, timed out, DNS failure, TLS failure."""
 
@@ -69,19 +61,21 @@ def _network_reason(error: httpx.TransportError) -> str:
     return re.sub(r"^\[Errno -?\d+\]\s*", "", reason)
 
 
-def _problem_error(response: httpx.Response) -> ApiError:
+def _problem_error(response: httpx.Response) -> CliError:
+    """The server's error answer (usually an RFC 9457 problem) as one line: `title: detail (hint)`."""
     status = response.status_code
-    hint = "check --token, PFAI_TOKEN or run `pfai login`" if status == 401 else None
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and ("title" in body or "detail" in body):
         title = str(body.get("title") or response.reason_phrase or f"HTTP {status}")
-        detail = body.get("detail")
-        return ApiError(status, title, str(detail) if detail else None, hint)
-    reason = response.reason_phrase or "error"
-    return ApiError(status, f"HTTP {status} {reason}", f"from {response.request.url}", hint)
+        detail = str(body.get("detail") or "")
+    else:
+        title, detail = f"HTTP {status} {response.reason_phrase or 'error'}", f"from {response.request.url}"
+    message = f"{title}: {detail}" if detail and detail != title else title
+    hint = " (check --token, PFAI_TOKEN or run `pfai login`)" if status == 401 else ""
+    return CliError(message + hint)
 
 
 class ApiClient:
@@ -110,16 +104,13 @@ class ApiClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send a request; an error status raises `ApiError`, no answer raises `ServerUnreachableError`."""
+        """Send a request; an error status raises `CliError`, no answer raises `ServerUnreachableError`."""
         # Unset filters (None, or an empty list of alternatives) are left out of the query.
         query = {key: value for key, value in (params or {}).items() if value not in (None, [], ())}
         try:
-            response = self._http.request(
-                method.upper(), path, params=query, json=json, content=content, headers=headers
-            )
+            response = self._http.request(method.upper(), path, params=query, json=json, headers=headers)
         except httpx.TransportError as error:
             raise ServerUnreachableError(
                 f"could not reach the server at {self.server}: {_network_reason(error)}"

@@ -20,13 +20,6 @@ def read_file_or_stdin(path: str) -> str:
         raise CliError(f"cannot read {path}: {error.strerror or error}") from error
 
 
-def piped_stdin() -> str | None:
-    """Standard input when it is piped in (not a terminal), else None."""
-    if sys.stdin.isatty():
-        return None
-    return sys.stdin.read()
-
-
 def read_text(text: str | None, file: str | None, *, what: str, editor: bool = False) -> str | None:
     """`text` if given, else the file (`-` = stdin), else piped stdin, else (if `editor`) the editor."""
     if text is not None and file is not None:
@@ -35,9 +28,8 @@ def read_text(text: str | None, file: str | None, *, what: str, editor: bool = F
         return text
     if file is not None:
         return read_file_or_stdin(file)
-    piped = piped_stdin()
-    if piped is not None:
-        return piped
+    if not sys.stdin.isatty():  # piped in
+        return sys.stdin.read()
     if editor:
         edited = click.edit(f"\n# Write the {what} above. Lines starting with # are dropped.\n")
         if edited is None:

@@ -2,11 +2,14 @@
 
 They are accepted wherever they are written: on the root (`pfai --json ticket ls`), on a command group
 (`pfai ticket --json ls`) and on each command (`pfai ticket ls --json`); the one written last wins. Connection settings come from, in order: `--server`/`--token`, then
-`PFAI_SERVER`/`PFAI_TOKEN`, then the saved profile (`pfai login`).
+`PFAI_SERVER`/`PFAI_TOKEN`, then the saved profile (`pfai login`). The client's command classes add
+these options to every command and group made with them, and give its verbs kubectl-style aliases
+(`ls`, `get`, `rm`).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -15,7 +18,6 @@ from typing import Any, TypeVar
 
 import click
 
-from tickets.cli.aliases import AliasedGroup
 from tickets.cli.client import ApiClient, CliError
 from tickets.cli.config import load_config
 
@@ -66,11 +68,12 @@ def _check_json_fields(ctx: click.Context, param: click.Parameter, value: str | 
     _remember(ctx, param, value)
 
 
-def remembered(*names: str, callback: Callable[..., None] = _remember, **attrs: Any) -> Callable[[F], F]:
+def remembered(*names: str, callback: Callable[..., None] = _remember, **attrs: Any) -> click.Option:
     """An option whose value goes to the run's `Invocation` (where it was written does not matter)."""
-    return click.option(*names, expose_value=False, callback=callback, **attrs)
+    return click.Option(names, expose_value=False, callback=callback, **attrs)
 
 
+# click keeps no state in a parameter, so these instances serve every client command and group.
 CONNECTION_OPTIONS = [
     remembered("--server", metavar="URL", help=f"API server, e.g. http://127.0.0.1:8000 (env {SERVER_ENV})."),
     remembered("--token", metavar="TOKEN", help=f"API token (env {TOKEN_ENV})."),
@@ -116,20 +119,67 @@ def help_text(summary: str, *examples: str) -> str:
     return f"{summary}\n\n\b\nExamples:\n" + "\n".join(f"  {example}" for example in examples)
 
 
-output_options = with_options(OUTPUT_OPTIONS)
-# Connection and output options, for a command that calls the API and prints what it gets.
-client_options = with_options([*CONNECTION_OPTIONS, *OUTPUT_OPTIONS])
+def examples(*lines: str) -> Callable[[F], F]:
+    """Put these examples under the help of the command whose function it decorates, as `help_text` does."""
+
+    def add(function: F) -> F:
+        function.__doc__ = help_text(inspect.cleandoc(function.__doc__ or ""), *lines)
+        return function
+
+    return add
 
 
-class ClientGroup(AliasedGroup):
-    """A command group that takes the client options before its subcommand (`pfai --json ticket ls`).
+class ClientCommand(click.Command):
+    """A command that calls the API and prints what it gets: the client options follow its own.
 
-    `--json` takes an optional value, so click would read `pfai --json ticket ls` as `--json=ticket`
-    followed by a command `ls`. Written right before one of the group's subcommands, it means
-    `--json` with no field list.
+    `login` takes only the output options (`connection=False`): it has its own `--server` and `--token`.
     """
 
+    def __init__(self, *args: Any, connection: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [*(CONNECTION_OPTIONS if connection else []), *OUTPUT_OPTIONS]
+
+
+class ClientGroup(click.Group):
+    """A group of client commands, which takes the client options too (`pfai ticket --json ls`).
+
+    Its commands can be registered with aliases: `@group.command("list", aliases=["ls"])`.
+    """
+
+    command_class = ClientCommand
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [*CONNECTION_OPTIONS, *OUTPUT_OPTIONS]
+        self.aliases: dict[str, str] = {}
+
+    def command(  # type: ignore[override]
+        self, *args: Any, aliases: Sequence[str] = (), **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], click.Command]:
+        decorator: Callable[[Callable[..., Any]], click.Command] = super().command(*args, **kwargs)
+
+        def register(function: Callable[..., Any]) -> click.Command:
+            command: click.Command = decorator(function)
+            for alias in aliases:
+                self.aliases[alias] = command.name or ""
+            return command
+
+        return register
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # Report the canonical name, so usage lines and errors say `list`, not `ls`.
+        _, command, rest = super().resolve_command(ctx, args)
+        return (command.name if command else None), command, rest
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `--json` takes an optional value, so click would read `pfai --json ticket ls` as `--json=ticket`
+        # followed by a command `ls`. Written right before one of the group's subcommands, it means
+        # `--json` with no field list.
         args = list(args)
         for index, arg in enumerate(args[:-1]):
             if arg == "--json" and self.get_command(ctx, args[index + 1]) is not None:
@@ -138,6 +188,22 @@ class ClientGroup(AliasedGroup):
             if not arg.startswith("-") and self.get_command(ctx, arg) is not None:
                 break  # the rest belongs to the subcommand
         return super().parse_args(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Each command with its aliases: `list, ls`.
+        by_command: dict[str, list[str]] = {}
+        for alias, name in self.aliases.items():
+            by_command.setdefault(name, []).append(alias)
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            label = ", ".join([name, *by_command.get(name, [])])
+            rows.append((label, command.get_short_help_str(limit=formatter.width - 6 - len(label))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def resolve_connection() -> tuple[str, str | None]:

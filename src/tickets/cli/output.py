@@ -19,6 +19,7 @@ import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -176,13 +177,17 @@ def table(columns: Sequence[Column], empty_message: str) -> TableRenderer:
     return render
 
 
-def record(columns: Sequence[Column]) -> TableRenderer:
-    """A renderer that prints one item as `Label:  value` lines, with every column but the narrow ones."""
+def record(columns: Sequence[Column], markdown: str | None = None) -> TableRenderer:
+    """A renderer that prints one item as `Label:  value` lines, with every column but the narrow ones,
+    then (if given) its `markdown` field as Markdown."""
 
     def render(console: Console, row: Any, wide: bool) -> None:
         print_fields(
             console, [(c.label or c.header.capitalize(), c.cell(row)) for c in columns if not c.narrow_only]
         )
+        if markdown is not None:
+            console.print()
+            console.print(Markdown(row[markdown]))
 
     return render
 

@@ -13,6 +13,7 @@ from types import FrameType
 import click
 
 from projections.runner import READ_MODELS, Follower, ReadSide, UnknownReadModelError
+from tickets.cli.options import examples
 from tickets.cli.store import store
 
 
@@ -24,15 +25,13 @@ def opened_read_side() -> Iterator[ReadSide]:
 
 
 @click.group()
+@examples(
+    "pfai projections run                      # a worker; run the servers with TICKETS_PROJECTIONS=external",
+    "pfai projections status",
+    "pfai projections rebuild ticket_stats     # build a fresh copy, then switch reads to it",
+)
 def projections() -> None:
-    """Run, inspect and rebuild the read models (ticket_list, ticket_stats, sla_breaches).
-
-    \b
-    Examples:
-      pfai projections run                      # a worker; run the servers with TICKETS_PROJECTIONS=external
-      pfai projections status
-      pfai projections rebuild ticket_stats     # build a fresh copy, then switch reads to it
-    """
+    """Run, inspect and rebuild the read models (ticket_list, ticket_stats, sla_breaches)."""
 
 
 @projections.command()

@@ -11,11 +11,11 @@ from tickets.cli.config import DEFAULT_PROFILE, Profile, load_config, save_confi
 from tickets.cli.options import (
     SERVER_ENV,
     TOKEN_ENV,
+    ClientCommand,
     api_client,
     checked_server_url,
-    client_options,
+    examples,
     invocation,
-    output_options,
 )
 from tickets.cli.output import Column, emit, record
 
@@ -31,21 +31,19 @@ describe_me = record(
 )
 
 
-@click.command()
+@click.command(cls=ClientCommand, connection=False)
 @click.option("--server", metavar="URL", help=f"API server, e.g. http://127.0.0.1:8000 (env {SERVER_ENV}).")
 @click.option("--token", metavar="TOKEN", help=f"API token (env {TOKEN_ENV}); asked for when not given.")
 @click.option("--profile", default=DEFAULT_PROFILE, show_default=True, help="Name to save the profile under.")
-@output_options
+@examples(
+    'pfai login --server http://127.0.0.1:8000 --token "$TOKEN"',
+    "pfai login --server https://tickets.example.com --profile prod",
+    "pfai --profile prod ticket ls",
+)
 def login(server: str | None, token: str | None, profile: str) -> None:
     """Check a server and token, and save them as a profile for later commands.
 
     The profile is saved in the user's config directory (file mode 0600) and becomes the default.
-
-    \b
-    Examples:
-      pfai login --server http://127.0.0.1:8000 --token "$TOKEN"
-      pfai login --server https://tickets.example.com --profile prod
-      pfai --profile prod ticket ls
     """
     options = invocation()
     config = load_config()
@@ -67,14 +65,9 @@ def login(server: str | None, token: str | None, profile: str) -> None:
 
 @click.command()
 @click.option("--profile", help="Profile to forget (default: the current one).")
+@examples("pfai logout", "pfai logout --profile prod")
 def logout(profile: str | None) -> None:
-    """Forget a saved profile and its token.
-
-    \b
-    Examples:
-      pfai logout
-      pfai logout --profile prod
-    """
+    """Forget a saved profile and its token."""
     config = load_config()
     name = profile or config.current
     if config.profiles.pop(name, None) is None:
@@ -85,15 +78,9 @@ def logout(profile: str | None) -> None:
     click.echo(f"Forgot profile {name!r}.", err=True)
 
 
-@click.command()
-@client_options
+@click.command(cls=ClientCommand)
+@examples("pfai whoami", "pfai whoami --query user.handle")
 def whoami() -> None:
-    """Show who the token belongs to, in which org, on which server.
-
-    \b
-    Examples:
-      pfai whoami
-      pfai whoami --query user.handle
-    """
+    """Show who the token belongs to, in which org, on which server."""
     client = api_client()
     emit({**client.get("/me"), "server": client.server}, describe_me)

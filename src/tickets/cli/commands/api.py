@@ -9,8 +9,8 @@ import click
 
 from tickets.cli.client import API_PREFIX
 from tickets.cli.inputs import read_file_or_stdin
-from tickets.cli.options import api_client, client_options
-from tickets.cli.output import emit, to_json
+from tickets.cli.options import ClientCommand, api_client
+from tickets.cli.output import emit
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -33,7 +33,7 @@ def api_path(path: str) -> str:
     return f"{API_PREFIX}/{path.lstrip('/')}"
 
 
-@click.command()
+@click.command(cls=ClientCommand)
 @click.argument("method", type=click.Choice(METHODS, case_sensitive=False))
 @click.argument("path")
 @click.option("-d", "--data", metavar="JSON|@FILE", help="Request body: JSON text, @file, or @- for stdin.")
@@ -41,7 +41,6 @@ def api_path(path: str) -> str:
     "-p", "--param", "params", metavar="KEY=VALUE", multiple=True, help="Query parameter (repeatable)."
 )
 @click.option("-i", "--include", is_flag=True, help="Print the status line and headers (to stderr).")
-@client_options
 def api(method: str, path: str, data: str | None, params: tuple[str, ...], include: bool) -> None:
     """Call any API endpoint and print the JSON answer.
 
@@ -76,4 +75,4 @@ def api(method: str, path: str, data: str | None, params: tuple[str, ...], inclu
     if "json" not in response.headers.get("content-type", ""):
         click.echo(response.text)
         return
-    emit(response.json(), lambda console, value, wide: click.echo(to_json(value)))
+    emit(response.json())  # JSON unless -o yaml: there is no table for an arbitrary answer

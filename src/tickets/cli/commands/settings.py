@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
 from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, api_client, client_options, help_text, with_options
+from tickets.cli.options import ClientGroup, api_client, help_text, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     Column,
@@ -29,7 +27,6 @@ from tickets.cli.output import (
     TableRenderer,
     emit,
     or_dash,
-    print_fields,
     record,
     said,
     short_id,
@@ -52,7 +49,6 @@ class Resource:
     path: str  # its API collection
     metavar: str  # how a reference to one is shown in usage lines
     columns: Callable[[Directory], list[Column]]
-    empty: str  # what `list` says when there is none
     created: Callable[[Row], str]
     updated: Callable[[Row], str]
     create_options: Sequence[Decorator]
@@ -63,8 +59,6 @@ class Resource:
     summaries: Mapping[str, str] = field(default_factory=dict)
     admins_only: bool = False  # whether only admins may change it (the help of the changes says so)
     list_options: Sequence[Decorator] = ()
-    # The API name of an option when it is not the option's own (`--first-response`).
-    keys: Mapping[str, str] = field(default_factory=dict)
     # How `view` prints one (default: the columns as `Label: value` lines).
     view: Callable[[Directory], TableRenderer] | None = None
 
@@ -84,7 +78,8 @@ class Resource:
 def request_body(
     resource: Resource, directory: Directory, params: dict[str, Any], update: bool
 ) -> dict[str, Any]:
-    """The API body from the options given: text from --body/--body-file, a team by name, the rest as is."""
+    """The API body from the options (each named as its API field): the text of --body/--body-file, a team
+    by name, the rest as given."""
     body: dict[str, Any] = {}
     if "body_file" in params:
         text, file = params.pop("body"), params.pop("body_file")
@@ -93,7 +88,7 @@ def request_body(
         if not update and not (body["body"] or "").strip():
             raise click.UsageError("the body is empty: give --body, --body-file, or pipe it in")
     team = params.pop("team", None)
-    body.update({resource.keys.get(k, k): v for k, v in params.items() if v is not None})
+    body.update({key: value for key, value in params.items() if value is not None})
     if team is not None:  # `none` makes it org-wide, in an update
         org_wide = update and team.strip().lower() == "none"
         body["teamId"] = None if org_wide else directory.id_of("team", team)
@@ -102,22 +97,20 @@ def request_body(
 
 def crud(name: str, resource: Resource) -> ClientGroup:
     """The command group of `resource`, with its `list`, `view`, `create`, `update` and `delete`."""
-    group = click.group(name, cls=ClientGroup, help=resource.help)(client_options(lambda: None))
+    group = click.group(name, cls=ClientGroup, help=resource.help)(lambda: None)
     commands = group.command
     help_of = resource.help_for
 
     @commands("list", aliases=["ls"], help=help_of("list"))
     @with_options(resource.list_options)
-    @client_options
     def list_items(team: str | None = None) -> None:
         client = api_client()
         directory = Directory(client)
         items = client.all_items(resource.path, {"teamId": directory.id_of("team", team) if team else None})
-        emit(items, table(resource.columns(directory), resource.empty))
+        emit(items, table(resource.columns(directory), f"No {resource.kinds}."))
 
     @commands("view", aliases=["get"], help=help_of("view"))
     @click.argument("ref", metavar=resource.metavar)
-    @client_options
     def view_item(ref: str) -> None:
         directory = Directory(api_client())
         value = directory.client.get(f"{resource.path}/{path_segment(directory.id_of(resource.kind, ref))}")
@@ -125,7 +118,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
 
     @commands("create", help=help_of("create"))
     @with_options(resource.create_options)
-    @client_options
     def create_item(**params: Any) -> None:
         directory = Directory(api_client())
         created = directory.client.post(
@@ -136,7 +128,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     @commands("update", help=help_of("update"))
     @click.argument("ref", metavar=resource.metavar)
     @with_options(resource.update_options)
-    @client_options
     def update_item(ref: str, **params: Any) -> None:
         directory = Directory(api_client())
         changes = request_body(resource, directory, params, update=True)
@@ -150,7 +141,6 @@ def crud(name: str, resource: Resource) -> ClientGroup:
     @commands("delete", aliases=["rm"], help=help_of("delete"))
     @click.argument("refs", metavar=f"{resource.metavar}...", nargs=-1, required=True)
     @yes_option
-    @client_options
     def delete_item(refs: tuple[str, ...], yes: bool) -> None:
         directory = Directory(api_client())
         delete_items(resource.kind, resource.path, refs, lambda ref: directory.id_of(resource.kind, ref), yes)
@@ -200,21 +190,17 @@ TAGS = Resource(
     kind="tag",
     one="a tag",
     kinds="tags",
-    help="""Manage ticket tags (a name and a colour, optionally per team).
-
-    A tag is named by its name or id (a unique prefix of the id is enough).
-
-    \b
-    Examples:
-      pfai tag ls
-      pfai tag create regression --color "#ef4444"
-      pfai tag update regression --color "#f97316"
-      pfai tag rm regression --yes
-    """,
+    help=help_text(
+        "Manage ticket tags (a name and a colour, optionally per team).\n\n"
+        "A tag is named by its name or id (a unique prefix of the id is enough).",
+        "pfai tag ls",
+        'pfai tag create regression --color "#ef4444"',
+        'pfai tag update regression --color "#f97316"',
+        "pfai tag rm regression --yes",
+    ),
     path="/ticket-tags",
     metavar="TAG",
     columns=tag_columns,
-    empty="No tags.",
     created=lambda t: f"Created tag {t['name']} ({short_id(t['id'])}).",
     updated=lambda t: f"Updated tag {t['name']}.",
     list_options=[new_team_option("Only this team's tags (name or id).")],
@@ -292,38 +278,41 @@ SLA_POLICIES = Resource(
     kind="SLA policy",
     one="an SLA policy",
     kinds="SLA policies",
-    help="""Manage SLA policies: response and resolution targets per priority (and optionally per team).
-
-    A policy is named by its id (a unique prefix is enough, as shown by `pfai sla-policy ls`).
-    Durations are written 90m, 4h, 2d or 1h30m.
-
-    \b
-    Examples:
-      pfai sla-policy ls
-      pfai sla-policy create --priority urgent --first-response 30m --resolution 4h
-      pfai sla-policy update 1a2b3c4d --resolution 8h
-    """,
+    help=help_text(
+        "Manage SLA policies: response and resolution targets per priority (and optionally per team).\n\n"
+        "A policy is named by its id (a unique prefix is enough, as shown by `pfai sla-policy ls`).\n"
+        "Durations are written 90m, 4h, 2d or 1h30m.",
+        "pfai sla-policy ls",
+        "pfai sla-policy create --priority urgent --first-response 30m --resolution 4h",
+        "pfai sla-policy update 1a2b3c4d --resolution 8h",
+    ),
     path="/sla-policies",
     metavar="POLICY",
     columns=sla_columns,
-    empty="No SLA policies.",
     created=lambda p: f"Created SLA policy {short_id(p['id'])} for {p['priority']} tickets.",
     updated=lambda p: f"Updated SLA policy {short_id(p['id'])}.",
     create_options=[
         click.option("--priority", type=click.Choice(PRIORITIES), required=True),
         click.option(
-            "--first-response", type=Minutes(), required=True, help="Target for the first response."
+            "--first-response",
+            "firstResponseMinutes",
+            type=Minutes(),
+            required=True,
+            help="Target for the first response.",
         ),
-        click.option("--resolution", type=Minutes(), required=True, help="Target for resolving."),
+        click.option(
+            "--resolution", "resolutionMinutes", type=Minutes(), required=True, help="Target for resolving."
+        ),
         new_team_option("Only this team's tickets (name or id)."),
     ],
     update_options=[
         click.option("--priority", type=click.Choice(PRIORITIES)),
-        click.option("--first-response", type=Minutes(), help="New first-response target."),
-        click.option("--resolution", type=Minutes(), help="New resolution target."),
+        click.option(
+            "--first-response", "firstResponseMinutes", type=Minutes(), help="New first-response target."
+        ),
+        click.option("--resolution", "resolutionMinutes", type=Minutes(), help="New resolution target."),
         move_team_option,
     ],
-    keys={"first_response": "firstResponseMinutes", "resolution": "resolutionMinutes"},
     admins_only=True,
     summaries={"create": "Create an SLA policy (admins only). One policy per priority and team."},
     examples={
@@ -356,46 +345,36 @@ def canned_columns(directory: Directory) -> list[Column]:
     ]
 
 
-def describe_canned(directory: Directory) -> TableRenderer:
+def canned_view(directory: Directory) -> TableRenderer:
     """A canned response's fields, then its body as Markdown."""
-
-    def render(console: Console, data: Row, wide: bool) -> None:
-        print_fields(
-            console,
-            [
-                ("Title", data["title"]),
-                ("Team", team_or_org_wide(directory)(data)),
-                ("Created by", directory.member_label(data.get("createdBy"))),
-                ("ID", data["id"]),
-            ],
-        )
-        console.print()
-        console.print(Markdown(data["body"]))
-
-    return render
+    return record(
+        [
+            Column("TITLE", lambda r: r["title"]),
+            Column("TEAM", team_or_org_wide(directory)),
+            Column("BY", lambda r: directory.member_label(r.get("createdBy")), label="Created by"),
+            Column("ID", lambda r: r["id"], label="ID"),
+        ],
+        markdown="body",
+    )
 
 
 CANNED_RESPONSES = Resource(
     kind="canned response",
     one="a canned response",
     kinds="canned responses",
-    help="""Manage canned responses: saved replies (a title and a Markdown body).
-
-    A canned response is named by its title or id. Send one with `pfai ticket reply 42 --canned TITLE`.
-
-    \b
-    Examples:
-      pfai canned ls
-      pfai canned create --title "Password reset" --body "Use the *Forgot password* link."
-      pfai canned view "Password reset"
-    """,
+    help=help_text(
+        "Manage canned responses: saved replies (a title and a Markdown body).\n\n"
+        "A canned response is named by its title or id. Send one with `pfai ticket reply 42 --canned TITLE`.",
+        "pfai canned ls",
+        'pfai canned create --title "Password reset" --body "Use the *Forgot password* link."',
+        'pfai canned view "Password reset"',
+    ),
     path="/canned-responses",
     metavar="CANNED",
     columns=canned_columns,
-    empty="No canned responses.",
     created=lambda c: f"Created canned response {c['title']!r} ({short_id(c['id'])}).",
     updated=lambda c: f"Updated canned response {c['title']!r}.",
-    view=describe_canned,
+    view=canned_view,
     list_options=[new_team_option("The team's own and the org-wide ones.")],
     create_options=[
         click.option("--title", required=True, help="Short title, used to pick it."),

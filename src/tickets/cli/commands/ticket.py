@@ -17,13 +17,14 @@ from tickets.cli.client import path_segment
 from tickets.cli.commands.common import delete_items, yes_option
 from tickets.cli.directory import Directory
 from tickets.cli.inputs import read_text
-from tickets.cli.options import ClientGroup, F, api_client, client_options, with_options
+from tickets.cli.options import ClientGroup, F, api_client, examples, help_text, with_options
 from tickets.cli.output import (
     PRIORITY_STYLES,
     STATUS_STYLES,
     Cell,
     Column,
     Row,
+    TableRenderer,
     age,
     emit,
     local_time,
@@ -49,19 +50,17 @@ DEFAULT_PAGE_SIZE = 50
 
 
 @click.group(cls=ClientGroup)
-@client_options
+@examples(
+    "pfai ticket list --status open --priority high",
+    "pfai ticket view 42",
+    'pfai ticket create --subject "Login broken" --priority high --category technical',
+    "pfai ticket update 42 --status resolved --assignee alice",
+    'pfai ticket reply 42 "We shipped a fix in v1.4.3, please try again."',
+)
 def ticket() -> None:
     """Work with tickets: list, view, create, update, reply, history.
 
     A ticket is named by its number (42 or #42) or its id.
-
-    \b
-    Examples:
-      pfai ticket list --status open --priority high
-      pfai ticket view 42
-      pfai ticket create --subject "Login broken" --priority high --category technical
-      pfai ticket update 42 --status resolved --assignee alice
-      pfai ticket reply 42 "We shipped a fix in v1.4.3, please try again."
     """
 
 
@@ -230,21 +229,19 @@ LIST_FILTERS = {
     help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
 )
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
-@client_options
+@examples(
+    "pfai ticket ls",
+    "pfai ticket list --status open --priority high",
+    "pfai ticket ls --assignee me --breached",
+    "pfai ticket ls --assignee none --team support --tag regression",
+    "pfai ticket ls --status open --status pending --sort -priority",
+    'pfai ticket ls --q "password reset" --all -o json',
+    "pfai ticket ls --query '[].ticketNumber'",
+)
 def list_tickets(every_page: bool, **given: Any) -> None:
     """List tickets, newest first unless --sort says otherwise.
 
     Several values of one filter are alternatives; different filters must all hold.
-
-    \b
-    Examples:
-      pfai ticket ls
-      pfai ticket list --status open --priority high
-      pfai ticket ls --assignee me --breached
-      pfai ticket ls --assignee none --team support --tag regression
-      pfai ticket ls --status open --status pending --sort -priority
-      pfai ticket ls --q "password reset" --all -o json
-      pfai ticket ls --query '[].ticketNumber'
     """
     client = api_client()
     directory = Directory(client)
@@ -268,26 +265,23 @@ def list_tickets(every_page: bool, **given: Any) -> None:
 @click.argument("ref", metavar="TICKET")
 @click.option("--activities", is_flag=True, help="Also show the timeline of changes.")
 @click.option("--no-thread", is_flag=True, help="Leave out the messages.")
-@client_options
+@examples(
+    "pfai ticket view 42",
+    "pfai ticket get 42 --activities",
+    "pfai ticket view 42 -o yaml",
+    "pfai ticket view 42 --json subject,status,assignee",
+    "pfai ticket view 42 --query 'messages[?isInternalNote].content'",
+)
 def view_ticket(ref: str, activities: bool, no_thread: bool) -> None:
     """Show a ticket with its thread (public replies and internal notes).
 
     In JSON the ticket carries `messages` (and `activities` with --activities).
-
-    \b
-    Examples:
-      pfai ticket view 42
-      pfai ticket get 42 --activities
-      pfai ticket view 42 -o yaml
-      pfai ticket view 42 --json subject,status,assignee
-      pfai ticket view 42 --query 'messages[?isInternalNote].content'
     """
     client = api_client()
     value: dict[str, Any] = client.get(ticket_path(ref))
-    if not no_thread:
-        value["messages"] = client.all_items(ticket_path(str(value["id"]), "messages"))
-    if activities:
-        value["activities"] = client.all_items(ticket_path(str(value["id"]), "activities"))
+    for part, wanted in (("messages", not no_thread), ("activities", activities)):
+        if wanted:
+            value[part] = client.all_items(ticket_path(str(value["id"]), part))
     directory = Directory(client)
     emit(value, lambda console, data, wide: describe_ticket(console, data, directory))
 
@@ -331,7 +325,7 @@ def describe_ticket(console: Console, value: Row, directory: Directory) -> None:
     if value.get("activities") is not None:
         console.print()
         console.print(Rule("Activity", align="left", style="dim"))
-        print_history(console, value["activities"], directory)
+        history_table(directory)(console, value["activities"], False)
 
 
 def person(user: Row | None) -> str:
@@ -401,23 +395,21 @@ CREATE_FIELDS = {
 )
 @click.option("--description-file", metavar="FILE", help="Read the description from FILE (`-` for stdin).")
 @field_options("create", CREATE_FIELDS)
-@client_options
+@examples(
+    'pfai ticket create --subject "Login broken" --priority high --category technical',
+    'pfai ticket create --subject "Refund" --contact-email jo@example.com --tag billing --tag vip',
+    'git log -1 --format=%B | pfai ticket create --subject "Regression in 1.4"',
+    'pfai ticket create --subject "Crash on save" --description-file report.md --json id,ticketNumber',
+)
 def create_ticket(subject: str, description: str | None, description_file: str | None, **given: Any) -> None:
     """Open a ticket. Only --subject is required.
 
     The description comes from --description, --description-file, or standard input when it is piped.
-
-    \b
-    Examples:
-      pfai ticket create --subject "Login broken" --priority high --category technical
-      pfai ticket create --subject "Refund" --contact-email jo@example.com --tag billing --tag vip
-      git log -1 --format=%B | pfai ticket create --subject "Regression in 1.4"
-      pfai ticket create --subject "Crash on save" --description-file report.md --json id,ticketNumber
     """
     client = api_client()
     directory = Directory(client)
     text = read_text(description, description_file, what="description")
-    fields = {"subject": subject, "description": text or None} | {name: given[name] for name in CREATE_FIELDS}
+    fields = {"subject": subject, "description": text or None, **given}
     created = client.post("/tickets", api_values(directory, "create", fields))
     emit(created, said(lambda t: f"Created ticket {ticket_label(t)}: {t['subject']}"))
 
@@ -441,22 +433,20 @@ UPDATE_FIELDS = {
 @click.option(
     "--remove-tag", "removed_tags", metavar="TAG", multiple=True, help="Tag to remove (repeatable)."
 )
-@client_options
+@examples(
+    "pfai ticket update 42 --status resolved --assignee alice",
+    "pfai ticket update 42 --priority urgent --add-tag regression --remove-tag triage",
+    "pfai ticket update 42 --assignee none --team none",
+)
 def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str, ...], **given: Any) -> None:
     """Change a ticket's fields, tags or assignee.
 
     The assignee is changed through the assign endpoint, so the timeline records it as a reassignment.
-
-    \b
-    Examples:
-      pfai ticket update 42 --status resolved --assignee alice
-      pfai ticket update 42 --priority urgent --add-tag regression --remove-tag triage
-      pfai ticket update 42 --assignee none --team none
     """
     client = api_client()
     directory = Directory(client)
     # Every name is looked up before anything is written, so a typo changes nothing.
-    changes = api_values(directory, "update", {name: given[name] for name in UPDATE_FIELDS})
+    changes = api_values(directory, "update", given)
     assigning, assignee_id = "assigneeId" in changes, changes.pop("assigneeId", None)
     if not changes and not added_tags and not removed_tags and not assigning:
         raise click.UsageError("nothing to update: give at least one option, e.g. --status resolved")
@@ -479,23 +469,16 @@ def update_ticket(ref: str, added_tags: tuple[str, ...], removed_tags: tuple[str
 def updated_tag_ids(current: Iterable[str], added: Iterable[str], removed: Iterable[str]) -> list[str]:
     """The tag set after adding and removing, in a stable order."""
     removed_set = set(removed)
-    result = [tag_id for tag_id in current if tag_id not in removed_set]
-    result += [tag_id for tag_id in dict.fromkeys(added) if tag_id not in result]
-    return result
+    kept = [tag_id for tag_id in current if tag_id not in removed_set]
+    return kept + [tag_id for tag_id in dict.fromkeys(added) if tag_id not in kept]
 
 
 @ticket.command("delete", aliases=["rm"])
 @click.argument("refs", metavar="TICKET...", nargs=-1, required=True)
 @yes_option
-@client_options
+@examples("pfai ticket delete 42", "pfai ticket rm 42 43 --yes")
 def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
-    """Delete tickets (a soft delete: their history is kept).
-
-    \b
-    Examples:
-      pfai ticket delete 42
-      pfai ticket rm 42 43 --yes
-    """
+    """Delete tickets (a soft delete: their history is kept)."""
     labels = tuple(ref_label(ref) for ref in refs)
     delete_items("ticket", "/tickets", labels, lambda label: label.removeprefix("#"), yes)
 
@@ -503,61 +486,50 @@ def delete_tickets(refs: tuple[str, ...], yes: bool) -> None:
 # ----------------------------------------------------------------------------- thread
 
 
-def post_message(ref: str, text: str | None, file: str | None, canned: str | None, internal: bool) -> None:
-    what = "note" if internal else "reply"
-    client = api_client()
-    if canned is not None:
-        if text is not None or file is not None:
-            raise click.UsageError("give either the text or --canned, not both")
-        content: str | None = Directory(client).find("canned response", canned)["body"]
-    else:
-        content = read_text(text, file, what=what, editor=True)
-    if not content or not content.strip():
-        raise click.UsageError(f"the {what} is empty: give the text, --file, --canned, or pipe it in")
-    message = client.post(ticket_path(ref, "messages"), {"content": content, "isInternalNote": internal})
-    label = ref_label(ref)
-    kind = "an internal note to" if internal else "a reply to"
-    emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
+def thread_command(name: str, internal: bool, help: str) -> None:
+    """`reply` and `note`: the same command, posting a public reply or an internal note."""
+    what, kind = ("note", "an internal note to") if internal else ("reply", "a reply to")
+
+    @ticket.command(name, help=help)
+    @click.argument("ref", metavar="TICKET")
+    @click.argument("text", required=False)
+    @click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin).")
+    @click.option("--canned", metavar="NAME", help="Send a canned response (by title or id).")
+    def post(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
+        client = api_client()
+        if canned is not None:
+            if text is not None or file is not None:
+                raise click.UsageError("give either the text or --canned, not both")
+            content: str | None = Directory(client).find("canned response", canned)["body"]
+        else:
+            content = read_text(text, file, what=what, editor=True)
+        if not content or not content.strip():
+            raise click.UsageError(f"the {what} is empty: give the text, --file, --canned, or pipe it in")
+        message = client.post(ticket_path(ref, "messages"), {"content": content, "isInternalNote": internal})
+        label = ref_label(ref)
+        emit(message, said(lambda m: f"Added {kind} ticket {label} (message {m['id'][:8]})."))
 
 
-with_thread_options = with_options(
-    [
-        click.argument("ref", metavar="TICKET"),
-        click.argument("text", required=False),
-        click.option("--file", "-F", metavar="FILE", help="Read the text from FILE (`-` for stdin)."),
-        click.option("--canned", metavar="NAME", help="Send a canned response (by title or id)."),
-        client_options,
-    ]
+thread_command(
+    "reply",
+    internal=False,
+    help=help_text(
+        "Post a public reply (visible to the requester). `@handle` mentions notify members.\n\n"
+        "Without TEXT, the reply is read from --file, piped stdin, or written in $EDITOR.",
+        'pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."',
+        'pfai ticket reply 42 --canned "Password reset"',
+        "pfai ticket reply 42 --file answer.md",
+    ),
 )
-
-
-@ticket.command("reply")
-@with_thread_options
-def reply(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
-    """Post a public reply (visible to the requester). `@handle` mentions notify members.
-
-    Without TEXT, the reply is read from --file, piped stdin, or written in $EDITOR.
-
-    \b
-    Examples:
-      pfai ticket reply 42 "Hi! We just shipped a fix in v1.4.3, please try again."
-      pfai ticket reply 42 --canned "Password reset"
-      pfai ticket reply 42 --file answer.md
-    """
-    post_message(ref, text, file, canned, internal=False)
-
-
-@ticket.command("note")
-@with_thread_options
-def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -> None:
-    """Add an internal note (team-only; the requester never sees it).
-
-    \b
-    Examples:
-      pfai ticket note 42 "@bob third report this week, file an issue?"
-      echo "Customer is on the enterprise plan" | pfai ticket note 42
-    """
-    post_message(ref, text, file, canned, internal=True)
+thread_command(
+    "note",
+    internal=True,
+    help=help_text(
+        "Add an internal note (team-only; the requester never sees it).",
+        'pfai ticket note 42 "@bob third report this week, file an issue?"',
+        'echo "Customer is on the enterprise plan" | pfai ticket note 42',
+    ),
+)
 
 
 # ----------------------------------------------------------------------------- history
@@ -565,32 +537,27 @@ def add_note(ref: str, text: str | None, file: str | None, canned: str | None) -
 
 @ticket.command("history")
 @click.argument("ref", metavar="TICKET")
-@client_options
+@examples(
+    "pfai ticket history 42",
+    "pfai ticket history 42 -o json",
+    "pfai ticket history 42 --query \"[?type=='status_changed'].newValue\"",
+)
 def history(ref: str) -> None:
-    """Show the ticket's timeline: every change, oldest first.
-
-    \b
-    Examples:
-      pfai ticket history 42
-      pfai ticket history 42 -o json
-      pfai ticket history 42 --query "[?type=='status_changed'].newValue"
-    """
+    """Show the ticket's timeline: every change, oldest first."""
     client = api_client()
-    activities = client.all_items(ticket_path(ref, "activities"))
-    directory = Directory(client)
-    emit(activities, lambda console, data, wide: print_history(console, data, directory))
+    emit(client.all_items(ticket_path(ref, "activities")), history_table(Directory(client)))
 
 
-def print_history(console: Console, activities: list[dict[str, Any]], directory: Directory) -> None:
-    if not activities:
-        note("No activity.")
-        return
-    columns = [
-        Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
-        Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
-        Column("CHANGE", lambda a: local_times(a.get("summary") or ""), flexible=True),
-    ]
-    print_table(console, activities, columns)
+def history_table(directory: Directory) -> TableRenderer:
+    """The timeline: when, who, and the server's summary of the change (its times shown as local ones)."""
+    return table(
+        [
+            Column("WHEN", lambda a: local_time(a.get("createdAt"), relative=False)),
+            Column("WHO", lambda a: directory.member_label(a.get("actorId"))),
+            Column("CHANGE", lambda a: local_times(a.get("summary") or ""), flexible=True),
+        ],
+        "No activity.",
+    )
 
 
 # ----------------------------------------------------------------------------- stats
@@ -604,16 +571,13 @@ STATS_FILTERS = {
 
 @ticket.command("stats")
 @field_options("stats", STATS_FILTERS)
-@client_options
+@examples(
+    "pfai ticket stats",
+    "pfai ticket stats --assignee me",
+    "pfai ticket stats --team support --query byStatus.open",
+)
 def stats(team: str | None, assignee: str | None) -> None:
-    """Ticket counts by status, priority and category, and how many are past their SLA deadline.
-
-    \b
-    Examples:
-      pfai ticket stats
-      pfai ticket stats --assignee me
-      pfai ticket stats --team support --query byStatus.open
-    """
+    """Ticket counts by status, priority and category, and how many are past their SLA deadline."""
     client = api_client()
     params = api_values(Directory(client), "stats", {"team": team, "assignee": assignee})
     emit(client.get("/tickets/stats", params), print_stats)
