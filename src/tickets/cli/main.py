@@ -8,6 +8,7 @@ from click.shell_completion import get_completion_class
 from tickets.cli.admin import admin
 from tickets.cli.commands.account import login, logout, whoami
 from tickets.cli.commands.api import api
+from tickets.cli.commands.contact import contact, portal_link
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
 from tickets.cli.options import ClientGroup, examples
@@ -70,7 +71,20 @@ def completion(shell: str) -> None:
     click.echo(completion_class(cli, {}, "pfai", "_PFAI_COMPLETE").source())
 
 
-for command in (admin, login, logout, whoami, ticket, tag, sla_policy, canned, api, projections):
+for command in (
+    admin,
+    login,
+    logout,
+    whoami,
+    ticket,
+    contact,
+    portal_link,
+    tag,
+    sla_policy,
+    canned,
+    api,
+    projections,
+):
     cli.add_command(command)
 
 
