@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/tickets.db"
+MEBIBYTE = 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -15,12 +16,41 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class AttachmentLimits:
+    """How much a client may attach: bytes per file, and files per upload request or message."""
+
+    max_file_bytes: int = 25 * MEBIBYTE
+    max_files: int = 10
+
+    @classmethod
+    def from_env(cls) -> AttachmentLimits:
+        """`TICKETS_ATTACHMENT_MAX_BYTES` and `TICKETS_ATTACHMENT_MAX_FILES`, each a positive integer."""
+        return cls(
+            max_file_bytes=_positive_int("TICKETS_ATTACHMENT_MAX_BYTES", cls.max_file_bytes),
+            max_files=_positive_int("TICKETS_ATTACHMENT_MAX_FILES", cls.max_files),
+        )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    attachment_limits: AttachmentLimits = AttachmentLimits()
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(database_url=os.environ.get("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL))
+        return cls(
+            database_url=os.environ.get("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL),
+            attachment_limits=AttachmentLimits.from_env(),
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -29,6 +59,13 @@ class Settings:
     def persistence_env(self) -> dict[str, str]:
         """The `eventsourcing` persistence settings for this database URL."""
         return persistence_env(self.database_url)
+
+    def attachments_directory(self) -> Path | None:
+        """Where an SQLite store keeps attachment bytes: beside its file (None: PostgreSQL, or in memory)."""
+        if self.is_postgres:
+            return None
+        path = sqlite_path(self.database_url)
+        return None if str(path) == ":memory:" else path.with_name(path.name + ".attachments")
 
 
 def sqlite_path(url: str) -> Path:
