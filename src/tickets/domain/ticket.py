@@ -647,7 +647,8 @@ class Ticket(TypedAggregate):
         return self.messages[str(message_id)]
 
     class MessageAdded(Event):
-        """2: `attachments` (the metadata of each, `Attachment.metadata()`)."""
+        """A public reply. Version 2 added `attachments`, the metadata of each file it carries
+        (`Attachment.metadata()`); version-1 events, stored before attachments, load with none."""
 
         class_version = 2
         message_id: UUID
@@ -676,7 +677,7 @@ class Ticket(TypedAggregate):
         self.sla = self.sla.after_public_reply(actor_id == self.creator_id, timestamp)
 
     class NoteAdded(Event):
-        """2: `attachments`, as `MessageAdded`."""
+        """An internal note; version 2 added `attachments`, as `MessageAdded`."""
 
         class_version = 2
         message_id: UUID
