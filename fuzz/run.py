@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tickets.application.attachments import IncomingFile
 from tickets.bootstrap import build_services
 from tickets.domain.commands import NewTicket
 from tickets.domain.values import Priority, Role
@@ -90,7 +92,9 @@ def seed(database_url: str) -> Tokens:
         directory.create_sla_policy(admin, Priority.URGENT, 60, 480, None)
         directory.create_canned_response(admin, "Thanks", "Thanks for writing!", team.id)
         ticket = tickets.create(admin, NewTicket(subject="Login broken", description="SSO fails")).value
-        tickets.add_message(admin, str(ticket.id), "We are on it", False)
+        screenshot = IncomingFile("screenshot.txt", "text/plain", io.BytesIO(b"the SSO error page"))
+        (attachment,) = services.attachments.upload(admin, str(ticket.id), [screenshot]).value
+        tickets.add_message(admin, str(ticket.id), "We are on it", False, [attachment.id])
         return Tokens(admin=org.token, agent=agent.token, viewer=viewer.token)
     finally:
         if services.read_side is not None:

@@ -206,6 +206,7 @@ HANDLERS: dict[type[Any], Handler] = {
     Ticket.NoteAdded: _set(message_count=lambda e, s: s.message_count + 1),
     Ticket.MessageEdited: _nothing,
     Ticket.MessageDeleted: _set(message_count=lambda e, s: s.message_count - 1),
+    Ticket.AttachmentAdded: _nothing,
     Ticket.SlaDeadlineSet: _set(sla=lambda e, s: s.sla.with_due_times(_due_times(e), e.timestamp)),
     Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
     Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),

@@ -69,7 +69,7 @@ def services(database_url: str, clock: ManualClock) -> Iterator[Services]:
     try:
         yield built
     finally:
-        built.app.close()
+        built.close()
 
 
 @pytest.fixture

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from typing import Any
 
+from tickets.application.attachments import IncomingFile
 from tickets.bootstrap import build_services
+from tickets.domain.commands import NewTicket
 from tickets.infrastructure.settings import Settings
 
 
@@ -86,3 +89,25 @@ def test_revoked_token_stops_working(database_url: str) -> None:
     finally:
         services.app.close()
     assert pfai(database_url, "admin", "revoke-token", "pfai_unknown").returncode == 1
+
+
+def test_sweep_attachments_keeps_what_is_in_use(database_url: str) -> None:
+    services = build_services(Settings(database_url))
+    try:
+        created = services.directory.create_org(f"sweep-{os.getpid()}", "Sweep", "s@sweep.test")
+        admin = services.directory.authenticate(created.token)
+        assert admin is not None
+        services.tickets.create(admin, NewTicket(subject="s"))
+        (attachment,) = services.attachments.upload(
+            admin, "1", [IncomingFile("a.txt", "text/plain", io.BytesIO(b"fresh"))]
+        ).value
+    finally:
+        services.close()
+    swept = pfai(database_url, "admin", "sweep-attachments")
+    assert swept.returncode == 0, swept.stderr
+    assert swept.stdout.startswith("Removed ")
+    services = build_services(Settings(database_url))
+    try:
+        assert services.attachments.blobs.size(attachment.sha256) == 5  # stored within the hour: kept
+    finally:
+        services.close()

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from projections.runner import ReadSide
 from tickets.application.app import TicketsApp
+from tickets.application.attachments import AttachmentService
 from tickets.application.contacts import ContactService
 from tickets.application.directory import DirectoryService
 from tickets.application.tickets import TicketService
+from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.postgres import open_database
-from tickets.infrastructure.settings import Settings
+from tickets.infrastructure.settings import AttachmentLimits, Settings
 
 IN_MEMORY = "memory"
 
@@ -31,6 +33,7 @@ class Services:
     directory: DirectoryService
     tickets: TicketService
     contacts: ContactService
+    attachments: AttachmentService
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -44,18 +47,29 @@ class Services:
     def close(self) -> None:
         if self.read_side is not None:
             self.read_side.close()
+        self.attachments.blobs.close()
         self.app.close()
 
 
-def wire(app: TicketsApp, clock: Clock = system_clock, store: str = IN_MEMORY) -> Services:
-    """The services over an open application (no read side)."""
+def wire(
+    app: TicketsApp,
+    clock: Clock = system_clock,
+    store: str = IN_MEMORY,
+    blobs: BlobStore | None = None,
+    attachment_limits: AttachmentLimits = AttachmentLimits(),
+) -> Services:
+    """The services over an open application (no read side); attachment bytes in memory unless
+    `blobs` says where."""
     directory = DirectoryService(app, clock)
     contacts = ContactService(app, clock)
+    tickets = TicketService(app, directory, clock, contacts, attachment_limits)
+    attachments = AttachmentService(app, tickets, blobs or MemoryBlobStore(), attachment_limits, clock)
     return Services(
         app=app,
         directory=directory,
-        tickets=TicketService(app, directory, clock, contacts),
+        tickets=tickets,
         contacts=contacts,
+        attachments=attachments,
         clock=clock,
         store=store,
     )
@@ -77,7 +91,8 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
     if settings.is_postgres:
         open_database(env)
     app = TicketsApp(env=env)
-    services = wire(app, clock, "postgresql" if settings.is_postgres else "sqlite")
+    store = "postgresql" if settings.is_postgres else "sqlite"
+    services = wire(app, clock, store, open_blob_store(settings), settings.attachment_limits)
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.
     services.contacts.index = read_side.contact

@@ -90,13 +90,40 @@ def test_request_bodies_refuse_unknown_fields_and_keep_constraints(document: dic
     schemas = document["components"]["schemas"]
     for path, method, operation in operations(document):
         if "requestBody" in operation:
-            name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            (media,) = operation["requestBody"]["content"].values()
+            name = media["schema"]["$ref"].rsplit("/", 1)[1]
             assert schemas[name]["additionalProperties"] is False, (method, path)
     minutes = schemas["SlaPolicyUpdate"]["properties"]["firstResponseMinutes"]
     assert minutes["type"] == "integer" and minutes["exclusiveMinimum"] == 0 and minutes["maximum"] == 525_600
     assert "firstResponseMinutes" not in schemas["SlaPolicyUpdate"].get("required", [])
     subject = schemas["TicketUpdate"]["properties"]["subject"]
     assert subject["minLength"] == 1 and subject["maxLength"] == 500
+
+
+def test_uploads_and_downloads_are_described_as_files(document: dict[str, Any]) -> None:
+    upload = document["paths"][f"{API}/tickets/{{ticket_ref}}/attachments"]["post"]
+    form = document["components"]["schemas"][
+        upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    ]
+    files = form["properties"]["file"]
+    assert form["required"] == ["file"]
+    assert (files["items"]["format"], files["minItems"], files["maxItems"]) == ("binary", 1, 10)
+    assert {"413", "415", "422"} <= set(upload["responses"])
+    download = document["paths"][f"{API}/attachments/{{attachment_id}}"]["get"]
+    assert {"200", "206", "304", "404", "416"} <= set(download["responses"])
+    assert "415" not in download["responses"] and "413" not in download["responses"]
+    for status in ("200", "206"):
+        assert download["responses"][status]["content"] == {
+            "*/*": {"schema": {"type": "string", "format": "binary"}}
+        }
+        assert {"ETag", "Content-Disposition", "X-Content-Type-Options"} <= set(
+            download["responses"][status]["headers"]
+        )
+    assert "Content-Range" in download["responses"]["206"]["headers"]
+    assert "content" not in download["responses"]["304"]
+    messages = document["paths"][f"{API}/tickets/{{ticket_ref}}/messages"]
+    assert "attachmentIds" in document["components"]["schemas"]["MessageCreate"]["properties"]
+    assert "413" in messages["post"]["responses"]
 
 
 def test_no_content_means_no_content(document: dict[str, Any]) -> None:
@@ -152,9 +179,11 @@ def test_no_content_responses_have_no_body(client: TestClient[Any], org: Org) ->
 
 def test_a_generated_client_builds_without_warnings(document: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "openapi.json").write_text(json.dumps(document))
-    # The events export is JSON Lines; a generated client reads it as bytes (api.md says so).
+    # The events export is JSON Lines and a download is any type: a generated client reads both as
+    # bytes (api.md says so).
     (tmp_path / "config.yaml").write_text(
         "post_hooks: []\ncontent_type_overrides:\n  application/jsonl: application/octet-stream\n"
+        "  '*/*': application/octet-stream\n"
     )
     generator = Path(sys.executable).parent / "openapi-python-client"
     result = subprocess.run(

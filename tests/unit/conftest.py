@@ -19,6 +19,7 @@ class Desk:
         self.clock = clock
         services = wire(app, clock) if app is not None else in_memory(clock)
         self.app, self.directory, self.tickets = services.app, services.directory, services.tickets
+        self.attachments = services.attachments
         created = self.directory.create_org("acme", "Acme", "ada@acme.test", "Ada")
         self.admin = self._actor(created.token)
         self.agent = self._member("bob@acme.test", "Bob", "agent")
@@ -26,8 +27,9 @@ class Desk:
 
     def reopen(self, app: TicketsApp) -> None:
         """Serve from `app` (a restart: a new application on the same store); actors stay valid."""
-        services = wire(app, self.clock)
+        services = wire(app, self.clock, blobs=self.attachments.blobs)
         self.app, self.directory, self.tickets = services.app, services.directory, services.tickets
+        self.attachments = services.attachments
 
     def _actor(self, token: str) -> Actor:
         actor = self.directory.authenticate(token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.routes import HTTPRoute
@@ -10,6 +10,7 @@ from litestar.types import HTTPResponseStartEvent, Message, Scope
 
 from projections.runner import Follower
 from tickets.api import schemas
+from tickets.api.controllers.attachments import AttachmentController, TicketAttachmentController
 from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.contacts import ContactController, OrgController
 from tickets.api.controllers.directory import MeController, TeamController, UserController
@@ -25,6 +26,7 @@ from tickets.bootstrap import Services
 
 API_CONTROLLERS = [
     TicketListController,
+    AttachmentController,
     MeController,
     UserController,
     TeamController,
@@ -59,12 +61,10 @@ def create_app(services: Services) -> Litestar:
     def on_shutdown() -> None:
         if follower is not None:
             follower.stop()
-        if services.read_side is not None:
-            services.read_side.close()
-        services.app.close()
+        services.close()
 
     app = Litestar(
-        route_handlers=[health, *API_CONTROLLERS, PortalPages, docs_assets_router()],
+        route_handlers=[health, *API_CONTROLLERS, PortalPages, upload_router(services), docs_assets_router()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),
@@ -86,6 +86,23 @@ def create_app(services: Services) -> Litestar:
         if isinstance(route, HTTPRoute)
     }
     return app
+
+
+# What a multipart upload adds to its files: boundaries and each part's headers (a long file name).
+MULTIPART_OVERHEAD_PER_FILE = 64 * 1024
+
+
+def upload_router(services: Services) -> Router:
+    """The upload route, whose body may be as large as the attachment limits allow (other routes keep
+    Litestar's 10 MB): more files or larger ones than the limits are answered by the service, with a
+    413 that says which."""
+    limits = services.attachments.limits
+    return Router(
+        path="/",
+        route_handlers=[TicketAttachmentController],
+        request_max_body_size=limits.max_files * (limits.max_file_bytes + MULTIPART_OVERHEAD_PER_FILE),
+        opt={"max_files": limits.max_files},
+    )
 
 
 async def answer_options_with_every_method(message: Message, scope: Scope) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
 
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services
@@ -18,9 +21,30 @@ def provide_services(state: State) -> Services:
     return services
 
 
+# Where a guard leaves the actor it authenticated, so the request does not authenticate twice.
+ACTOR_STATE_KEY = "actor"
+
+
 def provide_actor(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Actor:
     """The member the bearer token belongs to; 401 without a valid one."""
-    header = request.headers.get("authorization", "")
+    known = request.state.get(ACTOR_STATE_KEY)
+    if isinstance(known, Actor):
+        return known
+    return authenticate(request, services)
+
+
+async def uploader_before_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard for uploads, whose bodies may be large: the token (401) and the role (403) are checked
+    before the body is read, by the same rules as every request (`AttachmentService.require_uploader`)."""
+    services: Services = connection.app.state.services
+    actor = await to_thread.run_sync(authenticate, connection, services)
+    services.attachments.require_uploader(actor)
+    connection.state[ACTOR_STATE_KEY] = actor
+
+
+def authenticate(connection: ASGIConnection[Any, Any, Any, Any], services: Services) -> Actor:
+    """The member whose bearer token the request carries; 401 without a valid one."""
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException(

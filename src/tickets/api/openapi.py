@@ -5,12 +5,16 @@ cannot know or gets wrong for this API, from the routes themselves:
 
 - errors: every operation lists the problem+json responses it can send, derived from the route
   (a token is needed under /api/v1; writes can be refused by role, conflict or domain rules; path
-  parameters can name nothing; bodies can be too large; `If-Match` can be stale) plus what the
-  handler declares in `raises=[...]`;
+  parameters can name nothing; bodies can be too large; uploaded files can be of a refused type;
+  `If-Match` can be stale; a `Range` can lie outside the file) plus what the handler declares in
+  `raises=[...]`;
 - security: one bearer scheme, required by every /api/v1 operation but the portal's, which needs
   a contact's session cookie (and `X-CSRF-Token` on writes);
 - request bodies: their schemas are msgspec's own (the library that validates them), so
-  `additionalProperties: false` and constraints on optional fields are stated;
+  `additionalProperties: false` and constraints on optional fields are stated; a multipart upload
+  states its file parts and how many it takes;
+- file downloads (operations that read `Range`): any media type, the headers they send, and their
+  206 (`Range`) and 304 (`If-None-Match`) answers;
 - parameters and headers: no `null` alternatives (a header or query value is absent, never null);
   responses state the headers the server sends (`ETag`, `X-Event-Position`, `X-Projection-Position`,
   `WWW-Authenticate`); 204 responses have no content.
@@ -31,6 +35,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request
+from litestar.enums import RequestEncodingType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -61,8 +66,11 @@ PROBLEM_REASONS: dict[int, str] = {
     409: "The change conflicts with the current state (a closed ticket, a duplicate name, "
     "a resource still in use, or a concurrent change)",
     412: "`If-Match` names a version the ticket has moved on from; read it again",
-    413: "The request body is larger than the server accepts",
-    422: "Well-formed, but a value is not acceptable (an unknown member, team or tag, a bad colour)",
+    413: "The request body, a file in it, or its number of files or attachments is larger than the server accepts",
+    415: "A file is of a kind the server does not keep: a program, a script, HTML or SVG",
+    416: "The `Range` starts past the end of the file (`Content-Range` gives its size)",
+    422: "Well-formed, but a value is not acceptable (an unknown member, team, tag or attachment, "
+    "a bad colour, an empty file)",
     503: "The read models are not configured on this server",
 }
 
@@ -206,8 +214,12 @@ def problem_statuses(path: str, method: str, handler: Any, headers: set[str]) ->
         statuses.add(404)
     if "data" in handler.parsed_fn_signature.parameters:
         statuses.add(413)
+        if _is_multipart(handler):
+            statuses.add(415)
     if "if-match" in headers:
         statuses.add(412)
+    if "range" in headers:
+        statuses.add(416)
     statuses |= {exception.status_code for exception in handler.raises or ()}
     return sorted(statuses)
 
@@ -222,7 +234,10 @@ def _describe_operation(
     for parameter in operation.get("parameters", []):
         _describe_parameter(parameter)
     if "data" in handler.parsed_fn_signature.parameters and "requestBody" in operation:
-        _describe_request_body(operation["requestBody"], handler, schemas)
+        if _is_multipart(handler):
+            _describe_upload(operation["requestBody"], handler, schemas)
+        else:
+            _describe_request_body(operation["requestBody"], handler, schemas)
 
     responses: dict[str, Any] = operation.setdefault("responses", {})
     success = str(handler.status_code)
@@ -233,6 +248,8 @@ def _describe_operation(
     if handler.status_code == HTTPStatus.NO_CONTENT:
         ok.pop("content", None)
     headers = {p["name"].lower() for p in operation.get("parameters", []) if p.get("in") == "header"}
+    if "range" in headers:
+        _describe_download(responses, ok, headers)
     for status in problem_statuses(path, method, handler, headers):
         responses[str(status)] = _problem_response(status)
 
@@ -270,6 +287,63 @@ def _describe_request_body(body: dict[str, Any], handler: Any, schemas: dict[str
             schemas[name] = schema
     body["required"] = True
     body["content"] = {"application/json": {"schema": reference}}
+
+
+def _is_multipart(handler: Any) -> bool:
+    data = handler.parsed_fn_signature.parameters.get("data")
+    kwarg = getattr(data, "kwarg_definition", None) if data is not None else None
+    return getattr(kwarg, "media_type", None) == RequestEncodingType.MULTI_PART
+
+
+def _describe_upload(body: dict[str, Any], handler: Any, schemas: dict[str, Any]) -> None:
+    """A multipart body as its Struct decodes it: no other fields, and each file field takes 1 to
+    `max_files` parts (the handler's `opt`, from the server's settings)."""
+    body["required"] = True
+    for media in body.get("content", {}).values():
+        name = str(media.get("schema", {}).get("$ref", "")).removeprefix(COMPONENTS)
+        form = schemas.get(name, media.get("schema", {}))
+        form["additionalProperties"] = False
+        for field in form.get("properties", {}).values():
+            if field.get("type") == "array" and field.get("items", {}).get("format") == "binary":
+                field["minItems"] = 1
+                if "max_files" in handler.opt:
+                    field["maxItems"] = handler.opt["max_files"]
+
+
+# What a file download answers, beside its bytes.
+FILE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {"description": "The SHA-256 of the bytes, quoted: a strong validator"},
+    "Content-Disposition": {"description": "`attachment`, with the file's name (`filename*` when not ASCII)"},
+    "Content-Length": {"description": "Bytes in this answer", "schema": {"type": "integer", "minimum": 0}},
+    "Accept-Ranges": {"description": "`bytes`: one range per request is served"},
+    "X-Content-Type-Options": {"description": "`nosniff`: the type is the stored one"},
+    "Cache-Control": {"description": "`private, no-cache`: revalidate with `If-None-Match`"},
+    "Content-Security-Policy": {"description": "Nothing runs or loads if a browser opens the file"},
+}
+FILE_CONTENT = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+
+
+def _header(description: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "schema": {"type": "string"}, **description}
+
+
+def _describe_download(responses: dict[str, Any], ok: dict[str, Any], headers: set[str]) -> None:
+    """A stored file: its bytes in its own media type, whole (200) or a range of them (206); 304 when
+    the client's copy is current."""
+    ok["description"] = "The file's bytes, in its stored media type"
+    ok["content"] = FILE_CONTENT
+    ok["headers"] = {**ok["headers"], **{name: _header(h) for name, h in FILE_HEADERS.items()}}
+    content_range = {"description": "The bytes sent, `bytes first-last/size`"}
+    responses["206"] = {
+        "description": "Partial Content: the one byte range `Range` asked for",
+        "content": FILE_CONTENT,
+        "headers": {**ok["headers"], "Content-Range": _header(content_range)},
+    }
+    if "if-none-match" in headers:
+        responses["304"] = {
+            "description": "Not Modified: `If-None-Match` names this file's ETag",
+            "headers": {name: _header(FILE_HEADERS[name]) for name in ("ETag", "Cache-Control")},
+        }
 
 
 def _success_headers(

@@ -19,7 +19,7 @@ from tickets.api import schemas
 from tickets.domain.contact import Contact
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
-from tickets.domain.ticket import Activity, Message, Ref, Summary, SummaryValue, Ticket
+from tickets.domain.ticket import Activity, Attachment, Message, Ref, Summary, SummaryValue, Ticket
 from tickets.domain.values import Category, Priority, Source, Status
 
 
@@ -204,6 +204,17 @@ def message(value: Message, ticket_id: UUID) -> schemas.MessageOut:
         mentions=list(value.mentions),
         created_at=value.created_at,
         edited_at=value.edited_at,
+        attachments=[attachment(a) for a in value.attachments],
+    )
+
+
+def attachment(value: Attachment) -> schemas.AttachmentOut:
+    return schemas.AttachmentOut(
+        id=value.id,
+        filename=value.filename,
+        content_type=value.content_type,
+        size=value.size,
+        sha256=value.sha256,
     )
 
 

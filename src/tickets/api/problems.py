@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ExceptionHandlersMap
 from msgspec import UNSET, UnsetType
 
@@ -20,6 +21,8 @@ from tickets.domain.errors import (
     ForbiddenError,
     InvalidValueError,
     NotFoundError,
+    TooLargeError,
+    UnsupportedFileTypeError,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -35,6 +38,8 @@ DOMAIN_STATUS: dict[type[DomainError], HTTPStatus] = {
     ConflictError: HTTPStatus.CONFLICT,
     InvalidValueError: HTTPStatus.UNPROCESSABLE_ENTITY,
     ForbiddenError: HTTPStatus.FORBIDDEN,
+    TooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedFileTypeError: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -107,6 +112,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         detail, errors = _validation_detail(request, exc.extra)
         return problem(request, status, detail, errors)
     detail = exc.detail if exc.detail and exc.detail != status.phrase else status.description
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = request.route_handler.resolve_request_max_body_size()
+        detail = f"the request body is larger than the {limit} bytes this endpoint accepts"
     return problem(request, status, detail, headers=exc.headers)
 
 

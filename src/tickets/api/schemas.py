@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
+from litestar.datastructures import UploadFile
 from msgspec import UNSET, Meta, UnsetType
 
 from tickets.domain.values import Category, Priority, Role, Source, Status
@@ -326,6 +327,22 @@ class AssignRequest(Request):
     assignee_id: UUID | None
 
 
+class AttachmentOut(Response):
+    """A stored file: download it at `/api/v1/attachments/{id}`."""
+
+    id: UUID
+    filename: str
+    content_type: str
+    size: Annotated[int, Meta(ge=1, description="Bytes")]
+    sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="SHA-256 of the bytes, hex")]
+
+
+class AttachmentUpload(msgspec.Struct, forbid_unknown_fields=True):
+    """`multipart/form-data`: one or more `file` parts, each with a filename."""
+
+    file: list[UploadFile]
+
+
 AuthorType = Annotated[str, Meta(description="`member` (an org member) or `contact` (the ticket's contact)")]
 
 
@@ -340,11 +357,18 @@ class MessageOut(Response):
     mentions: list[UUID]
     created_at: datetime
     edited_at: datetime | None
+    attachments: list[AttachmentOut]
 
 
 class MessageCreate(Request):
     content: Content
     is_internal_note: bool = False
+    attachment_ids: Annotated[
+        list[UUID],
+        Meta(
+            description="Files uploaded to this ticket (`POST .../attachments`) that no message carries yet"
+        ),
+    ] = []
 
 
 class MessageUpdate(Request):

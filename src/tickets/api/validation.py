@@ -173,6 +173,8 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str], Limits], str]]] = [
         re.compile(r"^Invalid RFC3339 encoded datetime$"),
         lambda m, _: "must be an RFC 3339 time, e.g. 2026-01-05T09:00:00Z",
     ),
+    # A multipart part without a filename arrives as text where a file is declared.
+    (re.compile(r"^Unsupported type: <class 'str'>$"), lambda m, _: "must be a file: a part with a filename"),
 ]
 BODY_LEVEL = [
     (re.compile(r"^Object missing required field `(?P<field>[^`]+)`$"), "is required"),

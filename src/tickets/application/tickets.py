@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
@@ -19,13 +19,20 @@ from tickets.application.contacts import ContactActor, ContactService
 from tickets.application.directory import DirectoryService
 from tickets.domain.commands import Keep, NewTicket, TicketChanges
 from tickets.domain.contact import Contact
-from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError, TicketClosedError
+from tickets.domain.errors import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    TicketClosedError,
+    TooLargeError,
+)
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter, TicketNumber
 from tickets.domain.ticket import Activity, Message, Ticket
 from tickets.domain.values import Role, Source, Status
 from tickets.infrastructure.clock import Clock, system_clock
+from tickets.infrastructure.settings import AttachmentLimits
 
 T = TypeVar("T")
 
@@ -55,11 +62,13 @@ class TicketService:
         directory: DirectoryService,
         clock: Clock = system_clock,
         contacts: ContactService | None = None,
+        attachment_limits: AttachmentLimits = AttachmentLimits(),
     ) -> None:
         self.app = app
         self.directory = directory
         self.clock = clock
         self.contacts = contacts or ContactService(app, clock)
+        self.attachment_limits = attachment_limits
         # Creates in one org contend for its ticket counter. Queueing them in-process
         # turns version clashes (and their retries) into a short wait; clashes with
         # other processes are still caught by the store and retried.
@@ -352,12 +361,29 @@ class TicketService:
         """The thread, oldest first, with internal notes (callers here are org members)."""
         return self.get(actor, ref).visible_messages(include_internal=True)
 
-    def add_message(self, actor: Actor, ref: str, content: str, is_internal_note: bool) -> Saved[Message]:
+    def add_message(
+        self,
+        actor: Actor,
+        ref: str,
+        content: str,
+        is_internal_note: bool,
+        attachment_ids: Sequence[UUID] = (),
+    ) -> Saved[Message]:
+        """Post a message or note; `attachment_ids` are files uploaded to this ticket that no message
+        uses yet (`AttachmentService.upload`), at most `attachment_limits.max_files`."""
         message_id = uuid4()
+        attachment_ids = list(dict.fromkeys(attachment_ids))
+        if len(attachment_ids) > self.attachment_limits.max_files:
+            raise TooLargeError(
+                f"a message carries at most {self.attachment_limits.max_files} attachments; "
+                f"got {len(attachment_ids)}"
+            )
 
         def apply(ticket: Ticket, org: Organization, now: datetime) -> Message:
             mentions = parse_mentions(content, org.members_by_handle())
-            return ticket.add_message(message_id, actor.user_id, content, is_internal_note, mentions, now)
+            return ticket.add_message(
+                message_id, actor.user_id, content, is_internal_note, mentions, now, attachment_ids
+            )
 
         return self._change(actor, ref, apply)
 

@@ -79,3 +79,18 @@ def revoke_token(token: str) -> None:
     with store() as services:
         services.directory.revoke_token(token)
     click.echo("Token revoked.")
+
+
+@admin.command("sweep-attachments")
+def sweep_attachments() -> None:
+    """Remove the stored bytes that no live attachment uses any more: discarded (unused for a day),
+    on deleted messages or tickets. Bytes stored in the last hour are left alone. Run it now and then
+    (cron); any server of the store may.
+
+    \b
+    Example:
+      pfai admin sweep-attachments
+    """
+    with store() as services:
+        result = services.attachments.sweep()
+    click.echo(f"Removed {len(result.removed)} unused blob(s); kept {result.kept} in use.")

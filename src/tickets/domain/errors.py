@@ -27,3 +27,11 @@ class InvalidValueError(DomainError):
 
 class ForbiddenError(DomainError):
     """The caller may not do this (not the author, wrong role)."""
+
+
+class TooLargeError(DomainError):
+    """More files, or larger ones, than the service accepts."""
+
+
+class UnsupportedFileTypeError(DomainError):
+    """A file of a kind the service refuses to keep: programs, scripts, HTML."""

@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from tickets.domain.snapshots import TypedAggregate
 
@@ -93,3 +93,31 @@ class TicketNumber(TypedAggregate):
         self.org_id = org_id
         self.number = number
         self.ticket_id = ticket_id
+
+
+class AttachmentIndex(TypedAggregate):
+    """Maps an attachment's id to its org and ticket, for `GET /attachments/{id}`.
+
+    Saved with the ticket's `AttachmentAdded`, in one transaction. Whether the attachment can be read
+    is the ticket's to say (`Ticket.live_attachment`); the index only finds the ticket.
+    """
+
+    @staticmethod
+    def create_id(attachment_id: UUID) -> UUID:
+        return uuid5(NAMESPACE, f"attachment:{attachment_id}")
+
+    class Registered(Aggregate.Created):
+        # Declared (not only named) so that the sweep can read registrations from the log by type.
+        org_id: UUID
+        ticket_id: UUID
+        attachment_id: UUID
+        sha256: str
+
+    @event(Registered)
+    def __init__(
+        self, org_id: UUID, ticket_id: UUID, attachment_id: UUID, sha256: str, timestamp: datetime
+    ) -> None:
+        self.org_id = org_id
+        self.ticket_id = ticket_id
+        self.attachment_id = attachment_id
+        self.sha256 = sha256

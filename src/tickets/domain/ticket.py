@@ -13,6 +13,7 @@ history never fails.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,7 +22,13 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from tickets.domain.contact import contact_id_for
-from tickets.domain.errors import ForbiddenError, NotFoundError, TicketClosedError
+from tickets.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidValueError,
+    NotFoundError,
+    TicketClosedError,
+)
 from tickets.domain.registry import NAMESPACE
 from tickets.domain.sla import SlaClock, SlaDueTimes, due_times
 from tickets.domain.snapshots import TypedAggregate
@@ -81,6 +88,36 @@ class Activity:
     version: int
 
 
+# An attachment no message has used within this time is discarded: it can be neither used nor read.
+UNUSED_ATTACHMENT_LIFETIME = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file added to a ticket: its metadata and the SHA-256 of its bytes, which are stored outside
+    the event log (by that hash)."""
+
+    id: UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    added_by: UUID
+    added_at: datetime
+    # The message that carries it; None while it waits to be used.
+    message_id: UUID | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """What a message event records of it."""
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
+
+
 AuthorType = Literal["member", "contact"]
 
 
@@ -101,6 +138,7 @@ class Message:
     edited_at: datetime | None = None
     deleted: bool = False
     author_type: AuthorType = "member"
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Ticket(TypedAggregate):
@@ -109,16 +147,20 @@ class Ticket(TypedAggregate):
     # The version of the ticket's rules and state, for snapshots (`domain/snapshots.py`).
     # 2: typed snapshots; SLA outcomes recorded; a hold moves only the targets still running.
     # 3: contact messages; the time of the latest resolution (the push-back window).
-    class_version = 3
+    # 4: attachments.
+    class_version = 4
+
+    # Dicts of immutable values: a copy of the ticket shares the values.
+    _SHALLOW_COPIED = frozenset({"messages", "attachments"})
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
-        # The repository hands out deep copies of cached tickets. Messages are immutable,
-        # so a copy can share them: only the thread's dict is copied, which keeps a
+        # The repository hands out deep copies of cached tickets. Messages and attachments are
+        # immutable, so a copy can share them: only their dicts are copied, which keeps a
         # command on a ticket with thousands of messages from copying every message.
         clone = object.__new__(type(self))
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            clone.__dict__[name] = dict(value) if name == "messages" else copy.deepcopy(value, memo)
+            clone.__dict__[name] = dict(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
         return clone
 
     # ------------------------------------------------------------------ creation
@@ -267,6 +309,7 @@ class Ticket(TypedAggregate):
         self.follow_up_ids: list[UUID] = []
         self.messages: dict[str, Message] = {}
         self.message_count = 0
+        self.attachments: dict[str, Attachment] = {}
         self.deleted = False
         self.sla = SlaClock(first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at)
         self.held_seconds = 0.0
@@ -625,30 +668,58 @@ class Ticket(TypedAggregate):
         is_internal_note: bool,
         mentions: list[UUID],
         at: datetime,
+        attachment_ids: Sequence[UUID] = (),
     ) -> Message:
-        """Append a public message or an internal note to the thread."""
+        """Append a public message or an internal note to the thread, with attachments of this
+        ticket that no message uses yet (each used once, within `UNUSED_ATTACHMENT_LIFETIME`)."""
         self._ensure_changeable()
+        attachments = [self._unused_attachment(a, at).metadata() for a in dict.fromkeys(attachment_ids)]
         trigger = self._note_added if is_internal_note else self._message_added
-        trigger(message_id=message_id, content=content, mentions=mentions, actor_id=author_id, timestamp=at)
+        trigger(
+            message_id=message_id,
+            content=content,
+            mentions=mentions,
+            attachments=attachments,
+            actor_id=author_id,
+            timestamp=at,
+        )
         return self.messages[str(message_id)]
 
     class MessageAdded(Event):
+        """A public reply. Version 2 added `attachments`, the metadata of each file it carries
+        (`Attachment.metadata()`); version-1 events, stored before attachments, load with none."""
+
+        class_version = 2
         message_id: UUID
         content: str
         mentions: list[UUID]
+        attachments: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["attachments"] = []
 
         def activity(self) -> Activity:
             return self._activity("message_added", Summary("public reply"), new=self.message_id)
 
     @event(MessageAdded)
     def _message_added(
-        self, message_id: UUID, content: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
+        self,
+        message_id: UUID,
+        content: str,
+        mentions: list[UUID],
+        attachments: list[dict[str, Any]],
+        actor_id: UUID,
+        timestamp: datetime,
     ) -> None:
-        self._append_message(message_id, actor_id, content, False, mentions, timestamp)
+        self._append_message(message_id, actor_id, content, False, mentions, attachments, timestamp)
         self.sla = self.sla.after_public_reply(actor_id == self.creator_id, timestamp)
 
-    def add_contact_message(self, message_id: UUID, content: str, at: datetime) -> Message:
-        """The ticket's contact writes in the thread: always public, never a first response.
+    def add_contact_message(
+        self, message_id: UUID, content: str, at: datetime, attachment_ids: Sequence[UUID] = ()
+    ) -> Message:
+        """The ticket's contact writes in the thread: always public, never a first response; with
+        attachments the contact added to this ticket and no message uses yet.
 
         A reply says the ticket needs attention again: `pending` and `resolved` go back to `open`
         (`on_hold` stays: the team waits for someone else). A closed ticket takes no reply; the
@@ -657,8 +728,15 @@ class Ticket(TypedAggregate):
         self._ensure_changeable()
         if self.contact_id is None:
             raise ForbiddenError(f"ticket #{self.ticket_number} has no contact")
+        attachments = [self._unused_attachment(a, at).metadata() for a in dict.fromkeys(attachment_ids)]
+        if any(self.attachments[str(a["id"])].added_by != self.contact_id for a in attachments):
+            raise InvalidValueError("a contact's reply can carry only files the contact added")
         self._contact_message_added(
-            message_id=message_id, content=content, actor_id=self.contact_id, timestamp=at
+            message_id=message_id,
+            content=content,
+            attachments=attachments,
+            actor_id=self.contact_id,
+            timestamp=at,
         )
         if self.status in (Status.PENDING, Status.RESOLVED):
             self.change_status(Status.OPEN, self.contact_id, at)
@@ -667,6 +745,7 @@ class Ticket(TypedAggregate):
     class ContactMessageAdded(Event):
         message_id: UUID
         content: str
+        attachments: list[dict[str, Any]]
 
         def activity(self) -> Activity:
             return self._activity(
@@ -675,23 +754,44 @@ class Ticket(TypedAggregate):
 
     @event(ContactMessageAdded)
     def _contact_message_added(
-        self, message_id: UUID, content: str, actor_id: UUID, timestamp: datetime
+        self,
+        message_id: UUID,
+        content: str,
+        attachments: list[dict[str, Any]],
+        actor_id: UUID,
+        timestamp: datetime,
     ) -> None:
-        self._append_message(message_id, actor_id, content, False, [], timestamp, author_type="contact")
+        self._append_message(
+            message_id, actor_id, content, False, [], attachments, timestamp, author_type="contact"
+        )
 
     class NoteAdded(Event):
+        """An internal note; version 2 added `attachments`, as `MessageAdded`."""
+
+        class_version = 2
         message_id: UUID
         content: str
         mentions: list[UUID]
+        attachments: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["attachments"] = []
 
         def activity(self) -> Activity:
             return self._activity("note_added", Summary("internal note"), new=self.message_id)
 
     @event(NoteAdded)
     def _note_added(
-        self, message_id: UUID, content: str, mentions: list[UUID], actor_id: UUID, timestamp: datetime
+        self,
+        message_id: UUID,
+        content: str,
+        mentions: list[UUID],
+        attachments: list[dict[str, Any]],
+        actor_id: UUID,
+        timestamp: datetime,
     ) -> None:
-        self._append_message(message_id, actor_id, content, True, mentions, timestamp)
+        self._append_message(message_id, actor_id, content, True, mentions, attachments, timestamp)
 
     def _append_message(
         self,
@@ -700,9 +800,15 @@ class Ticket(TypedAggregate):
         content: str,
         is_internal_note: bool,
         mentions: list[UUID],
+        attachments: list[dict[str, Any]],
         at: datetime,
         author_type: AuthorType = "member",
     ) -> None:
+        attached = []
+        for item in attachments:
+            key = str(item["id"])
+            self.attachments[key] = replace(self.attachments[key], message_id=message_id)
+            attached.append(self.attachments[key])
         self.messages[str(message_id)] = Message(
             id=message_id,
             author_id=author_id,
@@ -711,6 +817,7 @@ class Ticket(TypedAggregate):
             mentions=list(mentions),
             created_at=at,
             author_type=author_type,
+            attachments=tuple(attached),
         )
         self.message_count += 1
 
@@ -777,6 +884,118 @@ class Ticket(TypedAggregate):
         key = str(message_id)
         self.messages[key] = replace(self.messages[key], deleted=True)
         self.message_count -= 1
+
+    # ------------------------------------------------------------------ attachments
+
+    def add_attachment(
+        self,
+        attachment_id: UUID,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+        actor_id: UUID,
+        at: datetime,
+    ) -> Attachment:
+        """Record a file stored for this ticket; a message can then carry it (`add_message`)."""
+        self._ensure_changeable()
+        self._attachment_added(
+            attachment_id=attachment_id,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            sha256=sha256,
+            actor_id=actor_id,
+            timestamp=at,
+        )
+        return self.attachments[str(attachment_id)]
+
+    class AttachmentAdded(Event):
+        """A file was stored for the ticket: its metadata and hash (the bytes are not in the log)."""
+
+        attachment_id: UUID
+        filename: str
+        content_type: str
+        size: int
+        sha256: str
+
+        def activity(self) -> Activity:
+            added = {
+                "id": self.attachment_id,
+                "filename": self.filename,
+                "content_type": self.content_type,
+                "size": self.size,
+                "sha256": self.sha256,
+            }
+            return self._activity(
+                "attachment_added", Summary('attachment "{}" added', (self.filename,)), new=added
+            )
+
+    @event(AttachmentAdded)
+    def _attachment_added(
+        self,
+        attachment_id: UUID,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.attachments[str(attachment_id)] = Attachment(
+            id=attachment_id,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            sha256=sha256,
+            added_by=actor_id,
+            added_at=timestamp,
+        )
+
+    def _unused_attachment(self, attachment_id: UUID, at: datetime) -> Attachment:
+        found = self.attachments.get(str(attachment_id))
+        if found is None:
+            raise InvalidValueError(
+                f"attachment {attachment_id} is not an attachment of ticket #{self.ticket_number}"
+            )
+        if found.message_id is not None:
+            raise ConflictError(
+                f"attachment {attachment_id} is already attached to message {found.message_id}"
+            )
+        if self._expired(found, at):
+            raise InvalidValueError(
+                f"attachment {attachment_id} was not used within "
+                f"{UNUSED_ATTACHMENT_LIFETIME // timedelta(hours=1)} hours and has been "
+                "discarded; upload it again"
+            )
+        return found
+
+    @staticmethod
+    def _expired(attachment: Attachment, now: datetime) -> bool:
+        return attachment.message_id is None and now - attachment.added_at > UNUSED_ATTACHMENT_LIFETIME
+
+    def is_live(self, attachment: Attachment, now: datetime) -> bool:
+        """Whether the attachment can be read: the ticket is not deleted, and the attachment waits to be
+        used (for `UNUSED_ATTACHMENT_LIFETIME`) or a message that is not deleted carries it."""
+        if self.deleted or self._expired(attachment, now):
+            return False
+        return attachment.message_id is None or not self.messages[str(attachment.message_id)].deleted
+
+    def is_public(self, attachment: Attachment) -> bool:
+        """Whether a public message that is not deleted carries the attachment (what a contact may see)."""
+        message = self.messages.get(str(attachment.message_id)) if attachment.message_id else None
+        return message is not None and not message.deleted and not message.is_internal_note
+
+    def live_attachment(self, attachment_id: UUID, now: datetime) -> Attachment:
+        """The attachment with this id if it can be read (`is_live`), or NotFoundError."""
+        found = self.attachments.get(str(attachment_id))
+        if found is None or not self.is_live(found, now):
+            raise NotFoundError(f"attachment {attachment_id} not found")
+        return found
+
+    def live_attachments(self, now: datetime) -> list[Attachment]:
+        """Every attachment that can be read at `now`."""
+        return [a for a in self.attachments.values() if self.is_live(a, now)]
 
     # ------------------------------------------------------------------ SLA
 
@@ -898,6 +1117,7 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.NoteAdded,
     Ticket.MessageEdited,
     Ticket.MessageDeleted,
+    Ticket.AttachmentAdded,
     Ticket.SlaDeadlineSet,
     Ticket.SlaClockResumed,
     Ticket.SlaBreached,
@@ -908,7 +1128,9 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
 
 __all__ = [
     "TICKET_EVENT_TYPES",
+    "UNUSED_ATTACHMENT_LIFETIME",
     "Activity",
+    "Attachment",
     "AuthorType",
     "Message",
     "Ref",

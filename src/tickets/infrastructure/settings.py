@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/tickets.db"
+MEBIBYTE = 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -16,8 +17,34 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class AttachmentLimits:
+    """How much a client may attach: bytes per file, and files per upload request or message."""
+
+    max_file_bytes: int = 25 * MEBIBYTE
+    max_files: int = 10
+
+    @classmethod
+    def from_env(cls) -> AttachmentLimits:
+        """`TICKETS_ATTACHMENT_MAX_BYTES` and `TICKETS_ATTACHMENT_MAX_FILES`, each a positive integer."""
+        return cls(
+            max_file_bytes=_positive_int("TICKETS_ATTACHMENT_MAX_BYTES", cls.max_file_bytes),
+            max_files=_positive_int("TICKETS_ATTACHMENT_MAX_FILES", cls.max_files),
+        )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    attachment_limits: AttachmentLimits = AttachmentLimits()
     # How long a portal sign-in link stays usable, and how long a contact's session lasts.
     portal_link_lifetime: timedelta = timedelta(minutes=30)
     portal_session_lifetime: timedelta = timedelta(days=14)
@@ -26,8 +53,9 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             database_url=os.environ.get("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL),
-            portal_link_lifetime=timedelta(minutes=_positive("TICKETS_PORTAL_LINK_MINUTES", 30)),
-            portal_session_lifetime=timedelta(days=_positive("TICKETS_PORTAL_SESSION_DAYS", 14)),
+            attachment_limits=AttachmentLimits.from_env(),
+            portal_link_lifetime=timedelta(minutes=_positive_int("TICKETS_PORTAL_LINK_MINUTES", 30)),
+            portal_session_lifetime=timedelta(days=_positive_int("TICKETS_PORTAL_SESSION_DAYS", 14)),
         )
 
     @property
@@ -38,14 +66,12 @@ class Settings:
         """The `eventsourcing` persistence settings for this database URL."""
         return persistence_env(self.database_url)
 
-
-def _positive(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
+    def attachments_directory(self) -> Path | None:
+        """Where an SQLite store keeps attachment bytes: beside its file (None: PostgreSQL, or in memory)."""
+        if self.is_postgres:
+            return None
+        path = sqlite_path(self.database_url)
+        return None if str(path) == ":memory:" else path.with_name(path.name + ".attachments")
 
 
 def sqlite_path(url: str) -> Path:

@@ -11,13 +11,23 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
-from tickets.domain.ticket import Message
+from tickets.domain.ticket import Attachment, Message
 
-SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (Message, SlaClock, Member, Team, Tag, SlaPolicy, CannedResponse)
+SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (
+    Message,
+    Attachment,
+    SlaClock,
+    Member,
+    Team,
+    Tag,
+    SlaPolicy,
+    CannedResponse,
+)
 
 
 class DataclassTranscoding(Transcoding):
-    """Encodes a dataclass as a dict of its fields; enum fields are restored on decode."""
+    """Encodes a dataclass as a dict of its fields; enum and tuple fields are restored on decode
+    (JSON has neither: they come back as strings and lists)."""
 
     def __init__(self, cls: type) -> None:
         self.type = cls
@@ -26,6 +36,7 @@ class DataclassTranscoding(Transcoding):
         self._enums = {
             name: hint for name, hint in hints.items() if isinstance(hint, type) and issubclass(hint, Enum)
         }
+        self._tuples = [name for name, hint in hints.items() if typing.get_origin(hint) is tuple]
 
     def encode(self, obj: Any) -> dict[str, Any]:
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
@@ -33,6 +44,9 @@ class DataclassTranscoding(Transcoding):
     def decode(self, data: dict[str, Any]) -> Any:
         for name, enum in self._enums.items():
             data[name] = enum(data[name])
+        for name in self._tuples:
+            if name in data:
+                data[name] = tuple(data[name])
         return self.type(**data)
 
 

@@ -169,9 +169,13 @@ class TicketController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.MessageOut]:
-        """`isInternalNote: true` keeps it team-only. `@handle` mentions are resolved to user ids."""
+        """`isInternalNote: true` keeps it team-only. `@handle` mentions are resolved to user ids.
+        `attachmentIds`: files uploaded to this ticket that no message carries yet (each once, within
+        24 hours of its upload)."""
         ticket_id = services.tickets.resolve_id(actor, ticket_ref)
-        saved = services.tickets.add_message(actor, str(ticket_id), data.content, data.is_internal_note)
+        saved = services.tickets.add_message(
+            actor, str(ticket_id), data.content, data.is_internal_note, data.attachment_ids
+        )
         return written(presenters.message(saved.value, ticket_id), saved, 201)
 
     @patch("/{ticket_ref:str}/messages/{message_id:uuid}", sync_to_thread=True, summary="Edit your message")
