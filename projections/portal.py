@@ -97,6 +97,18 @@ class PortalTicket:
 
 
 @dataclass(frozen=True)
+class PortalAttachment:
+    """A file carried by a public message: what the contact may download."""
+
+    attachment_id: str
+    message_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class PortalMessage:
     """A public message of a ticket's thread, as its contact sees it."""
 
@@ -107,6 +119,7 @@ class PortalMessage:
     content: str
     created_at: datetime
     edited_at: datetime | None
+    attachments: tuple[PortalAttachment, ...] = ()
 
 
 def _ticket_created(self: PortalView, curs: Cursor, copy: Copy, e: Ticket.Created, position: int) -> None:
@@ -157,6 +170,23 @@ def _message_added(self: PortalView, curs: Cursor, copy: Copy, e: Any, position:
             micros(e.timestamp),
         ),
     )
+    if e.attachments:
+        curs.executemany(
+            f"INSERT INTO {copy.prefix}_attachments (attachment_id, ticket_id, message_id, filename, "
+            "content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    str(a["id"]),
+                    str(e.originator_id),
+                    str(e.message_id),
+                    text(a["filename"]),
+                    a["content_type"],
+                    a["size"],
+                    a["sha256"],
+                )
+                for a in e.attachments
+            ],
+        )
     _set_ticket()(self, curs, copy, e, position)
 
 
@@ -174,10 +204,12 @@ def _message_deleted(
     self: PortalView, curs: Cursor, copy: Copy, e: Ticket.MessageDeleted, position: int
 ) -> None:
     curs.execute(f"DELETE FROM {copy.prefix}_messages WHERE message_id = ?", (str(e.message_id),))
+    curs.execute(f"DELETE FROM {copy.prefix}_attachments WHERE message_id = ?", (str(e.message_id),))
 
 
 def _ticket_deleted(self: PortalView, curs: Cursor, copy: Copy, e: Ticket.Deleted, position: int) -> None:
     curs.execute(f"DELETE FROM {copy.prefix}_messages WHERE ticket_id = ?", (str(e.originator_id),))
+    curs.execute(f"DELETE FROM {copy.prefix}_attachments WHERE ticket_id = ?", (str(e.originator_id),))
     curs.execute(f"DELETE FROM {copy.prefix}_tickets WHERE ticket_id = ?", (str(e.originator_id),))
 
 
@@ -223,6 +255,9 @@ class PortalView(EventModel):
         "author_type TEXT NOT NULL, author_id TEXT NOT NULL, content TEXT NOT NULL, created_at BIGINT NOT NULL, "
         "edited_at BIGINT",
         "orgs": "org_id TEXT PRIMARY KEY, auto_close_after_days INTEGER NOT NULL",
+        # The files of public messages (those of notes never arrive: their events are not read).
+        "attachments": "attachment_id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, message_id TEXT NOT NULL, "
+        "filename TEXT NOT NULL, content_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL",
     }
     # Every event type this model reads; `Ticket.NoteAdded` is not one of them, on purpose.
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
@@ -247,6 +282,7 @@ class PortalView(EventModel):
             f"CREATE INDEX IF NOT EXISTS {p}_tickets_resolved ON {p}_tickets (resolved_since) "
             "WHERE resolved_since IS NOT NULL",
             f"CREATE INDEX IF NOT EXISTS {p}_messages_ticket ON {p}_messages (ticket_id, position)",
+            f"CREATE INDEX IF NOT EXISTS {p}_attachments_ticket ON {p}_attachments (ticket_id)",
         ]
 
     # ------------------------------------------------------------------ queries
@@ -288,6 +324,13 @@ class PortalView(EventModel):
 
     def messages(self, curs: Cursor, copy: Copy, ticket_id: str) -> list[PortalMessage]:
         curs.execute(
+            f"SELECT * FROM {copy.prefix}_attachments WHERE ticket_id = ? ORDER BY filename, attachment_id",
+            (ticket_id,),
+        )
+        files: dict[str, list[PortalAttachment]] = {}
+        for r in curs.fetchall():
+            files.setdefault(r["message_id"], []).append(_attachment(r))
+        curs.execute(
             f"SELECT * FROM {copy.prefix}_messages WHERE ticket_id = ? ORDER BY position", (ticket_id,)
         )
         return [
@@ -299,9 +342,22 @@ class PortalView(EventModel):
                 content=r["content"],
                 created_at=from_micros(r["created_at"]),
                 edited_at=None if r["edited_at"] is None else from_micros(r["edited_at"]),
+                attachments=tuple(files.get(r["message_id"], ())),
             )
             for r in curs.fetchall()
         ]
+
+    def attachment(
+        self, curs: Cursor, copy: Copy, org_id: str, contact_id: str, attachment_id: str
+    ) -> PortalAttachment | None:
+        """A file of a public message of one of the contact's tickets; any other is as missing."""
+        curs.execute(
+            f"SELECT a.* FROM {copy.prefix}_attachments a JOIN {copy.prefix}_tickets t "
+            "ON t.ticket_id = a.ticket_id WHERE a.attachment_id = ? AND t.org_id = ? AND t.contact_id = ?",
+            (attachment_id, org_id, contact_id),
+        )
+        row = curs.fetchone()
+        return None if row is None else _attachment(row)
 
     def window_over(self, curs: Cursor, copy: Copy, now: datetime, limit: int) -> list[str]:
         """Resolved tickets whose org's push-back window has run out by `now`, oldest resolution first."""
@@ -314,6 +370,17 @@ class PortalView(EventModel):
             (micros(now), limit),
         )
         return [r["ticket_id"] for r in curs.fetchall()]
+
+
+def _attachment(r: Any) -> PortalAttachment:
+    return PortalAttachment(
+        attachment_id=r["attachment_id"],
+        message_id=r["message_id"],
+        filename=r["filename"],
+        content_type=r["content_type"],
+        size=int(r["size"]),
+        sha256=r["sha256"],
+    )
 
 
 def _ticket(r: Any) -> PortalTicket:

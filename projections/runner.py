@@ -20,6 +20,7 @@ from projections.portal import (
     EVENT_MODELS,
     PORTAL,
     ContactRecord,
+    PortalAttachment,
     PortalMessage,
     PortalTicket,
     apply_events,
@@ -418,6 +419,11 @@ class ReadSide:
         with self.views.read(view) as curs:
             ticket = PORTAL.ticket(curs, view.copy, org_id, contact_id, number)
             return None if ticket is None else (ticket, PORTAL.messages(curs, view.copy, ticket.ticket_id))
+
+    def portal_attachment(self, org_id: str, contact_id: str, attachment_id: str) -> PortalAttachment | None:
+        view = self.serving_view(PORTAL.name)
+        with self.views.read(view) as curs:
+            return PORTAL.attachment(curs, view.copy, org_id, contact_id, attachment_id)
 
     def push_back_over(self, now: datetime, limit: int) -> list[str]:
         """Resolved tickets whose push-back window has run out: what the closer asks for."""

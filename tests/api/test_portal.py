@@ -440,3 +440,106 @@ def test_a_reply_after_the_window_closes_and_follows_up_even_before_the_closer_r
     assert followed.json()["ticketNumber"] == 2
     assert status_of(client, org, ticket["id"]) == "closed"
     assert len(closes(client, org, ticket["id"])) == 1
+
+
+# ---------------------------------------------------------------------------- attachments
+
+
+def upload(client: Client, org: Org, ticket_id: str, name: str, data: bytes) -> str:
+    sent = client.post(
+        f"/api/v1/tickets/{ticket_id}/attachments",
+        files={"file": (name, data, "text/plain")},
+        headers=org.admin.headers,
+    )
+    assert sent.status_code == 201, sent.text
+    attachment_id: str = sent.json()[0]["id"]
+    return attachment_id
+
+
+def test_contacts_download_files_of_public_messages_only(client: Client, org: Org) -> None:
+    ticket = new_ticket(client, org, "cara@example.com")
+    public = upload(client, org, ticket["id"], "invoice.txt", b"public bytes")
+    secret = upload(client, org, ticket["id"], "notes.txt", b"SECRET bytes")
+    client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        json={"content": "Here it is", "attachmentIds": [public]},
+        headers=org.admin.headers,
+    )
+    client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        json={"content": "SECRET note", "isInternalNote": True, "attachmentIds": [secret]},
+        headers=org.admin.headers,
+    )
+    cara = sign_in(client, org.admin, ticket["contactId"])
+    dan = sign_in(client, org.admin, create_contact(client, org.admin, "dan@example.com"))
+
+    (message,) = cara.get("/api/v1/portal/tickets/1").json()["messages"]
+    (listed,) = message["attachments"]
+    assert (listed["id"], listed["filename"], listed["url"]) == (
+        public,
+        "invoice.txt",
+        f"/portal/attachments/{public}",
+    )
+    downloaded = cara.get(listed["url"])
+    assert downloaded.status_code == 200
+    assert downloaded.content == b"public bytes"
+    assert downloaded.headers["x-content-type-options"] == "nosniff"
+    assert downloaded.headers["content-disposition"].startswith("attachment")
+    assert cara.get(listed["url"], headers={"Range": "bytes=0-5"}).content == b"public"
+    assert "invoice.txt" in cara.get("/portal/tickets/1").text
+
+    assert cara.get(f"/portal/attachments/{secret}").status_code == 404
+    assert dan.get(listed["url"]).status_code == 404
+    client.cookies = httpx.Cookies()
+    assert client.get(listed["url"], headers=org.admin.headers).status_code == 401
+    for body in (cara.get("/api/v1/portal/tickets/1").text, cara.get("/portal/tickets/1").text):
+        assert "notes.txt" not in body
+        assert secret not in body
+
+    client.delete(f"/api/v1/tickets/{ticket['id']}/messages/{message['id']}", headers=org.admin.headers)
+    assert cara.get(listed["url"]).status_code == 404
+
+
+def test_a_contact_sends_files_with_replies_and_new_tickets(client: Client, org: Org) -> None:
+    ticket = new_ticket(client, org, "cara@example.com")
+    cara = sign_in(client, org.admin, ticket["contactId"])
+    cara.client.cookies = cara.cookies
+    replied = cara.client.post(
+        "/portal/tickets/1/reply",
+        data={"content": "Log attached", "csrf_token": cara.csrf},
+        files=[
+            ("files", ("log.txt", b"line 1\nline 2\n", "text/plain")),
+            ("files", ("", b"", "application/octet-stream")),
+        ],
+    )
+    assert replied.status_code == 200, replied.text
+    thread = client.get(f"/api/v1/tickets/{ticket['id']}/messages", headers=org.admin.headers).json()["items"]
+    assert [(m["authorType"], [a["filename"] for a in m["attachments"]]) for m in thread] == [
+        ("contact", ["log.txt"])
+    ]
+    member_copy = client.get(
+        f"/api/v1/attachments/{thread[0]['attachments'][0]['id']}", headers=org.admin.headers
+    )
+    assert member_copy.content == b"line 1\nline 2\n"
+
+    cara.client.cookies = cara.cookies
+    refused = cara.client.post(
+        "/portal/tickets/1/reply",
+        data={"content": "A program", "csrf_token": cara.csrf},
+        files=[("files", ("tool.exe", b"MZ\x90\x00", "application/octet-stream"))],
+    )
+    assert refused.status_code == 415
+    assert (
+        len(client.get(f"/api/v1/tickets/{ticket['id']}/messages", headers=org.admin.headers).json()["items"])
+        == 1
+    )
+
+    cara.client.cookies = cara.cookies
+    opened = cara.client.post(
+        "/portal/new",
+        data={"subject": "Screenshot", "description": "See the picture", "csrf_token": cara.csrf},
+        files=[("files", ("screen.png", b"\x89PNG\r\n\x1a\n0000", "image/png"))],
+    )
+    assert opened.status_code == 200
+    first = cara.get("/api/v1/portal/tickets/2").json()["messages"][0]
+    assert (first["authorType"], [a["filename"] for a in first["attachments"]]) == ("contact", ["screen.png"])

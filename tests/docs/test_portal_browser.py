@@ -79,8 +79,21 @@ def test_a_contact_works_a_ticket_in_the_browser(browser: Browser, portal_server
     assert "INTERNAL" not in page.content()
 
     page.get_by_label("Your reply").fill("Yes, unplugged. Still smoking.")
+    page.get_by_label("Attach files").set_input_files(
+        files=[
+            {"name": "smoke-log.txt", "mimeType": "text/plain", "buffer": b"12:00 smoke\n12:05 more smoke\n"}
+        ]
+    )
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_text("Yes, unplugged. Still smoking.")).to_be_visible()
+    expect(page.get_by_role("link", name="smoke-log.txt")).to_be_visible()
+    thread = agent.get(f"/api/v1/tickets/{ticket['id']}/messages").json()["items"]
+    (sent,) = [m for m in thread if m["authorType"] == "contact"]
+    file_id = sent["attachments"][0]["id"]
+    assert agent.get(f"/api/v1/attachments/{file_id}").content == b"12:00 smoke\n12:05 more smoke\n"
+    with page.expect_download() as download:
+        page.get_by_role("link", name="smoke-log.txt").click()
+    assert download.value.suggested_filename == "smoke-log.txt"
 
     # An agent answers publicly and adds another note; the contact sees the answer only.
     agent.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"content": "A technician is on the way."})

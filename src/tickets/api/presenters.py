@@ -269,6 +269,16 @@ def portal_message(
         content=value.content,
         content_html=render_markdown(value.content),
         created_at=value.created_at,
+        attachments=[
+            schemas.PortalAttachmentOut(
+                id=UUID(a.attachment_id),
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                url=f"/portal/attachments/{a.attachment_id}",
+            )
+            for a in value.attachments
+        ],
     )
 
 

@@ -441,6 +441,16 @@ class PortalTicketItem(Response):
     updated_at: datetime
 
 
+class PortalAttachmentOut(Response):
+    """A file of a public message; download it at `url` (with the portal session)."""
+
+    id: UUID
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
 class PortalMessageOut(Response):
     """A public message as the ticket's contact sees it."""
 
@@ -450,6 +460,7 @@ class PortalMessageOut(Response):
     content: str
     content_html: str
     created_at: datetime
+    attachments: list[PortalAttachmentOut]
 
 
 class PortalTicketOut(Response):

@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
-from tickets.application.tickets import TicketService
+from tickets.application.tickets import StoredFile, TicketService
 from tickets.domain.errors import InvalidValueError, NotFoundError, TooLargeError, UnsupportedFileTypeError
 from tickets.domain.files import SNIFF_BYTES, content_type, refusal, safe_filename
 from tickets.domain.registry import AttachmentIndex
@@ -162,6 +162,18 @@ class AttachmentService:
             return Saved(added, position_of(self.app.save(ticket, *indexes)))
 
         return retry_on_conflict(attempt)
+
+    def store(self, files: Sequence[IncomingFile]) -> list[StoredFile]:
+        """Check files and store their bytes, for a write that attaches them itself (a contact's reply
+        in the portal: `TicketService.contact_reply`). Bytes stored for a write that then fails are
+        removed by the sweep, as no attachment refers to them."""
+        if len(files) > self.limits.max_files:
+            raise TooLargeError(f"at most {self.limits.max_files} files per message; got {len(files)}")
+        checked = [self._check(file) for file in files]
+        now = self.clock()
+        for c in checked:
+            self._store(c, now)
+        return [StoredFile(c.filename, c.content_type, c.size, c.sha256) for c in checked]
 
     def _check(self, file: IncomingFile) -> _Checked:
         filename = safe_filename(file.filename)

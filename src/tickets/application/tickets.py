@@ -28,7 +28,7 @@ from tickets.domain.errors import (
 )
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
-from tickets.domain.registry import TicketCounter, TicketNumber
+from tickets.domain.registry import AttachmentIndex, TicketCounter, TicketNumber
 from tickets.domain.ticket import Activity, Message, Ticket
 from tickets.domain.values import Role, Source, Status
 from tickets.infrastructure.clock import Clock, system_clock
@@ -37,6 +37,16 @@ from tickets.infrastructure.settings import AttachmentLimits
 T = TypeVar("T")
 
 TICKET_NUMBER_REF = re.compile(r"^#?(\d{1,18})$")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file whose bytes are stored (`AttachmentService.store`), for a write to attach to a ticket."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
 
 
 class StaleVersionError(ConflictError):
@@ -401,8 +411,12 @@ class TicketService:
 
     # ------------------------------------------------------------------ the contact's commands
 
-    def open_for_contact(self, contact: ContactActor, subject: str, description: str) -> Saved[Ticket]:
-        """A ticket the contact opens in the portal: `source=portal`, the contact as requester."""
+    def open_for_contact(
+        self, contact: ContactActor, subject: str, description: str, files: Sequence[StoredFile] = ()
+    ) -> Saved[Ticket]:
+        """A ticket the contact opens in the portal: `source=portal`, the contact as requester. Files
+        sent with it are carried by a first message of the contact's that lists them."""
+        message_id = uuid4()
 
         def attempt() -> Saved[Ticket]:
             now = self.clock()
@@ -416,13 +430,17 @@ class TicketService:
                 contact_name=person.name,
             )
             ticket, counter, index, _ = self._open_ticket(contact, org, new, now)
-            return Saved(ticket, position_of(self.app.save(counter, ticket, index)))
+            indexes = self._files_message(contact, ticket, message_id, files, now)
+            return Saved(ticket, position_of(self.app.save(counter, ticket, index, *indexes)))
 
         with self._counter_locks[contact.org_id]:
             return retry_on_conflict(attempt)
 
-    def contact_reply(self, contact: ContactActor, number: int, content: str) -> Saved[Ticket]:
-        """The contact answers in the thread of ticket `number`; returns the ticket the reply went to.
+    def contact_reply(
+        self, contact: ContactActor, number: int, content: str, files: Sequence[StoredFile] = ()
+    ) -> Saved[Ticket]:
+        """The contact answers in the thread of ticket `number`, with files if sent; returns the ticket
+        the reply went to.
 
         A reply reopens a pending or resolved ticket. A closed ticket (or one whose push-back window
         ran out, which closes now) takes no reply: the reply opens a follow-up ticket linked to it.
@@ -436,8 +454,9 @@ class TicketService:
             org = self.directory.org(contact.org_id)
             ticket.close_after_window(org.push_back_window, now)
             if ticket.status != Status.CLOSED:
-                ticket.add_contact_message(message_id, content, now)
-                return Saved(ticket, position_of(self.app.save(ticket)))
+                ids, indexes = self._attach(contact, ticket, files, now)
+                ticket.add_contact_message(message_id, content, now, ids)
+                return Saved(ticket, position_of(self.app.save(ticket, *indexes)))
             carried = NewTicket(
                 subject=ticket.subject,
                 description=content,
@@ -452,10 +471,46 @@ class TicketService:
                 contact, org, carried, now, follow_up_of=ticket.id
             )
             ticket.record_follow_up(follow_up.id, contact.contact_id, now)
-            return Saved(follow_up, position_of(self.app.save(counter, follow_up, index, ticket)))
+            indexes = self._files_message(contact, follow_up, message_id, files, now)
+            return Saved(follow_up, position_of(self.app.save(counter, follow_up, index, ticket, *indexes)))
 
         with self._counter_locks[contact.org_id]:
             return retry_on_conflict(attempt)
+
+    @staticmethod
+    def _attach(
+        contact: ContactActor, ticket: Ticket, files: Sequence[StoredFile], now: datetime
+    ) -> tuple[list[UUID], list[AttachmentIndex]]:
+        """The contact's stored files as attachments of the ticket, and their index entries."""
+        added = [
+            ticket.add_attachment(
+                uuid4(), f.filename, f.content_type, f.size, f.sha256, contact.contact_id, now
+            )
+            for f in files
+        ]
+        indexes = [
+            AttachmentIndex(
+                org_id=ticket.org_id, ticket_id=ticket.id, attachment_id=a.id, sha256=a.sha256, timestamp=now
+            )
+            for a in added
+        ]
+        return [a.id for a in added], indexes
+
+    def _files_message(
+        self,
+        contact: ContactActor,
+        ticket: Ticket,
+        message_id: UUID,
+        files: Sequence[StoredFile],
+        now: datetime,
+    ) -> list[AttachmentIndex]:
+        """A new ticket's files, carried by a first message of the contact's that names them."""
+        if not files:
+            return []
+        ids, indexes = self._attach(contact, ticket, files, now)
+        listed = ", ".join(f.filename for f in files)
+        ticket.add_contact_message(message_id, f"Files sent with the request: {listed}", now, ids)
+        return indexes
 
     def contact_resolve(self, contact: ContactActor, number: int) -> Saved[Ticket]:
         """ "This is solved": the contact resolves their ticket (the push-back window starts)."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, UploadFile
@@ -37,12 +38,16 @@ from litestar.template.config import TemplateConfig
 from projections.portal import PORTAL
 from projections.runner import ReadSide
 from tickets.api import presenters, schemas
+from tickets.api.controllers.attachments import IfNoneMatch, IfRange, RangeHeader, send_file
 from tickets.api.controllers.common import Cursor, Limit, written
 from tickets.api.cursors import decode_cursor, encode_cursor
+from tickets.api.problems import DOMAIN_STATUS
+from tickets.application.attachments import IncomingFile
 from tickets.application.contacts import ContactActor
+from tickets.application.tickets import StoredFile
 from tickets.bootstrap import Services
 from tickets.domain.contact import SignInLinkError
-from tickets.domain.errors import ConflictError, DomainError, NotFoundError
+from tickets.domain.errors import DomainError, NotFoundError
 
 SESSION_COOKIE = "pfai_portal"
 SIGN_IN_COOKIE = "pfai_portal_signin"
@@ -57,12 +62,22 @@ Request_ = Request[Any, Any, Any]
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     def add_filters(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters["filesize"] = file_size
         engine.engine.filters["when"] = lambda value: f"{value:%Y-%m-%d %H:%M} UTC"
         engine.engine.filters["status_label"] = lambda value: str(getattr(value, "value", value)).replace(
             "_", " "
         )
 
     return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=add_filters)
+
+
+def file_size(size: int) -> str:
+    """`512 bytes`, `1.5 KB`, `24.0 MB`."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def csrf_for(session_token: str) -> str:
@@ -278,7 +293,9 @@ class TokenForm:
 class ReplyForm:
     content: str = ""
     csrf_token: str = ""
-    files: list[UploadFile] = field(default_factory=list)
+    # Files, one or several; a file input left empty sends a part without a filename, which
+    # arrives as text (and a union of UploadFile and str cannot be declared): `_stored_files` sorts them.
+    files: Any = None
 
 
 @dataclass
@@ -286,7 +303,20 @@ class NewTicketForm:
     subject: str = ""
     description: str = ""
     csrf_token: str = ""
-    files: list[UploadFile] = field(default_factory=list)
+    # Files, one or several; a file input left empty sends a part without a filename, which
+    # arrives as text (and a union of UploadFile and str cannot be declared): `_stored_files` sorts them.
+    files: Any = None
+
+
+def _stored_files(services: Services, sent: Any) -> list[StoredFile]:
+    """The files a form sent (a file input left empty sends a nameless, empty part: not a file)."""
+    parts = sent if isinstance(sent, list) else [sent]
+    chosen = [p for p in parts if isinstance(p, UploadFile) and p.filename]
+    try:
+        return services.attachments.store([IncomingFile(p.filename, p.content_type, p.file) for p in chosen])
+    finally:
+        for part in chosen:
+            part.file.close()
 
 
 def _page(name: str, request: Request_, status_code: int = 200, **context: Any) -> Template:
@@ -296,13 +326,12 @@ def _page(name: str, request: Request_, status_code: int = 200, **context: Any) 
 def _error_page(request: Request_, exc: Exception) -> Response[Any]:
     """Pages answer errors as pages: the same status a JSON client would get, in words."""
     if isinstance(exc, NotFoundError):
-        status, message = 404, "There is no such ticket among yours."
+        status, message = 404, "There is no such ticket or file among yours."
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, exc.detail
-    elif isinstance(exc, ConflictError):
-        status, message = 409, str(exc)
     elif isinstance(exc, DomainError):
-        status, message = 422, str(exc)
+        status = next((int(code) for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind)), 422)
+        message = str(exc)
     else:
         raise exc
     return _page("error", request, status_code=status, message=message, org_name=None, contact=None)
@@ -482,7 +511,8 @@ class PortalPages(Controller):
                 errors=errors,
                 **self._context(request, services, contact),
             )
-        saved = services.tickets.open_for_contact(contact, data.subject.strip(), data.description)
+        files = _stored_files(services, data.files)
+        saved = services.tickets.open_for_contact(contact, data.subject.strip(), data.description, files)
         _show_own_write(services, saved.position)
         return Redirect(path=f"/portal/tickets/{saved.value.ticket_number}", status_code=303)
 
@@ -519,9 +549,35 @@ class PortalPages(Controller):
                 errors=errors,
                 **self._context(request, services, contact),
             )
-        saved = services.tickets.contact_reply(contact, number, data.content)
+        files = _stored_files(services, data.files)
+        saved = services.tickets.contact_reply(contact, number, data.content, files)
         _show_own_write(services, saved.position)
         return Redirect(path=f"/portal/tickets/{saved.value.ticket_number}", status_code=303)
+
+    @get("/attachments/{attachment_id:uuid}", sync_to_thread=True)
+    def download(
+        self,
+        request: Request_,
+        attachment_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        range_: RangeHeader = None,
+        if_none_match: IfNoneMatch = None,
+        if_range: IfRange = None,
+    ) -> Response[Any]:
+        """A file of a public message of one of the contact's tickets (from the portal read model,
+        which the files of notes never enter); any other is 404."""
+        contact = _signed_in(request, services)
+        if contact is None:
+            raise NotAuthorizedException(detail="sign in to the portal first")
+        found = _up_to_date(services).portal_attachment(
+            str(contact.org_id), str(contact.contact_id), str(attachment_id)
+        )
+        if found is None:
+            raise NotFoundError(f"attachment {attachment_id} not found")
+        blobs = services.attachments.blobs
+        return send_file(
+            found, lambda start, stop: blobs.read(found.sha256, start, stop), range_, if_none_match, if_range
+        )
 
     @post("/tickets/{number:int}/resolve", sync_to_thread=True, status_code=303)
     def resolve(
