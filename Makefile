@@ -35,7 +35,8 @@ test: lint typecheck chromium
 	$(BIN)/pytest
 	$(MAKE) fuzz-quick
 
-# schemathesis, every check, over the whole API on SQLite and PostgreSQL, as admin, agent and viewer.
+# schemathesis, every check, over the whole API on SQLite and PostgreSQL, as admin, agent, viewer and
+# a contact signed in to the portal (see fuzz/run.py for the one check its cookie auth cannot take).
 fuzz: $(STAMP)
 	$(BIN)/python -m fuzz.run --store all --max-examples 100
 
