@@ -52,6 +52,7 @@ def contact() -> None:
 
 @contact.command("list", aliases=["ls"])
 @click.option("--search", "-s", metavar="TEXT", help="Part of the e-mail address or name.")
+@examples("pfai contact ls", "pfai contact ls --search example.com", "pfai contact ls -o json")
 def list_contacts(search: str | None) -> None:
     """List contacts, by e-mail address."""
     emit(api_client().all_items("/contacts", {"q": search}), table(columns, "No contacts."))
@@ -59,6 +60,7 @@ def list_contacts(search: str | None) -> None:
 
 @contact.command("view", aliases=["get"])
 @click.argument("ref", metavar=CONTACT)
+@examples("pfai contact view cara@example.com", "pfai contact get 0c5e2a1f-…")
 def view_contact(ref: str) -> None:
     """Show a contact."""
     client = api_client()
@@ -72,6 +74,7 @@ def view_contact(ref: str) -> None:
 @contact.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="The contact's name, as agents and the portal show it.")
+@examples('pfai contact create cara@example.com --name "Cara Jones"')
 def create_contact(email: str, name: str) -> None:
     """Add a contact (an address already known is refused)."""
     created = api_client().post("/contacts", {"email": email, "name": name})
@@ -81,6 +84,7 @@ def create_contact(email: str, name: str) -> None:
 @contact.command("update")
 @click.argument("ref", metavar=CONTACT)
 @click.option("--name", required=True, help="The new name.")
+@examples('pfai contact update cara@example.com --name "Cara J."')
 def update_contact(ref: str, name: str) -> None:
     """Rename a contact (the e-mail address is the contact's identity and stays)."""
     client = api_client()
