@@ -272,15 +272,7 @@ class TicketService:
             now = self.clock()
             original = self._load(actor, original_id)
             org = self.directory.org(actor.org_id)
-            carried = NewTicket(
-                subject=original.subject,
-                priority=original.priority,
-                category=original.category,
-                source=original.source,
-                team_id=original.team_id if original.team_id and str(original.team_id) in org.teams else None,
-                contact_email=original.contact_email,
-                contact_name=original.contact_name,
-            )
+            carried = _follow_up_of(original, org, original.source)
             ticket, counter, index, contact = self._open_ticket(
                 actor, org, carried, now, follow_up_of=original.id
             )
@@ -457,16 +449,7 @@ class TicketService:
                 ids, indexes = self._attach(contact, ticket, files, now)
                 ticket.add_contact_message(message_id, content, now, ids)
                 return Saved(ticket, position_of(self.app.save(ticket, *indexes)))
-            carried = NewTicket(
-                subject=ticket.subject,
-                description=content,
-                priority=ticket.priority,
-                category=ticket.category,
-                source=Source.PORTAL,
-                team_id=ticket.team_id if ticket.team_id and str(ticket.team_id) in org.teams else None,
-                contact_email=ticket.contact_email,
-                contact_name=ticket.contact_name,
-            )
+            carried = _follow_up_of(ticket, org, Source.PORTAL, description=content)
             follow_up, counter, index, _ = self._open_ticket(
                 contact, org, carried, now, follow_up_of=ticket.id
             )
@@ -562,3 +545,17 @@ class TicketService:
 
 def _some(contact: Contact | None) -> list[Contact]:
     return [] if contact is None else [contact]
+
+
+def _follow_up_of(original: Ticket, org: Organization, source: Source, description: str = "") -> NewTicket:
+    """A follow-up of a closed ticket: its subject, contact and routing (its team, if the org still has it)."""
+    return NewTicket(
+        subject=original.subject,
+        description=description,
+        priority=original.priority,
+        category=original.category,
+        source=source,
+        team_id=original.team_id if original.team_id and str(original.team_id) in org.teams else None,
+        contact_email=original.contact_email,
+        contact_name=original.contact_name,
+    )
