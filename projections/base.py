@@ -18,7 +18,14 @@ from typing import Any, ClassVar
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from projections.summary import SUMMARY_DECODER, SUMMARY_ENCODER, TICKET_TOPICS, TicketSummary, evolve
+from projections.summary import (
+    SUMMARY_DECODER,
+    SUMMARY_ENCODER,
+    TICKET_TOPICS,
+    TicketSummary,
+    event_reader,
+    evolve,
+)
 from projections.views import Copy, Cursor, Dialect, View, ViewDatabase
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -217,11 +224,12 @@ def fetcher(app: Application[Any]) -> Fetch:
 
 
 class Prefetcher:
-    """Reads the next page of the log in a thread while the current batch is folded (for rebuilds).
+    """Reads the next page of the log in a thread while the current batch is folded and written.
 
-    Only a page asked for with the same (start, limit, stop) is served from the read-ahead,
-    so a batch sees exactly what it would have read itself: the log up to `stop` is
-    committed and does not change.
+    A page is read ahead only after a full one (catching up or rebuilding, not following the
+    head). Only a page asked for with the same (start, limit, stop) is served from the
+    read-ahead, so a batch sees exactly what it would have read itself: the log up to `stop`
+    is committed and does not change.
     """
 
     def __init__(self, app: Application[Any]) -> None:
@@ -242,8 +250,10 @@ class Prefetcher:
         return found
 
     def close(self) -> None:
+        """Stop reading ahead; the next call starts again (with a new thread)."""
         self._ahead = None
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
 
 
 def apply_batch(
@@ -273,7 +283,8 @@ def apply_batch(
         notifications = (fetch or fetcher(app))(start + 1, limit, head)
         # A short page means nothing else up to `head` concerns tickets: the copies reach `head`.
         end = notifications[-1].id if len(notifications) == limit else head
-        ids = list(dict.fromkeys(str(n.originator_id) for n in notifications))
+        keys = [str(n.originator_id) for n in notifications]
+        ids = list(dict.fromkeys(keys))
         # Every copy of the group is at `start`, so each holds the same summaries: load them from one.
         first = group[0]
         stored = first.model.load_states(cursors[first.copy], first.copy, ids) if ids else {}
@@ -282,10 +293,9 @@ def apply_batch(
         summaries: dict[str, TicketSummary | None] = {
             key: SUMMARY_DECODER.decode(state) for key, state in stored.items()
         }
-        to_domain_event = app.mapper.to_domain_event
-        for count, notification in enumerate(notifications, start=1):
-            key = str(notification.originator_id)
-            summaries[key] = evolve(to_domain_event(notification), summaries.get(key))
+        read = event_reader(app.mapper)
+        for count, (key, notification) in enumerate(zip(keys, notifications, strict=True), start=1):
+            summaries[key] = evolve(read(notification), summaries.get(key))
             if after_event is not None:
                 after_event(count)
         after = {key: summaries.get(key) for key in ids}

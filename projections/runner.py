@@ -119,6 +119,7 @@ class ReadSide:
         self.clock = clock
         self.progress = ProgressSignal()
         self.wake = threading.Event()
+        self._fetch = Prefetcher(app)
         self._lock = threading.Lock()
         # Copies whose secondary indexes this process has made sure of.
         self._indexed: set[Copy] = set()
@@ -137,6 +138,7 @@ class ReadSide:
         return self._views
 
     def close(self) -> None:
+        self._fetch.close()
         if self._views is not None:
             self._views.close()
             self._views = None
@@ -195,7 +197,8 @@ class ReadSide:
     ) -> BatchResult:
         """Apply one batch to the serving copies of `names` (default: all), folding it once for them."""
         chosen = [names] if isinstance(names, str) else list(names or READ_MODELS)
-        result = apply_batch(self.views, self.app, [self.serving_view(n) for n in chosen], limit, after_event)
+        views = [self.serving_view(n) for n in chosen]
+        result = apply_batch(self.views, self.app, views, limit, after_event, fetch=self._fetch)
         if result.advanced:
             self.progress.notify()
         return result
@@ -260,28 +263,24 @@ class ReadSide:
     def _fill(self, targets: list[View], progress: Progress | None, batch_size: int) -> None:
         """Apply batches to copies that do not serve until they reach the head.
 
-        Up to the head read at the start, the log is read ahead in a thread (`Prefetcher`)
-        while each batch is folded and written; the rest is caught up batch by batch.
+        Batches stop at the head read at the start first, so the pages read ahead (`Prefetcher`)
+        are the ones asked for even while the log grows; then at the head each batch reads.
         """
         target = self.head()
         folded = 0
-        prefetcher = Prefetcher(self.app)
-        try:
-            for stop_at, fetch in ((target, prefetcher), (None, None)):
-                while True:
-                    result = apply_batch(
-                        self.views, self.app, targets, batch_size, stop_at=stop_at, fetch=fetch
-                    )
-                    folded += result.events
-                    if progress is not None:
-                        progress(folded, result.position, max(target, result.position))
-                    if not result.advanced:
-                        if result.locked_out:
-                            time.sleep(0.05)
-                            continue
-                        break
-        finally:
-            prefetcher.close()
+        for stop_at in (target, None):
+            while True:
+                result = apply_batch(
+                    self.views, self.app, targets, batch_size, stop_at=stop_at, fetch=self._fetch
+                )
+                folded += result.events
+                if progress is not None:
+                    progress(folded, result.position, max(target, result.position))
+                if not result.advanced:
+                    if result.locked_out:
+                        time.sleep(0.05)
+                        continue
+                    break
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
         """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""

@@ -18,7 +18,9 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
+from projections.summary import TICKET_TOPICS, event_reader, evolve
 from tests.integration.test_snapshots import replayed
+from tests.projections.test_read_models import fold
 from tests.state import aggregate_state
 from tickets.api.app import create_app
 from tickets.application.app import TicketsApp
@@ -95,6 +97,23 @@ def test_the_org_settings_replay_through_the_upcast_update_events(release_store:
     app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(release_store)})
     try:
         assert org_seen(app.repository.get(UUID(RELEASE["org"]))) == RELEASE["org_seen"]
+    finally:
+        app.close()
+
+
+def test_the_read_side_decodes_the_previous_releases_events_as_the_librarys_mapper_does(
+    release_store: Path,
+) -> None:
+    app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(release_store)})
+    try:
+        read = event_reader(app.mapper)
+        stored = app.recorder.select_notifications(1, 10_000, topics=TICKET_TOPICS)
+        assert len({n.topic for n in stored}) >= 15
+        for notification in stored:
+            mine, library = read(notification), app.mapper.to_domain_event(notification)
+            assert type(mine).__name__ == f"Stored{type(library).__name__}"
+            assert evolve.dispatch(type(mine)) is evolve.dispatch(type(library))
+        assert fold(app, read) == fold(app, app.mapper.to_domain_event)
     finally:
         app.close()
 
