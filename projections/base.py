@@ -21,9 +21,9 @@ from eventsourcing.persistence import Notification
 from projections.summary import (
     SUMMARY_DECODER,
     SUMMARY_ENCODER,
+    TICKET_EVENTS,
     TICKET_TOPICS,
     TicketSummary,
-    event_reader,
     evolve,
 )
 from projections.views import Copy, Cursor, Dialect, View, ViewDatabase
@@ -151,16 +151,13 @@ class ReadModel(ABC):
             )
 
     def load_states(self, curs: Cursor, copy: Copy, ids: Sequence[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for chunk_start in range(0, len(ids), 5000):
-            chunk = ids[chunk_start : chunk_start + 5000]
-            condition, params = copy.dialect.in_list("ticket_id", chunk)
-            curs.execute(
-                f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}", params
-            )
-            for row in curs.fetchall():
-                found[row["ticket_id"]] = bytes(row["state"])
-        return found
+        """The stored summaries of a batch's tickets, in one query (SQLite takes 32,766 parameters
+        or more, PostgreSQL one array)."""
+        condition, params = copy.dialect.in_list("ticket_id", ids)
+        curs.execute(
+            f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}", params
+        )
+        return {row["ticket_id"]: bytes(row["state"]) for row in curs.fetchall()}
 
 
 class CounterModel(ReadModel):
@@ -212,35 +209,27 @@ class BatchResult:
 # Called after each event of a batch with the count so far (tests use it to fail part-way).
 EventHook = Callable[[int], None]
 
-# Reads the ticket events of the log: (first position, limit, last position) -> notifications.
-Fetch = Callable[[int, int, int], Sequence[Notification]]
-
-
-def fetcher(app: Application[Any]) -> Fetch:
-    """Reads ticket events straight from the application's recorder."""
-    return lambda start, limit, stop: app.recorder.select_notifications(
-        start, limit, stop=stop, topics=TICKET_TOPICS
-    )
-
 
 class Prefetcher:
-    """Reads the next page of the log in a thread while the current batch is folded and written.
+    """Reads the ticket events of the log, and the next page in a thread while the current batch is
+    folded and written, after a full page (catching up or rebuilding, not following the head).
 
-    A page is read ahead only after a full one (catching up or rebuilding, not following the
-    head). Only a page asked for with the same (start, limit, stop) is served from the
-    read-ahead, so a batch sees exactly what it would have read itself: the log up to `stop`
-    is committed and does not change.
+    Only a page asked for with the same (start, limit, stop) is served from the read-ahead, so a
+    batch sees exactly what it would have read itself: the log up to `stop` is committed and does
+    not change.
     """
 
     def __init__(self, app: Application[Any]) -> None:
-        self._fetch = fetcher(app)
+        self._recorder = app.recorder
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
         self._ahead: tuple[tuple[int, int, int], Future[Sequence[Notification]]] | None = None
 
+    def _fetch(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
+        return self._recorder.select_notifications(start, limit, stop=stop, topics=TICKET_TOPICS)
+
     def __call__(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
-        key = (start, limit, stop)
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == key:
+        if ahead is not None and ahead[0] == (start, limit, stop):
             found = ahead[1].result()
         else:
             found = self._fetch(start, limit, stop)
@@ -260,10 +249,10 @@ def apply_batch(
     views: ViewDatabase,
     app: Application[Any],
     targets: Sequence[View],
+    fetch: Prefetcher,
     limit: int = 2000,
     after_event: EventHook | None = None,
     stop_at: int | None = None,
-    fetch: Fetch | None = None,
 ) -> BatchResult:
     """Fold the next events of the log once, into every target copy at the lowest position (see above)."""
     with views.batch(*targets) as cursors:
@@ -280,7 +269,7 @@ def apply_batch(
         )
         if head <= start:
             return BatchResult(position=start)
-        notifications = (fetch or fetcher(app))(start + 1, limit, head)
+        notifications = fetch(start + 1, limit, head)
         # A short page means nothing else up to `head` concerns tickets: the copies reach `head`.
         end = notifications[-1].id if len(notifications) == limit else head
         keys = [str(n.originator_id) for n in notifications]
@@ -293,7 +282,7 @@ def apply_batch(
         summaries: dict[str, TicketSummary | None] = {
             key: SUMMARY_DECODER.decode(state) for key, state in stored.items()
         }
-        read = event_reader(app.mapper)
+        read = TICKET_EVENTS.reader(app.mapper)
         for count, (key, notification) in enumerate(zip(keys, notifications, strict=True), start=1):
             summaries[key] = evolve(read(notification), summaries.get(key))
             if after_event is not None:

@@ -18,7 +18,7 @@ from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, appl
 from projections.sla_breaches import SlaBreaches
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
-from projections.views import Copy, View, ViewDatabase, open_view_database
+from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
@@ -69,35 +69,28 @@ Progress = Callable[[int, int, int], None]
 class ProgressSignal:
     """Wakes coroutines, on whatever event loop they wait, when the read side moves on.
 
-    `notify` may be called from any thread (the follower's); waiting holds no thread.
+    `notify` may be called from any thread (the follower's); waiting holds no thread. A future
+    leaves the set once done (woken, or cancelled by its waiter). Adding to, removing from and
+    copying a set are each atomic under the GIL, so the set needs no lock.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._waiters: set[asyncio.Future[None]] = set()
 
     @property
     def waiting(self) -> int:
         """How many coroutines wait for the next progress now."""
-        with self._lock:
-            return len(self._waiters)
+        return len(self._waiters)
 
     def next(self) -> asyncio.Future[None]:
         """A future of the running loop, done at the next `notify` (subscribe before checking the position)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        with self._lock:
-            self._waiters.add(future)
-        future.add_done_callback(self._forget)
+        self._waiters.add(future)
+        future.add_done_callback(self._waiters.discard)
         return future
 
-    def _forget(self, future: asyncio.Future[None]) -> None:
-        with self._lock:
-            self._waiters.discard(future)
-
     def notify(self) -> None:
-        with self._lock:
-            waiters, self._waiters = self._waiters, set()
-        for future in waiters:
+        for future in list(self._waiters):
             if not future.get_loop().is_closed():
                 future.get_loop().call_soon_threadsafe(_resolve, future)
 
@@ -121,8 +114,6 @@ class ReadSide:
         self.wake = threading.Event()
         self._fetch = Prefetcher(app)
         self._lock = threading.Lock()
-        # Copies whose secondary indexes this process has made sure of.
-        self._indexed: set[Copy] = set()
 
     @classmethod
     def open(cls, settings: Settings, app: TicketsApp, clock: Clock = system_clock) -> ReadSide:
@@ -157,14 +148,8 @@ class ReadSide:
                     if (generation := self.views.active_generation(name)) is None:
                         raise
         view = self.views.view(model, generation, create=True)
-        if view.copy not in self._indexed:
-            self._prepare_to_serve(view)
-        return view
-
-    def _prepare_to_serve(self, view: View) -> None:
-        """Give a copy the indexes its queries need (a no-op when it has them)."""
         self.views.prepare_to_serve(view)
-        self._indexed.add(view.copy)
+        return view
 
     def head(self) -> int:
         return self.app.head_position()
@@ -198,7 +183,7 @@ class ReadSide:
         """Apply one batch to the serving copies of `names` (default: all), folding it once for them."""
         chosen = [names] if isinstance(names, str) else list(names or READ_MODELS)
         views = [self.serving_view(n) for n in chosen]
-        result = apply_batch(self.views, self.app, views, limit, after_event, fetch=self._fetch)
+        result = apply_batch(self.views, self.app, views, self._fetch, limit, after_event)
         if result.advanced:
             self.progress.notify()
         return result
@@ -256,8 +241,8 @@ class ReadSide:
         models = [read_model(name) for name in names or READ_MODELS]
         targets = [self.views.view(m, self.views.add_copy(m.name, active=False), create=True) for m in models]
         self._fill(targets, progress, batch_size)
-        if switch:
-            self._switch(targets, batch_size)
+        for view in targets if switch else []:
+            self.switch(view.copy.name, view.copy.generation, batch_size)
         return {view.copy.name: view.copy.generation for view in targets}
 
     def _fill(self, targets: list[View], progress: Progress | None, batch_size: int) -> None:
@@ -270,43 +255,33 @@ class ReadSide:
         folded = 0
         for stop_at in (target, None):
             while True:
-                result = apply_batch(
-                    self.views, self.app, targets, batch_size, stop_at=stop_at, fetch=self._fetch
-                )
+                result = apply_batch(self.views, self.app, targets, self._fetch, batch_size, stop_at=stop_at)
                 folded += result.events
                 if progress is not None:
                     progress(folded, result.position, max(target, result.position))
-                if not result.advanced:
-                    if result.locked_out:
-                        time.sleep(0.05)
-                        continue
+                if result.locked_out:
+                    time.sleep(0.05)
+                elif not result.advanced:
                     break
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
-        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
-        self._switch([self.views.view(read_model(name), generation)], batch_size)
-
-    def _switch(self, targets: list[View], batch_size: int) -> None:
-        """Give the copies their secondary indexes, catch them up, make them serve; drop the previous ones."""
-        self._fill(targets, None, batch_size)
-        for view in targets:
-            self._prepare_to_serve(view)
-        self._fill(targets, None, batch_size)
-        for view in targets:
-            previous = self.views.active_generation(view.copy.name)
-            self.views.activate(view.copy.name, view.copy.generation)
-            if previous is not None and previous != view.copy.generation:
-                self._drop(view.model, previous)
+        """Give copy `generation` of `name` its secondary indexes, catch it up and make it serve reads;
+        drop the previous copy. It is caught up once before the index build takes its writer lock,
+        so that the lock is held for the index build and the few events after it only."""
+        view = self.views.view(read_model(name), generation)
+        self._fill([view], None, batch_size)
+        self.views.prepare_to_serve(view)
+        self._fill([view], None, batch_size)
+        previous = self.views.active_generation(name)
+        self.views.activate(name, generation)
+        if previous is not None and previous != generation:
+            self.views.drop_copy(view.model, previous)
 
     def drop(self, name: str, generation: int) -> None:
         """Drop a copy that does not serve (an abandoned rebuild)."""
         if self.views.active_generation(name) == generation:
             raise ValueError(f"copy {generation} of {name} is serving; rebuild instead")
-        self._drop(read_model(name), generation)
-
-    def _drop(self, model: ReadModel, generation: int) -> None:
-        self.views.drop_copy(model, generation)
-        self.views.forget_copy(model.name, generation)
+        self.views.drop_copy(read_model(name), generation)
 
     def dump(self, name: str, generation: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of a copy's tables, sorted (for comparing copies)."""

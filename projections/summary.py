@@ -15,16 +15,14 @@ from dataclasses import fields
 from datetime import datetime
 from functools import singledispatch
 from operator import attrgetter
-from types import UnionType
-from typing import Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
-from uuid import UUID
+from typing import Any
 
 import msgspec
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from tickets.domain.sla import SlaClock, SlaDueTimes
 from tickets.domain.ticket import TICKET_EVENT_TYPES, Ticket
 from tickets.domain.values import Status
+from tickets.infrastructure.stored_events import EventReader
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -219,89 +217,8 @@ for _event_type, _handler in HANDLERS.items():
     evolve.register(_event_type, _changes(_handler))
 
 
-# Reading stored ticket events. The library's JSON transcoder decodes every object of an event's
-# JSON in Python, a quarter of a batch's time (docs/benchmarks.md); msgspec decodes the state
-# straight into a struct of the event's fields, about ten times faster. The struct is made from
-# the event class's annotations, so it cannot drift from it, and its properties unwrap the
-# transcoder's tagged UUIDs and datetimes when read, so the handlers above read it as they read
-# the domain event itself.
-T = TypeVar("T")
-
-
-class Tagged(msgspec.Struct, Generic[T], gc=False):
-    """A UUID or datetime as the library's JSON transcoder stores it: {"_type_": ..., "_data_": value}."""
-
-    value: T = msgspec.field(name="_data_")
-
-
-def _stored(hint: Any) -> Any:
-    """The type of a value of type `hint` in stored JSON: UUIDs and datetimes (also in lists and unions) tagged."""
-    if hint in (UUID, datetime):
-        return Tagged[hint]
-    if get_origin(hint) is list:
-        return list[_stored(get_args(hint)[0])]  # type: ignore[misc]
-    if isinstance(hint, UnionType):
-        return Union[tuple(_stored(arg) for arg in get_args(hint))]  # noqa: UP007
-    return hint
-
-
-def _untagged(raw: str) -> property:
-    """A property reading the tagged field `raw` as the domain event has it."""
-
-    def get(event: msgspec.Struct) -> Any:
-        value = getattr(event, raw)
-        if isinstance(value, list):
-            return [item.value for item in value]
-        return None if value is None else value.value
-
-    return property(get)
-
-
-def _stored_struct(cls: type) -> type[msgspec.Struct]:
-    """The struct of the state an event class stores; `class_version` is there when above 1 (library rule)."""
-    members: list[Any] = [
-        ("originator_id", Any, None),
-        ("originator_version", int, 0),
-        ("class_version", int, 1),
-    ]
-    namespace: dict[str, Any] = {}
-    for name, hint in get_type_hints(cls).items():
-        if name in ("originator_id", "originator_version") or get_origin(hint) is ClassVar:
-            continue
-        stored = _stored(hint)
-        if stored == hint:
-            members.append((name, hint))
-        else:  # stored tagged as `<name>_`, read untagged as `<name>`
-            members.append((f"{name}_", stored, msgspec.field(name=name)))
-            namespace[name] = _untagged(f"{name}_")
-    struct = msgspec.defstruct(f"Stored{cls.__name__}", members, namespace=namespace, kw_only=True, gc=False)
-    evolve.register(struct, evolve.dispatch(cls))
-    return struct
-
-
-# Topic -> the event class and the decoder of its stored state.
-DECODERS: dict[str, tuple[type, msgspec.json.Decoder[Any]]] = {
-    topic: (cls, msgspec.json.Decoder(_stored_struct(cls)))
-    for topic, cls in zip(TICKET_TOPICS, TICKET_EVENT_TYPES, strict=True)
-}
-
-
-def event_reader(mapper: Mapper[UUID]) -> Callable[[StoredEvent], Any]:
-    """Reads stored ticket events for the fold: with msgspec, or with `mapper` when they are not plain
-    JSON of the library's transcoder or are of an older class version (the library upcasts them)."""
-    if mapper.cipher or mapper.compressor or not isinstance(mapper.transcoder, JSONTranscoder):
-        return mapper.to_domain_event
-
-    def read(stored: StoredEvent) -> Any:
-        cls, decoder = DECODERS[stored.topic]
-        try:
-            event = decoder.decode(stored.state)
-        except msgspec.DecodeError:  # not the shape the class has today: the library says why
-            return mapper.to_domain_event(stored)
-        if event.class_version != getattr(cls, "class_version", 1):
-            return mapper.to_domain_event(stored)
-        event.originator_id = stored.originator_id
-        event.originator_version = stored.originator_version
-        return event
-
-    return read
+# Stored ticket events are read with msgspec, as structs of their fields (`EventReader`, ten times
+# faster than the library's JSON transcoder), and each struct folds with its event class's handler.
+TICKET_EVENTS = EventReader(TICKET_EVENT_TYPES)
+for _event_type, _struct in TICKET_EVENTS.structs.items():
+    evolve.register(_struct, evolve.dispatch(_event_type))

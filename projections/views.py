@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Self, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -143,17 +143,22 @@ class Copy:
 # eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
 # batch needs both inside its transaction, so the views call the recorders' `_insert_tracking` and
 # `_max_tracking_id` here, from their own subclasses, and nowhere else.
-class _InTransaction:
-    def position_in(self: Any, curs: Cursor) -> int:
+class _InTransaction(Protocol):
+    def _max_tracking_id(self, application_name: str, curs: Any, /) -> int | None: ...
+
+    def _insert_tracking(self, curs: Any, tracking: Tracking, /) -> None: ...
+
+    def position_in(self, curs: Cursor) -> int:
         """The copy's tracked position, read inside a batch transaction."""
         return self._max_tracking_id(UPSTREAM, curs) or 0
 
-    def record(self: Any, curs: Cursor, position: int) -> None:
+    def record(self, curs: Cursor, position: int) -> None:
         """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
         self._insert_tracking(curs, Tracking(UPSTREAM, position))
 
 
-class SQLiteView(_InTransaction, SQLiteTrackingRecorder):
+# The recorder comes first, so that its methods, not the protocol's declarations, are the ones called.
+class SQLiteView(SQLiteTrackingRecorder, _InTransaction):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
     def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
@@ -165,7 +170,7 @@ class SQLiteView(_InTransaction, SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(), *self._ddl]
 
 
-class PostgresView(_InTransaction, PostgresTrackingRecorder):
+class PostgresView(PostgresTrackingRecorder, _InTransaction):
     """A read model copy in the event database; tables and tracking commit together."""
 
     def __init__(self, datastore: PostgresDatastore, *, model: ReadModel, generation: int) -> None:
@@ -182,8 +187,7 @@ class CopyNotFoundError(LookupError):
     """The named copy of a read model does not exist."""
 
 
-@dataclass(frozen=True)
-class CopyInfo:
+class CopyInfo(NamedTuple):
     name: str
     generation: int
     active: bool
@@ -205,18 +209,22 @@ class ViewDatabase(ABC):
     def __init__(self) -> None:
         self._views: dict[tuple[str, int], View] = {}
         self._opening = threading.Lock()
+        self._serving: set[Copy] = set()  # copies this process gave their serving indexes
 
     # ----------------------------------------------------------------- registry
 
-    def _registry(self) -> contextlib.AbstractContextManager[Cursor]:
-        return self.registry.transaction(commit=True)
+    def _registry(self, statement: str, *params: object) -> list[Any]:
+        """Run one statement (that returns rows) on the registry, in a transaction of its own."""
+        with self.registry.transaction(commit=True) as curs:
+            curs.execute(statement, params)
+            return list(curs.fetchall())
 
     def copies(self, name: str | None = None) -> list[CopyInfo]:
         """The registered copies (of `name`) under the current fold version, by their plain names."""
         suffix = registered_name("")
-        with self._registry() as curs:
-            curs.execute("SELECT name, generation, active FROM projection_copies ORDER BY name, generation")
-            rows = curs.fetchall()
+        rows = self._registry(
+            "SELECT name, generation, active FROM projection_copies ORDER BY name, generation"
+        )
         found = [
             CopyInfo(r["name"].removesuffix(suffix), int(r["generation"]), bool(r["active"]))
             for r in rows
@@ -229,28 +237,22 @@ class ViewDatabase(ABC):
 
     def add_copy(self, name: str, active: bool) -> int:
         """Register a new copy (the next generation number) and return its number."""
-        with self._registry() as curs:
-            curs.execute(
-                "INSERT INTO projection_copies (name, generation, active) "
-                "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
-                "RETURNING generation",
-                (registered_name(name), active, registered_name(name)),
-            )
-            return int(curs.fetchone()["generation"])
+        (row,) = self._registry(
+            "INSERT INTO projection_copies (name, generation, active) "
+            "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
+            "RETURNING generation",
+            registered_name(name),
+            active,
+            registered_name(name),
+        )
+        return int(row["generation"])
 
     def activate(self, name: str, generation: int) -> None:
-        with self._registry() as curs:
-            curs.execute(
-                "UPDATE projection_copies SET active = (generation = ?) WHERE name = ?",
-                (generation, registered_name(name)),
-            )
-
-    def forget_copy(self, name: str, generation: int) -> None:
-        with self._registry() as curs:
-            curs.execute(
-                "DELETE FROM projection_copies WHERE name = ? AND generation = ?",
-                (registered_name(name), generation),
-            )
+        self._registry(
+            "UPDATE projection_copies SET active = (generation = ?) WHERE name = ? RETURNING generation",
+            generation,
+            registered_name(name),
+        )
 
     # ----------------------------------------------------------------- copies
 
@@ -261,7 +263,7 @@ class ViewDatabase(ABC):
             return self._views[key]
         with self._opening:
             if key not in self._views:
-                if not create and not self._copy_exists(model.name, generation):
+                if not create and generation not in [c.generation for c in self.copies(model.name)]:
                     raise CopyNotFoundError(f"{model.name} copy {generation} does not exist")
                 view = self._open_view(model, generation)
                 try:
@@ -273,14 +275,20 @@ class ViewDatabase(ABC):
         return self._views[key]
 
     @abstractmethod
-    def _copy_exists(self, name: str, generation: int) -> bool: ...
-
-    @abstractmethod
     def _open_view(self, model: ReadModel, generation: int) -> View: ...
 
-    @abstractmethod
     def drop_copy(self, model: ReadModel, generation: int) -> None:
-        """Delete a copy's tables (after it stopped serving)."""
+        """Delete a copy (after it stopped serving): its tables, then its registry entry."""
+        view: View | None = self._views.pop((model.name, generation), None)
+        self._drop_tables(view or self._open_view(model, generation))
+        self._registry(
+            "DELETE FROM projection_copies WHERE name = ? AND generation = ? RETURNING generation",
+            registered_name(model.name),
+            generation,
+        )
+
+    @abstractmethod
+    def _drop_tables(self, view: View) -> None: ...
 
     @abstractmethod
     def batch(self, *views: View) -> contextlib.AbstractContextManager[dict[Copy, Cursor]]:
@@ -297,16 +305,19 @@ class ViewDatabase(ABC):
         return view.datastore.transaction(commit=False)
 
     def prepare_to_serve(self, view: View) -> None:
-        """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock."""
-        if statements := view.model.serving_ddl(view.copy):
+        """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock,
+        once per process."""
+        if view.copy not in self._serving and (statements := view.model.serving_ddl(view.copy)):
             with self._locked(view) as curs:
                 for statement in statements:
                     curs.execute(statement)
+        self._serving.add(view.copy)
 
     def position(self, view: View) -> int:
         return view.max_tracking_id(UPSTREAM) or 0
 
     def close(self) -> None:
+        # On PostgreSQL the views and the registry share one datastore; closing it again does nothing.
         for view in self._views.values():
             view.datastore.close()
         self._views.clear()
@@ -319,25 +330,20 @@ class SQLiteViewDatabase(ViewDatabase):
         self.dialect = Dialect()
         self.base = events_file.with_name(events_file.stem + "-views")
         self.registry = SQLiteDatastore(str(self.base.with_suffix(".db")), lock_timeout=10, pool_size=2)
-        with self._registry() as curs:
+        with self.registry.transaction(commit=True) as curs:
             curs.execute(REGISTRY_DDL)
 
-    def copy_file(self, name: str, generation: int) -> Path:
-        return self.base.with_name(f"{self.base.name}.{copy_prefix(name, generation)}.db")
-
-    def _copy_exists(self, name: str, generation: int) -> bool:
-        return self.copy_file(name, generation).exists()
-
     def _open_view(self, model: ReadModel, generation: int) -> SQLiteView:
-        store = SQLiteDatastore(str(self.copy_file(model.name, generation)), lock_timeout=30, pool_size=3)
-        return SQLiteView(store, model=model, generation=generation)
+        file = self.base.with_name(f"{self.base.name}.{copy_prefix(model.name, generation)}.db")
+        return SQLiteView(
+            SQLiteDatastore(str(file), lock_timeout=30, pool_size=3), model=model, generation=generation
+        )
 
-    def drop_copy(self, model: ReadModel, generation: int) -> None:
-        view = self._views.pop((model.name, generation), None)
-        if view is not None:
-            view.datastore.close()
+    def _drop_tables(self, view: View) -> None:
+        assert isinstance(view, SQLiteView)
+        view.datastore.close()
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.copy_file(model.name, generation)}{suffix}").unlink(missing_ok=True)
+            Path(f"{view.datastore.pool.db_name}{suffix}").unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def batch(self, *views: View) -> Iterator[dict[Copy, Cursor]]:
@@ -391,22 +397,15 @@ class PostgresViewDatabase(ViewDatabase):
         # library's interface) makes QmarkCursors. It must be set before the pool opens: an eventsourcing
         # upgrade that builds its pool differently has to keep this working (tests/projections fail if not).
         cast(dict[str, Any], self.datastore.pool.kwargs)["cursor_factory"] = QmarkCursor
-        with self._registry() as curs:
+        with self.registry.transaction(commit=True) as curs:
             # Two processes may start at once: serialize the creation of the registry.
             curs.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key("registry"),))
             curs.execute(REGISTRY_DDL)
 
-    def _copy_exists(self, name: str, generation: int) -> bool:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(?) AS t", (f"{copy_prefix(name, generation)}_tracking",))
-            row = curs.fetchone()
-            return row is not None and row["t"] is not None
-
     def _open_view(self, model: ReadModel, generation: int) -> PostgresView:
         return PostgresView(self.datastore, model=model, generation=generation)
 
-    def drop_copy(self, model: ReadModel, generation: int) -> None:
-        view = self._views.pop((model.name, generation), None) or self._open_view(model, generation)
+    def _drop_tables(self, view: View) -> None:
         # Waits for a batch in flight on this copy to finish before dropping its tables.
         with self._locked(view) as curs:
             curs.execute(
@@ -439,10 +438,6 @@ class PostgresViewDatabase(ViewDatabase):
             )
             curs.execute("SET LOCAL maintenance_work_mem = '256MB'")  # for the index builds of a switch
             yield curs
-
-    def close(self) -> None:
-        self._views.clear()
-        self.datastore.close()
 
 
 def open_view_database(settings: Settings) -> ViewDatabase:

@@ -18,7 +18,7 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from projections.summary import TICKET_TOPICS, event_reader, evolve
+from projections.summary import TICKET_EVENTS, TICKET_TOPICS, evolve
 from tests.integration.test_snapshots import replayed
 from tests.projections.test_read_models import fold
 from tests.state import aggregate_state
@@ -106,7 +106,7 @@ def test_the_read_side_decodes_the_previous_releases_events_as_the_librarys_mapp
 ) -> None:
     app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(release_store)})
     try:
-        read = event_reader(app.mapper)
+        read = TICKET_EVENTS.reader(app.mapper)
         stored = app.recorder.select_notifications(1, 10_000, topics=TICKET_TOPICS)
         assert len({n.topic for n in stored}) >= 15
         for notification in stored:

@@ -20,7 +20,7 @@ from projections import views
 from projections.base import EPOCH
 from projections.runner import READ_MODELS, ReadSide
 from projections.sla_breaches import SPAN
-from projections.summary import FOLD_VERSION, SUMMARY_ENCODER, TICKET_TOPICS, event_reader, evolve
+from projections.summary import FOLD_VERSION, SUMMARY_ENCODER, TICKET_EVENTS, TICKET_TOPICS, evolve
 from projections.ticket_list import ListFilters
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
@@ -477,7 +477,7 @@ def test_the_read_side_decodes_stored_events_as_the_librarys_mapper_does(
         desk.run(("breach", i))
     desk.run(("delete", 4))
     app = services.app
-    read = event_reader(app.mapper)
+    read = TICKET_EVENTS.reader(app.mapper)
     decoded = [read(n) for n in app.recorder.select_notifications(1, 100_000, topics=TICKET_TOPICS)]
     assert decoded and not any(isinstance(event, Ticket.Event) for event in decoded)  # none by the library
     assert fold(app, read) == fold(app, app.mapper.to_domain_event)
@@ -498,6 +498,6 @@ def test_an_event_stored_by_an_older_class_version_is_upcast_by_the_library(
         for n in services.app.recorder.select_notifications(1, 100_000, topics=TICKET_TOPICS)
         if n.topic.endswith("SubjectChanged") and n.originator_id == desk.ticket_ids[0]
     ]
-    event = event_reader(services.app.mapper)(stored)
+    event = TICKET_EVENTS.reader(services.app.mapper)(stored)
     assert isinstance(event, Ticket.SubjectChanged)
     assert event.new == "PAPER JAM"
