@@ -48,22 +48,18 @@ class Scope:
     name: str  # as stored in counter keys
     column: str | None  # the summary attribute and row column naming the team or assignee; None: the org
 
-    def member(self, s: TicketSummary) -> str | None:
-        """The scope's id for a ticket ("" for the org), or None when the ticket is not in such a scope."""
-        return "" if self.column is None else getattr(s, self.column)
 
-
-ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE = (
+SCOPES = ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE = (
     Scope("org", None),
     Scope("team", "team_id"),
     Scope("assignee", "assignee_id"),
 )
-SCOPES = (ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE)
 
 
 def scopes(s: TicketSummary) -> list[tuple[str, str]]:
-    """The (scope, scope id) pairs a live ticket counts in."""
-    return [(scope.name, member) for scope in SCOPES if (member := scope.member(s)) is not None]
+    """The (scope, scope id) pairs a live ticket counts in: its org ("" as id), its team, its assignee."""
+    members = [(scope.name, "" if scope.column is None else getattr(s, scope.column)) for scope in SCOPES]
+    return [(name, member) for name, member in members if member is not None]
 
 
 def scope_asked(team_id: str | None, assignee_id: str | None) -> tuple[Scope, str]:
@@ -126,29 +122,17 @@ class ReadModel(ABC):
     def write(self, curs: Cursor, copy: Copy, changes: Sequence[Change]) -> None:
         """Apply a batch's changes to the copy's tables: one row per live ticket.
 
-        A change without `before` has no row yet (the batch loaded every stored state of its
-        tickets, under the copy's writer lock), so its row is a plain insert (COPY on PostgreSQL).
+        The rows a batch changes are deleted and written anew, all in one insert (COPY on
+        PostgreSQL): one statement where an upsert would be one per row, and what a row held
+        before cannot matter. The batch loaded every stored state of its tickets under the copy's
+        writer lock, so the tickets with a row are the changes with a `before`.
         """
         table, dialect = f"{copy.prefix}_{self.state_table}", copy.dialect
-        gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for c in changes:
-            if c.after is not None:
-                (new if c.before is None else changed).append(self.row(c.after, c.state, dialect))
-        if gone:
-            condition, params = dialect.in_list("ticket_id", gone)
+        if stale := [c.ticket_id for c in changes if c.before is not None]:
+            condition, params = dialect.in_list("ticket_id", stale)
             curs.execute(f"DELETE FROM {table} WHERE {condition}", params)
-        if new:
-            dialect.insert_rows(curs, table, list(new[0]), [tuple(r.values()) for r in new])
-        if changed:
-            columns = list(changed[0])
-            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
-            curs.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
-                [tuple(r.values()) for r in changed],
-            )
+        if rows := [self.row(c.after, c.state, dialect) for c in changes if c.after is not None]:
+            dialect.insert_rows(curs, table, list(rows[0]), [tuple(r.values()) for r in rows])
 
     def load_states(self, curs: Cursor, copy: Copy, ids: Sequence[str]) -> dict[str, bytes]:
         """The stored summaries of a batch's tickets, in one query (SQLite takes 32,766 parameters

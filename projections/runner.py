@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -134,8 +134,6 @@ class ReadSide:
             self._views.close()
             self._views = None
 
-    # ------------------------------------------------------------------ copies
-
     def serving_view(self, name: str) -> View:
         """The copy that serves reads, created (empty, to be caught up) if there is none."""
         model = read_model(name)
@@ -171,8 +169,6 @@ class ReadSide:
             label = copy.name if copy.active else f"{copy.name} (copy {copy.generation}, not serving)"
             result.append(Status(label, copy.generation, self.views.position(view), head))
         return result
-
-    # ------------------------------------------------------------------ following the log
 
     def step(
         self,
@@ -222,8 +218,6 @@ class ReadSide:
             finally:
                 progressed.cancel()
 
-    # ------------------------------------------------------------------ rebuilding
-
     def rebuild_all(
         self,
         names: Iterable[str] | None = None,
@@ -246,23 +240,23 @@ class ReadSide:
         return {view.copy.name: view.copy.generation for view in targets}
 
     def _fill(self, targets: list[View], progress: Progress | None, batch_size: int) -> None:
-        """Apply batches to copies that do not serve until they reach the head.
+        """Apply batches to copies that do not serve until they reach the head read at the start.
 
-        Batches stop at the head read at the start first, so the pages read ahead (`Prefetcher`)
-        are the ones asked for even while the log grows; then at the head each batch reads.
+        Stopping there, and not at the head each batch reads, keeps the pages read ahead
+        (`Prefetcher`) the ones the batches ask for even while the log grows; a switch catches
+        the copy up to the newer head after.
         """
         target = self.head()
         folded = 0
-        for stop_at in (target, None):
-            while True:
-                result = apply_batch(self.views, self.app, targets, self._fetch, batch_size, stop_at=stop_at)
-                folded += result.events
-                if progress is not None:
-                    progress(folded, result.position, max(target, result.position))
-                if result.locked_out:
-                    time.sleep(0.05)
-                elif not result.advanced:
-                    break
+        while True:
+            result = apply_batch(self.views, self.app, targets, self._fetch, batch_size, stop_at=target)
+            folded += result.events
+            if progress is not None:
+                progress(folded, result.position, max(target, result.position))
+            if result.locked_out:
+                time.sleep(0.05)
+            elif not result.advanced:
+                return
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
         """Give copy `generation` of `name` its secondary indexes, catch it up and make it serve reads;
@@ -297,8 +291,6 @@ class ReadSide:
                 )
         return tables
 
-    # ------------------------------------------------------------------ queries
-
     def list_tickets(
         self,
         org_id: str,
@@ -319,14 +311,8 @@ class ReadSide:
         stats_view, sla_view = self.serving_view(TICKET_STATS.name), self.serving_view(SLA_BREACHES.name)
         with self.views.read(stats_view) as curs:
             counts = TICKET_STATS.counts(curs, stats_view.copy, org_id, scope, scope_id)
-        sla = sla_view.copy
         with self.views.read(sla_view) as curs:
-            breached = SLA_BREACHES.breached_count(curs, sla, org_id, now, scope, scope_id)
-            undecided = SLA_BREACHES.breached_count(
-                curs, sla, org_id, now, scope, scope_id, undecided_only=True
-            )
-            decided = SLA_BREACHES.decided_count(curs, sla, org_id, scope, scope_id)
-        return Stats(counts, breached, decided + undecided)
+            return Stats(counts, *SLA_BREACHES.breaches(curs, sla_view.copy, org_id, now, scope, scope_id))
 
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
@@ -335,6 +321,7 @@ class ReadSide:
             return SLA_BREACHES.unrecorded(curs, view.copy, now, limit)
 
 
+@dataclass(eq=False)
 class Follower:
     """Keeps the serving copies at the head of the log, and records SLA breaches as they happen.
 
@@ -343,22 +330,14 @@ class Follower:
     advisory lock, so no event is applied twice.
     """
 
-    def __init__(
-        self,
-        read_side: ReadSide,
-        poll_interval: float = 0.5,
-        breach_interval: float = 15.0,
-        record_breaches: bool = True,
-        batch_size: int = 2000,
-    ) -> None:
-        self.read_side = read_side
-        self.poll_interval = poll_interval
-        self.breach_interval = breach_interval
-        self.record_breaches = record_breaches
-        self.batch_size = batch_size
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_breach_check = 0.0
+    read_side: ReadSide
+    poll_interval: float = 0.5
+    breach_interval: float = 15.0
+    record_breaches: bool = True
+    batch_size: int = 2000
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _next_breach_check: float = field(default=0.0, init=False)
 
     def run_once(self) -> int:
         """One round: a batch folded once for every serving copy, then the breach recorder if it is due.

@@ -113,8 +113,6 @@ class TicketList(ReadModel):
             "state": state,
         }
 
-    # ------------------------------------------------------------------ queries
-
     def page(
         self,
         curs: Cursor,

@@ -36,11 +36,8 @@ class Cursor(Protocol):
     """The part of a DB-API cursor the read models use (psycopg dict rows or sqlite3.Row)."""
 
     def execute(self, statement: Any, params: Any = ..., /) -> Any: ...
-
     def executemany(self, statement: Any, params_seq: Any, /) -> Any: ...
-
     def fetchall(self) -> Any: ...
-
     def fetchone(self) -> Any: ...
 
 
@@ -122,11 +119,6 @@ def registered_name(name: str) -> str:
     return f"{name}_v{FOLD_VERSION}"
 
 
-def copy_prefix(name: str, generation: int) -> str:
-    """The name stem of a copy's tables (and file): the read model, the fold version, the copy."""
-    return f"{registered_name(name)}_g{generation}"
-
-
 @dataclass(frozen=True)
 class Copy:
     """One copy of a read model: what its queries and writes need to find its tables."""
@@ -137,7 +129,8 @@ class Copy:
 
     @property
     def prefix(self) -> str:
-        return copy_prefix(self.name, self.generation)
+        """The name stem of the copy's tables (and file): the read model, the fold version, the copy."""
+        return f"{registered_name(self.name)}_g{self.generation}"
 
 
 # eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
@@ -145,7 +138,6 @@ class Copy:
 # `_max_tracking_id` here, from their own subclasses, and nowhere else.
 class _InTransaction(Protocol):
     def _max_tracking_id(self, application_name: str, curs: Any, /) -> int | None: ...
-
     def _insert_tracking(self, curs: Any, tracking: Tracking, /) -> None: ...
 
     def position_in(self, curs: Cursor) -> int:
@@ -163,11 +155,8 @@ class SQLiteView(SQLiteTrackingRecorder, _InTransaction):
 
     def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
         self.model, self.copy = model, Copy(model.name, generation, Dialect())
-        self._ddl = model.ddl(self.copy)
         super().__init__(datastore)
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self._ddl]
+        self.create_table_statements.extend(model.ddl(self.copy))
 
 
 class PostgresView(PostgresTrackingRecorder, _InTransaction):
@@ -211,9 +200,7 @@ class ViewDatabase(ABC):
         self._opening = threading.Lock()
         self._serving: set[Copy] = set()  # copies this process gave their serving indexes
 
-    # ----------------------------------------------------------------- registry
-
-    def _registry(self, statement: str, *params: object) -> list[Any]:
+    def _registry(self, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
         """Run one statement (that returns rows) on the registry, in a transaction of its own."""
         with self.registry.transaction(commit=True) as curs:
             curs.execute(statement, params)
@@ -241,20 +228,15 @@ class ViewDatabase(ABC):
             "INSERT INTO projection_copies (name, generation, active) "
             "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
             "RETURNING generation",
-            registered_name(name),
-            active,
-            registered_name(name),
+            (registered_name(name), active, registered_name(name)),
         )
         return int(row["generation"])
 
     def activate(self, name: str, generation: int) -> None:
         self._registry(
             "UPDATE projection_copies SET active = (generation = ?) WHERE name = ? RETURNING generation",
-            generation,
-            registered_name(name),
+            (generation, registered_name(name)),
         )
-
-    # ----------------------------------------------------------------- copies
 
     def view(self, model: ReadModel, generation: int, create: bool = False) -> View:
         """The view of one copy (a TrackingRecorder), creating its tables when `create`."""
@@ -283,8 +265,7 @@ class ViewDatabase(ABC):
         self._drop_tables(view or self._open_view(model, generation))
         self._registry(
             "DELETE FROM projection_copies WHERE name = ? AND generation = ? RETURNING generation",
-            registered_name(model.name),
-            generation,
+            (registered_name(model.name), generation),
         )
 
     @abstractmethod
@@ -334,7 +315,7 @@ class SQLiteViewDatabase(ViewDatabase):
             curs.execute(REGISTRY_DDL)
 
     def _open_view(self, model: ReadModel, generation: int) -> SQLiteView:
-        file = self.base.with_name(f"{self.base.name}.{copy_prefix(model.name, generation)}.db")
+        file = self.base.with_name(f"{self.base.name}.{Copy(model.name, generation, self.dialect).prefix}.db")
         return SQLiteView(
             SQLiteDatastore(str(file), lock_timeout=30, pool_size=3), model=model, generation=generation
         )
