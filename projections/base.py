@@ -10,23 +10,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
 
-from projections.summary import (
-    SUMMARY_DECODER,
-    SUMMARY_ENCODER,
-    TICKET_EVENTS,
-    TICKET_TOPICS,
-    TicketSummary,
-    evolve,
-)
+from projections.summary import SUMMARY_DECODER, SUMMARY_ENCODER, TICKET_EVENTS, TicketSummary, evolve
 from projections.views import Copy, Cursor, Dialect, View, ViewDatabase
+from tickets.infrastructure.stored_events import Prefetcher
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -78,12 +71,16 @@ def breached_now(running: str = "running", deadline: str = "deadline") -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """One ticket's summary before and after a batch (None: not live), and the encoded `after`."""
+    """One ticket's summary before and after a batch (None: not live)."""
 
     ticket_id: str
     before: TicketSummary | None
     after: TicketSummary | None
-    state: bytes = b""
+
+    @cached_property
+    def state(self) -> bytes:
+        """The encoded `after`, encoded once for every copy that stores it."""
+        return b"" if self.after is None else SUMMARY_ENCODER.encode(self.after)
 
 
 class ReadModel(ABC):
@@ -91,7 +88,7 @@ class ReadModel(ABC):
 
     name: ClassVar[str]
     # The tables of a copy, `<prefix>_<suffix>`: suffix -> column definitions, where `{blob}` and
-    # `{text_set}` stand for the dialect's types. The first is the one row per live ticket, whose
+    # `{text_set}` stand for the dialect's types. Each has `tickets`, one row per live ticket, whose
     # `state` column holds the ticket's encoded summary.
     tables: ClassVar[dict[str, str]]
 
@@ -111,12 +108,8 @@ class ReadModel(ABC):
         """
         return []
 
-    @property
-    def state_table(self) -> str:
-        return next(iter(self.tables))
-
     def row(self, s: TicketSummary, state: bytes, dialect: Dialect) -> dict[str, Any]:
-        """A live ticket's row in the first table."""
+        """A live ticket's row in `tickets`."""
         return {"ticket_id": s.id, "state": state}
 
     def write(self, curs: Cursor, copy: Copy, changes: Sequence[Change]) -> None:
@@ -127,7 +120,7 @@ class ReadModel(ABC):
         before cannot matter. The batch loaded every stored state of its tickets under the copy's
         writer lock, so the tickets with a row are the changes with a `before`.
         """
-        table, dialect = f"{copy.prefix}_{self.state_table}", copy.dialect
+        table, dialect = f"{copy.prefix}_tickets", copy.dialect
         if stale := [c.ticket_id for c in changes if c.before is not None]:
             condition, params = dialect.in_list("ticket_id", stale)
             curs.execute(f"DELETE FROM {table} WHERE {condition}", params)
@@ -138,9 +131,7 @@ class ReadModel(ABC):
         """The stored summaries of a batch's tickets, in one query (SQLite takes 32,766 parameters
         or more, PostgreSQL one array)."""
         condition, params = copy.dialect.in_list("ticket_id", ids)
-        curs.execute(
-            f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}", params
-        )
+        curs.execute(f"SELECT ticket_id, state FROM {copy.prefix}_tickets WHERE {condition}", params)
         return {row["ticket_id"]: bytes(row["state"]) for row in curs.fetchall()}
 
 
@@ -166,18 +157,14 @@ class CounterModel(ReadModel):
         counted.subtract(k for c in changes if c.before is not None for k in self.counted(c.before))
         for table, key_columns in self.counter_keys.items():
             changed = sorted((key, n) for (counter, key), n in counted.items() if counter == table and n)
-            if not changed:
-                continue
             keys, name = ", ".join(key_columns), f"{copy.prefix}_{table}"
             curs.executemany(
                 f"INSERT INTO {name} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
                 f"ON CONFLICT ({keys}) DO UPDATE SET n = {name}.n + excluded.n",
                 [(*key, n) for key, n in changed],
             )
-            emptied = [key for key, n in changed if n < 0]
-            if emptied:
-                match = " AND ".join(f"{c} = ?" for c in key_columns)
-                curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", emptied)
+            match = " AND ".join(f"{c} = ?" for c in key_columns)
+            curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", [k for k, n in changed if n < 0])
 
 
 @dataclass
@@ -192,41 +179,6 @@ class BatchResult:
 
 # Called after each event of a batch with the count so far (tests use it to fail part-way).
 EventHook = Callable[[int], None]
-
-
-class Prefetcher:
-    """Reads the ticket events of the log, and the next page in a thread while the current batch is
-    folded and written, after a full page (catching up or rebuilding, not following the head).
-
-    Only a page asked for with the same (start, limit, stop) is served from the read-ahead, so a
-    batch sees exactly what it would have read itself: the log up to `stop` is committed and does
-    not change.
-    """
-
-    def __init__(self, app: Application[Any]) -> None:
-        self._recorder = app.recorder
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
-        self._ahead: tuple[tuple[int, int, int], Future[Sequence[Notification]]] | None = None
-
-    def _fetch(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
-        return self._recorder.select_notifications(start, limit, stop=stop, topics=TICKET_TOPICS)
-
-    def __call__(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == (start, limit, stop):
-            found = ahead[1].result()
-        else:
-            found = self._fetch(start, limit, stop)
-        if len(found) == limit and found[-1].id < stop:
-            following = (found[-1].id + 1, limit, stop)
-            self._ahead = (following, self._executor.submit(self._fetch, *following))
-        return found
-
-    def close(self) -> None:
-        """Stop reading ahead; the next call starts again (with a new thread)."""
-        self._ahead = None
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
 
 
 def apply_batch(
@@ -246,11 +198,9 @@ def apply_batch(
         positions = {view.copy: view.position_in(cursors[view.copy]) for view in locked}
         start = min(positions.values())
         group = [view for view in locked if positions[view.copy] == start]
-        head = app.recorder.max_notification_id() or 0
         # Copies ahead of the group wait: the group stops where the next of them is, and joins it.
-        head = min(
-            [head, *([] if stop_at is None else [stop_at]), *(p for p in positions.values() if p > start)]
-        )
+        ahead = [p for p in positions.values() if p > start]
+        head = min([app.recorder.max_notification_id() or 0, *ahead, *([] if stop_at is None else [stop_at])])
         if head <= start:
             return BatchResult(position=start)
         notifications = fetch(start + 1, limit, head)
@@ -271,11 +221,7 @@ def apply_batch(
             summaries[key] = evolve(read(notification), summaries.get(key))
             if after_event is not None:
                 after_event(count)
-        after = {key: summaries.get(key) for key in ids}
-        changes = [
-            Change(key, before.get(key), s, SUMMARY_ENCODER.encode(s) if s else b"")
-            for key, s in after.items()
-        ]
+        changes = [Change(key, before.get(key), summaries.get(key)) for key in ids]
         for view in group:
             view.model.write(cursors[view.copy], view.copy, changes)
             view.record(cursors[view.copy], end)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch, scope_asked
+from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
 from projections.sla_breaches import SlaBreaches
+from projections.summary import TICKET_TOPICS
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
 from projections.views import View, ViewDatabase, open_view_database
@@ -23,6 +24,7 @@ from tickets.application.app import TicketsApp
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
+from tickets.infrastructure.stored_events import Prefetcher
 
 logger = logging.getLogger("projections")
 
@@ -37,10 +39,9 @@ class UnknownReadModelError(KeyError):
 
 
 def read_model(name: str) -> ReadModel:
-    try:
-        return READ_MODELS[name]
-    except KeyError:
-        raise UnknownReadModelError(f"no read model {name!r}; choose from {', '.join(READ_MODELS)}") from None
+    if name not in READ_MODELS:
+        raise UnknownReadModelError(f"no read model {name!r}; choose from {', '.join(READ_MODELS)}")
+    return READ_MODELS[name]
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class ReadSide:
         self.clock = clock
         self.progress = ProgressSignal()
         self.wake = threading.Event()
-        self._fetch = Prefetcher(app)
+        self._fetch = Prefetcher(app.recorder, TICKET_TOPICS)
         self._lock = threading.Lock()
 
     @classmethod

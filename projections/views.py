@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Cursor as PgCursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -340,17 +340,14 @@ class SQLiteViewDatabase(ViewDatabase):
         """A `BEGIN IMMEDIATE` transaction on the copy's file: it serializes the file's writers."""
         assert isinstance(view, SQLiteView)
         with view.datastore.get_connection(commit=True) as conn:
-            curs: SQLiteCursor = conn.cursor()
+            curs = conn.cursor()
+            curs.execute("BEGIN IMMEDIATE")
             try:
-                curs.execute("BEGIN IMMEDIATE")
                 yield curs
             except BaseException:
                 conn.rollback()
                 raise
-            else:
-                conn.commit()
-            finally:
-                curs.sqlite_cursor.close()
+            conn.commit()
 
 
 def _advisory_key(name: str) -> int:

@@ -1,5 +1,7 @@
-"""Reading stored events fast, for the read side: msgspec instead of the library's JSON transcoder.
+"""Reading the event log fast, for the read side: pages read ahead, events decoded with msgspec.
 
+`Prefetcher` reads the next page of notifications in a thread while the caller works on the
+current one. `EventReader` decodes events with msgspec instead of the library's JSON transcoder.
 The library's `JSONTranscoder` decodes every object of an event's JSON in Python, about 20 us
 per ticket event and a quarter of a read-side batch (docs/benchmarks.md). msgspec decodes the
 same JSON straight into a struct of the event's fields, about ten times faster. Each struct is
@@ -10,14 +12,15 @@ event reads the struct alike. The write side keeps the library's mapper.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from types import UnionType
 from typing import Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper, Notification, StoredEvent
 from eventsourcing.utils import get_topic
 
 T = TypeVar("T")
@@ -103,3 +106,38 @@ class EventReader:
             return event
 
         return read
+
+
+class Prefetcher:
+    """Reads a recorder's notifications of some topics, and the next page in a thread while the caller
+    works on the current one, after a full page (catching up or rebuilding, not following the head).
+
+    Only a page asked for with the same (start, limit, stop) is served from the read-ahead, so a
+    caller sees exactly what it would have read itself: the log up to `stop` is committed and does
+    not change.
+    """
+
+    def __init__(self, recorder: ApplicationRecorder, topics: Sequence[str]) -> None:
+        self._recorder, self._topics = recorder, topics
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        self._ahead: tuple[tuple[int, int, int], Future[Sequence[Notification]]] | None = None
+
+    def _fetch(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
+        return self._recorder.select_notifications(start, limit, stop=stop, topics=self._topics)
+
+    def __call__(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == (start, limit, stop):
+            found = ahead[1].result()
+        else:
+            found = self._fetch(start, limit, stop)
+        if len(found) == limit and found[-1].id < stop:
+            following = (found[-1].id + 1, limit, stop)
+            self._ahead = (following, self._executor.submit(self._fetch, *following))
+        return found
+
+    def close(self) -> None:
+        """Stop reading ahead; the next call starts again (with a new thread)."""
+        self._ahead = None
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
