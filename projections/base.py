@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from eventsourcing.application import Application
 
@@ -34,8 +34,7 @@ def micros_or_none(value: datetime | None) -> int | None:
     return None if value is None else micros(value)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """Where a live ticket counts: its org, its team, its assignee (the one definition of scopes)."""
 
     name: str  # as stored in counter keys
@@ -167,8 +166,7 @@ class CounterModel(ReadModel):
             curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", [k for k, n in changed if n < 0])
 
 
-@dataclass
-class BatchResult:
+class BatchResult(NamedTuple):
     """What one batch did: events folded, and the position the copy reached."""
 
     events: int = 0

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
 from projections.sla_breaches import SlaBreaches
@@ -44,8 +44,7 @@ def read_model(name: str) -> ReadModel:
     return READ_MODELS[name]
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     name: str
     generation: int | None
     position: int
@@ -56,8 +55,7 @@ class Status:
         return max(self.head - self.position, 0)
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     counts: Counts
     sla_breached: int  # breached now
     sla_breached_total: int  # ever breached: decided, or breached now

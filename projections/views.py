@@ -47,6 +47,8 @@ class Dialect:
     name = "sqlite"
     # What `{blob}` and `{text_set}` (a set of short strings: tag ids, words) stand for in table definitions.
     types = {"blob": "BLOB", "text_set": "TEXT"}
+    # The index that makes `set_contains` fast on a `{table}`'s set `{column}`, where the store has one.
+    set_index: str | None = None
 
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """`column IN values` as SQL and parameters."""
@@ -61,9 +63,6 @@ class Dialect:
         match = (" AND " if every else " OR ").join(f"{column} LIKE ?" for _ in values)
         return f"({match})", [f"% {v} %" for v in values]
 
-    def set_index(self, table: str, column: str) -> str | None:
-        return None
-
     def insert_rows(
         self, curs: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
@@ -76,6 +75,7 @@ class Dialect:
 class PostgresDialect(Dialect):
     name = "postgres"
     types = {"blob": "BYTEA", "text_set": "TEXT[]"}
+    set_index = "CREATE INDEX IF NOT EXISTS {table}_{column}_gin ON {table} USING GIN ({column})"
 
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
@@ -85,9 +85,6 @@ class PostgresDialect(Dialect):
 
     def set_contains(self, column: str, values: Sequence[str], every: bool) -> tuple[str, list[Any]]:
         return f"{column} {'@>' if every else '&&'} ?::text[]", [list(values)]
-
-    def set_index(self, table: str, column: str) -> str | None:
-        return f"CREATE INDEX IF NOT EXISTS {table}_{column}_gin ON {table} USING GIN ({column})"
 
     def insert_rows(
         self, curs: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -209,12 +206,11 @@ class ViewDatabase(ABC):
     def copies(self, name: str | None = None) -> list[CopyInfo]:
         """The registered copies (of `name`) under the current fold version, by their plain names."""
         suffix = registered_name("")
-        rows = self._registry(
-            "SELECT name, generation, active FROM projection_copies ORDER BY name, generation"
-        )
         found = [
             CopyInfo(r["name"].removesuffix(suffix), int(r["generation"]), bool(r["active"]))
-            for r in rows
+            for r in self._registry(
+                "SELECT name, generation, active FROM projection_copies ORDER BY name, generation"
+            )
             if r["name"].endswith(suffix)
         ]
         return [c for c in found if name in (None, c.name)]
@@ -241,8 +237,6 @@ class ViewDatabase(ABC):
     def view(self, model: ReadModel, generation: int, create: bool = False) -> View:
         """The view of one copy (a TrackingRecorder), creating its tables when `create`."""
         key = (model.name, generation)
-        if key in self._views:
-            return self._views[key]
         with self._opening:
             if key not in self._views:
                 if not create and generation not in [c.generation for c in self.copies(model.name)]:
@@ -254,7 +248,7 @@ class ViewDatabase(ABC):
                     # Another process created the same tables at the same moment; they exist now.
                     view.create_table()
                 self._views[key] = view
-        return self._views[key]
+            return self._views[key]
 
     @abstractmethod
     def _open_view(self, model: ReadModel, generation: int) -> View: ...
@@ -350,9 +344,9 @@ class SQLiteViewDatabase(ViewDatabase):
             conn.commit()
 
 
-def _advisory_key(name: str) -> int:
-    """A stable 32-bit key per read model (the first half of the two-key advisory lock)."""
-    return zlib.crc32(f"tickets-projection:{registered_name(name)}".encode()) - 2**31
+def _lock_key(copy: Copy) -> tuple[int, int]:
+    """A copy's two-key advisory lock: a stable 32-bit key per read model (and fold), and the copy."""
+    return zlib.crc32(f"tickets-projection:{registered_name(copy.name)}".encode()) - 2**31, copy.generation
 
 
 class PostgresViewDatabase(ViewDatabase):
@@ -377,7 +371,7 @@ class PostgresViewDatabase(ViewDatabase):
         cast(dict[str, Any], self.datastore.pool.kwargs)["cursor_factory"] = QmarkCursor
         with self.registry.transaction(commit=True) as curs:
             # Two processes may start at once: serialize the creation of the registry.
-            curs.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key("registry"),))
+            curs.execute("SELECT pg_advisory_xact_lock(?)", _lock_key(Copy("registry", 0, self.dialect))[:1])
             curs.execute(REGISTRY_DDL)
 
     def _open_view(self, model: ReadModel, generation: int) -> PostgresView:
@@ -398,10 +392,7 @@ class PostgresViewDatabase(ViewDatabase):
         with self.datastore.transaction(commit=True) as curs:
             cursors: dict[Copy, Cursor] = {}
             for view in views:
-                curs.execute(
-                    "SELECT pg_try_advisory_xact_lock(?, ?) AS locked",
-                    (_advisory_key(view.copy.name), view.copy.generation),
-                )
+                curs.execute("SELECT pg_try_advisory_xact_lock(?, ?) AS locked", _lock_key(view.copy))
                 row = curs.fetchone()
                 if row is not None and row["locked"]:
                     cursors[view.copy] = curs
@@ -411,9 +402,7 @@ class PostgresViewDatabase(ViewDatabase):
     def _locked(self, view: View) -> Iterator[Cursor]:
         # Batches of this copy skip their round meanwhile (they only try the lock).
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                "SELECT pg_advisory_xact_lock(?, ?)", (_advisory_key(view.copy.name), view.copy.generation)
-            )
+            curs.execute("SELECT pg_advisory_xact_lock(?, ?)", _lock_key(view.copy))
             curs.execute("SET LOCAL maintenance_work_mem = '256MB'")  # for the index builds of a switch
             yield curs
 
