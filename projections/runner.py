@@ -90,7 +90,9 @@ class ProgressSignal:
 
     def notify(self) -> None:
         for future in list(self._waiters):
-            if not future.get_loop().is_closed():
+            if future.get_loop().is_closed():  # its done callbacks can never run
+                self._waiters.discard(future)
+            else:
                 future.get_loop().call_soon_threadsafe(_resolve, future)
 
 

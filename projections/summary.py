@@ -179,10 +179,6 @@ def _changes(handler: Handler) -> Callable[[Any, TicketSummary | None], TicketSu
     return apply
 
 
-def _nothing(event: Any, s: TicketSummary) -> None:
-    """Only the version and update time move."""
-
-
 def _due_times(event: Any) -> SlaDueTimes:
     return SlaDueTimes(event.first_response_due_at, event.resolution_due_at)
 
@@ -206,12 +202,12 @@ HANDLERS: dict[type[Any], Handler] = {
         sla=lambda e, s: s.sla.after_public_reply(str(e.actor_id) == s.creator_id, e.timestamp),
     ),
     Ticket.NoteAdded: _set(message_count=lambda e, s: s.message_count + 1),
-    Ticket.MessageEdited: _nothing,
+    Ticket.MessageEdited: _set(),  # only the version and update time move
     Ticket.MessageDeleted: _set(message_count=lambda e, s: s.message_count - 1),
     Ticket.SlaDeadlineSet: _set(sla=lambda e, s: s.sla.with_due_times(_due_times(e), e.timestamp)),
     Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
     Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),
-    Ticket.FollowUpCreated: _nothing,
+    Ticket.FollowUpCreated: _set(),
 }
 for _event_type, _handler in HANDLERS.items():
     evolve.register(_event_type, _changes(_handler))
