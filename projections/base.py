@@ -166,7 +166,8 @@ class CounterModel(ReadModel):
             curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", [k for k, n in changed if n < 0])
 
 
-class BatchResult(NamedTuple):
+@dataclass
+class BatchResult:
     """What one batch did: events folded, and the position the copy reached."""
 
     events: int = 0

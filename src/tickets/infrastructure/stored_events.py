@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from types import UnionType
+from types import NoneType, UnionType
 from typing import Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
 
@@ -33,15 +33,19 @@ class Tagged(msgspec.Struct, Generic[T], gc=False):
 
 
 def _stored(hint: Any) -> Any:
-    """The type of a value of type `hint` in stored JSON: UUIDs and datetimes (alone, optional, in a
-    list) tagged."""
+    """The type of a value of type `hint` in stored JSON (UUIDs and datetimes tagged, alone, optional
+    or in a list), or None where msgspec cannot decode it as the transcoder does (`Any`, dicts, the
+    domain's value types)."""
     if hint in (UUID, datetime):
         return Tagged[hint]
-    if get_origin(hint) is list:
-        return list[_stored(get_args(hint)[0])]  # type: ignore[misc]
-    if isinstance(hint, UnionType):
-        return Union[tuple(_stored(arg) for arg in get_args(hint))]  # noqa: UP007
-    return hint
+    if hint in (str, int, float, bool, NoneType):
+        return hint
+    args = get_args(hint)
+    if get_origin(hint) is list and (item := _stored(args[0])) is not None:
+        return list[item]  # type: ignore[valid-type]
+    if isinstance(hint, UnionType) and None not in (members := [_stored(arg) for arg in args]):
+        return Union[tuple(members)]  # noqa: UP007
+    return None
 
 
 def _untagged(raw: str) -> property:
@@ -68,6 +72,8 @@ def stored_struct(cls: type) -> type[msgspec.Struct]:
         if name in ("originator_id", "originator_version") or get_origin(hint) is ClassVar:
             continue
         stored = _stored(hint)
+        if stored is None:  # left out: the read side reads none of these, and reading one fails loudly
+            continue
         if stored == hint:
             members.append((name, hint))
         else:  # stored tagged as `<name>_`, read untagged as `<name>`
