@@ -111,7 +111,15 @@ def test_the_read_side_decodes_the_previous_releases_events_as_the_librarys_mapp
         assert len({n.topic for n in stored}) >= 15
         for notification in stored:
             mine, library = read(notification), app.mapper.to_domain_event(notification)
-            assert type(mine).__name__ == f"Stored{type(library).__name__}"
+            # An event stored by an older class version is the library's to upcast; msgspec reads the others.
+            older = json.loads(notification.state).get("class_version", 1) < getattr(
+                library, "class_version", 1
+            )
+            assert (
+                type(mine) is type(library)
+                if older
+                else type(mine).__name__ == f"Stored{type(library).__name__}"
+            )
             assert evolve.dispatch(type(mine)) is evolve.dispatch(type(library))
         assert fold(app, read) == fold(app, app.mapper.to_domain_event)
     finally:
