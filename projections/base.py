@@ -10,16 +10,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from functools import cached_property
+from typing import Any, ClassVar, NamedTuple
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
 
-from projections.summary import SUMMARY_DECODER, SUMMARY_ENCODER, TICKET_TOPICS, TicketSummary, evolve
+from projections.summary import SUMMARY_DECODER, SUMMARY_ENCODER, TICKET_EVENTS, TicketSummary, evolve
 from projections.views import Copy, Cursor, Dialect, View, ViewDatabase
+from tickets.infrastructure.stored_events import Prefetcher
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -34,29 +34,24 @@ def micros_or_none(value: datetime | None) -> int | None:
     return None if value is None else micros(value)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """Where a live ticket counts: its org, its team, its assignee (the one definition of scopes)."""
 
     name: str  # as stored in counter keys
     column: str | None  # the summary attribute and row column naming the team or assignee; None: the org
 
-    def member(self, s: TicketSummary) -> str | None:
-        """The scope's id for a ticket ("" for the org), or None when the ticket is not in such a scope."""
-        return "" if self.column is None else getattr(s, self.column)
 
-
-ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE = (
+SCOPES = ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE = (
     Scope("org", None),
     Scope("team", "team_id"),
     Scope("assignee", "assignee_id"),
 )
-SCOPES = (ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE)
 
 
 def scopes(s: TicketSummary) -> list[tuple[str, str]]:
-    """The (scope, scope id) pairs a live ticket counts in."""
-    return [(scope.name, member) for scope in SCOPES if (member := scope.member(s)) is not None]
+    """The (scope, scope id) pairs a live ticket counts in: its org ("" as id), its team, its assignee."""
+    members = [(scope.name, "" if scope.column is None else getattr(s, scope.column)) for scope in SCOPES]
+    return [(name, member) for name, member in members if member is not None]
 
 
 def scope_asked(team_id: str | None, assignee_id: str | None) -> tuple[Scope, str]:
@@ -75,12 +70,16 @@ def breached_now(running: str = "running", deadline: str = "deadline") -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """One ticket's summary before and after a batch (None: not live), and the encoded `after`."""
+    """One ticket's summary before and after a batch (None: not live)."""
 
     ticket_id: str
     before: TicketSummary | None
     after: TicketSummary | None
-    state: bytes = b""
+
+    @cached_property
+    def state(self) -> bytes:
+        """The encoded `after`, encoded once for every copy that stores it."""
+        return b"" if self.after is None else SUMMARY_ENCODER.encode(self.after)
 
 
 class ReadModel(ABC):
@@ -88,7 +87,7 @@ class ReadModel(ABC):
 
     name: ClassVar[str]
     # The tables of a copy, `<prefix>_<suffix>`: suffix -> column definitions, where `{blob}` and
-    # `{text_set}` stand for the dialect's types. The first is the one row per live ticket, whose
+    # `{text_set}` stand for the dialect's types. Each has `tickets`, one row per live ticket, whose
     # `state` column holds the ticket's encoded summary.
     tables: ClassVar[dict[str, str]]
 
@@ -108,52 +107,31 @@ class ReadModel(ABC):
         """
         return []
 
-    @property
-    def state_table(self) -> str:
-        return next(iter(self.tables))
-
     def row(self, s: TicketSummary, state: bytes, dialect: Dialect) -> dict[str, Any]:
-        """A live ticket's row in the first table."""
+        """A live ticket's row in `tickets`."""
         return {"ticket_id": s.id, "state": state}
 
     def write(self, curs: Cursor, copy: Copy, changes: Sequence[Change]) -> None:
         """Apply a batch's changes to the copy's tables: one row per live ticket.
 
-        A change without `before` has no row yet (the batch loaded every stored state of its
-        tickets, under the copy's writer lock), so its row is a plain insert (COPY on PostgreSQL).
+        The rows a batch changes are deleted and written anew, all in one insert (COPY on
+        PostgreSQL): one statement where an upsert would be one per row, and what a row held
+        before cannot matter. The batch loaded every stored state of its tickets under the copy's
+        writer lock, so the tickets with a row are the changes with a `before`.
         """
-        table, dialect = f"{copy.prefix}_{self.state_table}", copy.dialect
-        gone = [c.ticket_id for c in changes if c.after is None and c.before is not None]
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for c in changes:
-            if c.after is not None:
-                (new if c.before is None else changed).append(self.row(c.after, c.state, dialect))
-        if gone:
-            condition, params = dialect.in_list("ticket_id", gone)
+        table, dialect = f"{copy.prefix}_tickets", copy.dialect
+        if stale := [c.ticket_id for c in changes if c.before is not None]:
+            condition, params = dialect.in_list("ticket_id", stale)
             curs.execute(f"DELETE FROM {table} WHERE {condition}", params)
-        if new:
-            dialect.insert_rows(curs, table, list(new[0]), [tuple(r.values()) for r in new])
-        if changed:
-            columns = list(changed[0])
-            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticket_id")
-            curs.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
-                [tuple(r.values()) for r in changed],
-            )
+        if rows := [self.row(c.after, c.state, dialect) for c in changes if c.after is not None]:
+            dialect.insert_rows(curs, table, list(rows[0]), [tuple(r.values()) for r in rows])
 
     def load_states(self, curs: Cursor, copy: Copy, ids: Sequence[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for chunk_start in range(0, len(ids), 5000):
-            chunk = ids[chunk_start : chunk_start + 5000]
-            condition, params = copy.dialect.in_list("ticket_id", chunk)
-            curs.execute(
-                f"SELECT ticket_id, state FROM {copy.prefix}_{self.state_table} WHERE {condition}", params
-            )
-            for row in curs.fetchall():
-                found[row["ticket_id"]] = bytes(row["state"])
-        return found
+        """The stored summaries of a batch's tickets, in one query (SQLite takes 32,766 parameters
+        or more, PostgreSQL one array)."""
+        condition, params = copy.dialect.in_list("ticket_id", ids)
+        curs.execute(f"SELECT ticket_id, state FROM {copy.prefix}_tickets WHERE {condition}", params)
+        return {row["ticket_id"]: bytes(row["state"]) for row in curs.fetchall()}
 
 
 class CounterModel(ReadModel):
@@ -178,18 +156,14 @@ class CounterModel(ReadModel):
         counted.subtract(k for c in changes if c.before is not None for k in self.counted(c.before))
         for table, key_columns in self.counter_keys.items():
             changed = sorted((key, n) for (counter, key), n in counted.items() if counter == table and n)
-            if not changed:
-                continue
             keys, name = ", ".join(key_columns), f"{copy.prefix}_{table}"
             curs.executemany(
                 f"INSERT INTO {name} ({keys}, n) VALUES ({', '.join('?' * (len(key_columns) + 1))}) "
                 f"ON CONFLICT ({keys}) DO UPDATE SET n = {name}.n + excluded.n",
                 [(*key, n) for key, n in changed],
             )
-            emptied = [key for key, n in changed if n < 0]
-            if emptied:
-                match = " AND ".join(f"{c} = ?" for c in key_columns)
-                curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", emptied)
+            match = " AND ".join(f"{c} = ?" for c in key_columns)
+            curs.executemany(f"DELETE FROM {name} WHERE {match} AND n = 0", [k for k, n in changed if n < 0])
 
 
 @dataclass
@@ -205,55 +179,15 @@ class BatchResult:
 # Called after each event of a batch with the count so far (tests use it to fail part-way).
 EventHook = Callable[[int], None]
 
-# Reads the ticket events of the log: (first position, limit, last position) -> notifications.
-Fetch = Callable[[int, int, int], Sequence[Notification]]
-
-
-def fetcher(app: Application[Any]) -> Fetch:
-    """Reads ticket events straight from the application's recorder."""
-    return lambda start, limit, stop: app.recorder.select_notifications(
-        start, limit, stop=stop, topics=TICKET_TOPICS
-    )
-
-
-class Prefetcher:
-    """Reads the next page of the log in a thread while the current batch is folded (for rebuilds).
-
-    Only a page asked for with the same (start, limit, stop) is served from the read-ahead,
-    so a batch sees exactly what it would have read itself: the log up to `stop` is
-    committed and does not change.
-    """
-
-    def __init__(self, app: Application[Any]) -> None:
-        self._fetch = fetcher(app)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
-        self._ahead: tuple[tuple[int, int, int], Future[Sequence[Notification]]] | None = None
-
-    def __call__(self, start: int, limit: int, stop: int) -> Sequence[Notification]:
-        key = (start, limit, stop)
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == key:
-            found = ahead[1].result()
-        else:
-            found = self._fetch(start, limit, stop)
-        if len(found) == limit and found[-1].id < stop:
-            following = (found[-1].id + 1, limit, stop)
-            self._ahead = (following, self._executor.submit(self._fetch, *following))
-        return found
-
-    def close(self) -> None:
-        self._ahead = None
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
 
 def apply_batch(
     views: ViewDatabase,
     app: Application[Any],
     targets: Sequence[View],
+    fetch: Prefetcher,
     limit: int = 2000,
     after_event: EventHook | None = None,
     stop_at: int | None = None,
-    fetch: Fetch | None = None,
 ) -> BatchResult:
     """Fold the next events of the log once, into every target copy at the lowest position (see above)."""
     with views.batch(*targets) as cursors:
@@ -263,17 +197,16 @@ def apply_batch(
         positions = {view.copy: view.position_in(cursors[view.copy]) for view in locked}
         start = min(positions.values())
         group = [view for view in locked if positions[view.copy] == start]
-        head = app.recorder.max_notification_id() or 0
         # Copies ahead of the group wait: the group stops where the next of them is, and joins it.
-        head = min(
-            [head, *([] if stop_at is None else [stop_at]), *(p for p in positions.values() if p > start)]
-        )
+        ahead = [p for p in positions.values() if p > start]
+        head = min([app.recorder.max_notification_id() or 0, *ahead, *([] if stop_at is None else [stop_at])])
         if head <= start:
             return BatchResult(position=start)
-        notifications = (fetch or fetcher(app))(start + 1, limit, head)
+        notifications = fetch(start + 1, limit, head)
         # A short page means nothing else up to `head` concerns tickets: the copies reach `head`.
         end = notifications[-1].id if len(notifications) == limit else head
-        ids = list(dict.fromkeys(str(n.originator_id) for n in notifications))
+        keys = [str(n.originator_id) for n in notifications]
+        ids = list(dict.fromkeys(keys))
         # Every copy of the group is at `start`, so each holds the same summaries: load them from one.
         first = group[0]
         stored = first.model.load_states(cursors[first.copy], first.copy, ids) if ids else {}
@@ -282,17 +215,12 @@ def apply_batch(
         summaries: dict[str, TicketSummary | None] = {
             key: SUMMARY_DECODER.decode(state) for key, state in stored.items()
         }
-        to_domain_event = app.mapper.to_domain_event
-        for count, notification in enumerate(notifications, start=1):
-            key = str(notification.originator_id)
-            summaries[key] = evolve(to_domain_event(notification), summaries.get(key))
+        read = TICKET_EVENTS.reader(app.mapper)
+        for count, (key, notification) in enumerate(zip(keys, notifications, strict=True), start=1):
+            summaries[key] = evolve(read(notification), summaries.get(key))
             if after_event is not None:
                 after_event(count)
-        after = {key: summaries.get(key) for key in ids}
-        changes = [
-            Change(key, before.get(key), s, SUMMARY_ENCODER.encode(s) if s else b"")
-            for key, s in after.items()
-        ]
+        changes = [Change(key, before.get(key), summaries.get(key)) for key in ids]
         for view in group:
             view.model.write(cursors[view.copy], view.copy, changes)
             view.record(cursors[view.copy], end)

@@ -10,30 +10,33 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from projections.base import BatchResult, EventHook, Prefetcher, ReadModel, apply_batch, scope_asked
+from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
 from projections.portal import (
     CONTACTS,
     EVENT_MODELS,
     PORTAL,
     ContactRecord,
+    EventModel,
     PortalAttachment,
     PortalMessage,
     PortalTicket,
     apply_events,
 )
 from projections.sla_breaches import SlaBreaches
+from projections.summary import TICKET_TOPICS
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
-from projections.views import Copy, View, ViewDatabase, open_view_database
+from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
 from tickets.application.push_back import close_after_window
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
+from tickets.infrastructure.stored_events import Prefetcher
 
 logger = logging.getLogger("projections")
 
@@ -57,8 +60,7 @@ def read_model(name: str) -> ReadModel:
         raise UnknownReadModelError(f"no read model {name!r}; choose from {', '.join(ALL_MODELS)}") from None
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     name: str
     generation: int | None
     position: int
@@ -69,8 +71,7 @@ class Status:
         return max(self.head - self.position, 0)
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     counts: Counts
     sla_breached: int  # breached now
     sla_breached_total: int  # ever breached: decided, or breached now
@@ -83,36 +84,31 @@ Progress = Callable[[int, int, int], None]
 class ProgressSignal:
     """Wakes coroutines, on whatever event loop they wait, when the read side moves on.
 
-    `notify` may be called from any thread (the follower's); waiting holds no thread.
+    `notify` may be called from any thread (the follower's); waiting holds no thread. A future
+    leaves the set once done (woken, or cancelled by its waiter). Adding to, removing from and
+    copying a set are each atomic under the GIL, so the set needs no lock.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._waiters: set[asyncio.Future[None]] = set()
 
     @property
     def waiting(self) -> int:
         """How many coroutines wait for the next progress now."""
-        with self._lock:
-            return len(self._waiters)
+        return len(self._waiters)
 
     def next(self) -> asyncio.Future[None]:
         """A future of the running loop, done at the next `notify` (subscribe before checking the position)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        with self._lock:
-            self._waiters.add(future)
-        future.add_done_callback(self._forget)
+        self._waiters.add(future)
+        future.add_done_callback(self._waiters.discard)
         return future
 
-    def _forget(self, future: asyncio.Future[None]) -> None:
-        with self._lock:
-            self._waiters.discard(future)
-
     def notify(self) -> None:
-        with self._lock:
-            waiters, self._waiters = self._waiters, set()
-        for future in waiters:
-            if not future.get_loop().is_closed():
+        for future in list(self._waiters):
+            if future.get_loop().is_closed():  # its done callbacks can never run
+                self._waiters.discard(future)
+            else:
                 future.get_loop().call_soon_threadsafe(_resolve, future)
 
 
@@ -133,9 +129,8 @@ class ReadSide:
         self.clock = clock
         self.progress = ProgressSignal()
         self.wake = threading.Event()
+        self._fetch = Prefetcher(app.recorder, TICKET_TOPICS)
         self._lock = threading.Lock()
-        # Copies whose secondary indexes this process has made sure of.
-        self._indexed: set[Copy] = set()
 
     @classmethod
     def open(cls, settings: Settings, app: TicketsApp, clock: Clock = system_clock) -> ReadSide:
@@ -151,11 +146,10 @@ class ReadSide:
         return self._views
 
     def close(self) -> None:
+        self._fetch.close()
         if self._views is not None:
             self._views.close()
             self._views = None
-
-    # ------------------------------------------------------------------ copies
 
     def serving_view(self, name: str) -> View:
         """The copy that serves reads, created (empty, to be caught up) if there is none."""
@@ -169,14 +163,8 @@ class ReadSide:
                     if (generation := self.views.active_generation(name)) is None:
                         raise
         view = self.views.view(model, generation, create=True)
-        if view.copy not in self._indexed:
-            self._prepare_to_serve(view)
-        return view
-
-    def _prepare_to_serve(self, view: View) -> None:
-        """Give a copy the indexes its queries need (a no-op when it has them)."""
         self.views.prepare_to_serve(view)
-        self._indexed.add(view.copy)
+        return view
 
     def head(self) -> int:
         return self.app.head_position()
@@ -201,8 +189,6 @@ class ReadSide:
             result.append(Status(label, copy.generation, self.views.position(view), head))
         return result
 
-    # ------------------------------------------------------------------ following the log
-
     def step(
         self,
         names: str | Iterable[str] | None = None,
@@ -211,7 +197,8 @@ class ReadSide:
     ) -> BatchResult:
         """Apply one batch to the serving copies of `names` (default: all), folding it once for them."""
         chosen = [names] if isinstance(names, str) else list(names or READ_MODELS)
-        result = apply_batch(self.views, self.app, [self.serving_view(n) for n in chosen], limit, after_event)
+        views = [self.serving_view(n) for n in chosen]
+        result = apply_batch(self.views, self.app, views, self._fetch, limit, after_event)
         if result.advanced:
             self.progress.notify()
         return result
@@ -272,8 +259,6 @@ class ReadSide:
             finally:
                 progressed.cancel()
 
-    # ------------------------------------------------------------------ rebuilding
-
     def rebuild_all(
         self,
         names: Iterable[str] | None = None,
@@ -291,61 +276,54 @@ class ReadSide:
         models = [read_model(name) for name in names or READ_MODELS]
         targets = [self.views.view(m, self.views.add_copy(m.name, active=False), create=True) for m in models]
         self._fill(targets, progress, batch_size)
-        if switch:
-            self._switch(targets, batch_size)
+        for view in targets if switch else []:
+            self.switch(view.copy.name, view.copy.generation, batch_size)
         return {view.copy.name: view.copy.generation for view in targets}
 
     def _fill(self, targets: list[View], progress: Progress | None, batch_size: int) -> None:
-        """Apply batches to copies that do not serve until they reach the head.
+        """Apply batches to copies that do not serve until they reach the head read at the start.
 
-        Up to the head read at the start, the log is read ahead in a thread (`Prefetcher`)
-        while each batch is folded and written; the rest is caught up batch by batch.
+        Stopping there, and not at the head each batch reads, keeps the pages read ahead
+        (`Prefetcher`) the ones the batches ask for even while the log grows; a switch catches
+        the copy up to the newer head after.
         """
         target = self.head()
         folded = 0
-        prefetcher = Prefetcher(self.app)
-        try:
-            for stop_at, fetch in ((target, prefetcher), (None, None)):
-                while True:
-                    result = apply_batch(
-                        self.views, self.app, targets, batch_size, stop_at=stop_at, fetch=fetch
-                    )
-                    folded += result.events
-                    if progress is not None:
-                        progress(folded, result.position, max(target, result.position))
-                    if not result.advanced:
-                        if result.locked_out:
-                            time.sleep(0.05)
-                            continue
-                        break
-        finally:
-            prefetcher.close()
+        # The customer's side's models apply their own event types, one copy at a time, to the head.
+        for view in [v for v in targets if isinstance(v.model, EventModel)]:
+            while (done := apply_events(self.views, self.app, view, batch_size)).advanced or done.locked_out:
+                folded += done.events
+                if done.locked_out:
+                    time.sleep(0.05)
+        targets = [v for v in targets if not isinstance(v.model, EventModel)]
+        while targets:
+            result = apply_batch(self.views, self.app, targets, self._fetch, batch_size, stop_at=target)
+            folded += result.events
+            if progress is not None:
+                progress(folded, result.position, max(target, result.position))
+            if result.locked_out:
+                time.sleep(0.05)
+            elif not result.advanced:
+                return
 
     def switch(self, name: str, generation: int, batch_size: int = 5000) -> None:
-        """Make copy `generation` of `name` serve reads, after catching it up; drop the previous copy."""
-        self._switch([self.views.view(read_model(name), generation)], batch_size)
-
-    def _switch(self, targets: list[View], batch_size: int) -> None:
-        """Give the copies their secondary indexes, catch them up, make them serve; drop the previous ones."""
-        self._fill(targets, None, batch_size)
-        for view in targets:
-            self._prepare_to_serve(view)
-        self._fill(targets, None, batch_size)
-        for view in targets:
-            previous = self.views.active_generation(view.copy.name)
-            self.views.activate(view.copy.name, view.copy.generation)
-            if previous is not None and previous != view.copy.generation:
-                self._drop(view.model, previous)
+        """Give copy `generation` of `name` its secondary indexes, catch it up and make it serve reads;
+        drop the previous copy. It is caught up once before the index build takes its writer lock,
+        so that the lock is held for the index build and the few events after it only."""
+        view = self.views.view(read_model(name), generation)
+        self._fill([view], None, batch_size)
+        self.views.prepare_to_serve(view)
+        self._fill([view], None, batch_size)
+        previous = self.views.active_generation(name)
+        self.views.activate(name, generation)
+        if previous is not None and previous != generation:
+            self.views.drop_copy(view.model, previous)
 
     def drop(self, name: str, generation: int) -> None:
         """Drop a copy that does not serve (an abandoned rebuild)."""
         if self.views.active_generation(name) == generation:
             raise ValueError(f"copy {generation} of {name} is serving; rebuild instead")
-        self._drop(read_model(name), generation)
-
-    def _drop(self, model: ReadModel, generation: int) -> None:
-        self.views.drop_copy(model, generation)
-        self.views.forget_copy(model.name, generation)
+        self.views.drop_copy(read_model(name), generation)
 
     def dump(self, name: str, generation: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of a copy's tables, sorted (for comparing copies)."""
@@ -360,8 +338,6 @@ class ReadSide:
                     for row in curs.fetchall()
                 )
         return tables
-
-    # ------------------------------------------------------------------ queries
 
     def list_tickets(
         self,
@@ -383,14 +359,8 @@ class ReadSide:
         stats_view, sla_view = self.serving_view(TICKET_STATS.name), self.serving_view(SLA_BREACHES.name)
         with self.views.read(stats_view) as curs:
             counts = TICKET_STATS.counts(curs, stats_view.copy, org_id, scope, scope_id)
-        sla = sla_view.copy
         with self.views.read(sla_view) as curs:
-            breached = SLA_BREACHES.breached_count(curs, sla, org_id, now, scope, scope_id)
-            undecided = SLA_BREACHES.breached_count(
-                curs, sla, org_id, now, scope, scope_id, undecided_only=True
-            )
-            decided = SLA_BREACHES.decided_count(curs, sla, org_id, scope, scope_id)
-        return Stats(counts, breached, decided + undecided)
+            return Stats(counts, *SLA_BREACHES.breaches(curs, sla_view.copy, org_id, now, scope, scope_id))
 
     def contacts(
         self, org_id: str, q: str | None, after: tuple[str, str] | None, limit: int
@@ -438,6 +408,7 @@ class ReadSide:
             return SLA_BREACHES.unrecorded(curs, view.copy, now, limit)
 
 
+@dataclass(eq=False)
 class Follower:
     """Keeps the serving copies at the head of the log, and records SLA breaches as they happen.
 
@@ -446,22 +417,14 @@ class Follower:
     advisory lock, so no event is applied twice.
     """
 
-    def __init__(
-        self,
-        read_side: ReadSide,
-        poll_interval: float = 0.5,
-        breach_interval: float = 15.0,
-        record_breaches: bool = True,
-        batch_size: int = 2000,
-    ) -> None:
-        self.read_side = read_side
-        self.poll_interval = poll_interval
-        self.breach_interval = breach_interval
-        self.record_breaches = record_breaches
-        self.batch_size = batch_size
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_breach_check = 0.0
+    read_side: ReadSide
+    poll_interval: float = 0.5
+    breach_interval: float = 15.0
+    record_breaches: bool = True
+    batch_size: int = 2000
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _next_breach_check: float = field(default=0.0, init=False)
 
     def run_once(self) -> int:
         """One round: a batch folded once for every serving copy, then the breach recorder if it is due.

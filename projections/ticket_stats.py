@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from projections.base import CounterModel, Scope, scopes
 from projections.summary import TicketSummary
@@ -14,8 +14,7 @@ from projections.views import Copy, Cursor
 from tickets.domain.values import Category, Priority, Status
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(NamedTuple):
     total: int
     by_status: dict[str, int]
     by_priority: dict[str, int]
@@ -33,13 +32,9 @@ class TicketStats(CounterModel):
     counter_keys = {"counts": ("org_id", "scope", "scope_id", "field", "value")}
 
     def counted(self, s: TicketSummary) -> Iterable[tuple[str, tuple[Hashable, ...]]]:
+        fields = (("total", ""), ("status", s.status), ("priority", s.priority), ("category", s.category))
         for scope, scope_id in scopes(s):
-            for field, value in (
-                ("total", ""),
-                ("status", s.status),
-                ("priority", s.priority),
-                ("category", s.category),
-            ):
+            for field, value in fields:
                 yield "counts", (s.org_id, scope, scope_id, field, value)
 
     def counts(self, curs: Cursor, copy: Copy, org_id: str, scope: Scope, scope_id: str) -> Counts:

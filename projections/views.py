@@ -13,11 +13,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Self, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Cursor as PgCursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -36,11 +36,8 @@ class Cursor(Protocol):
     """The part of a DB-API cursor the read models use (psycopg dict rows or sqlite3.Row)."""
 
     def execute(self, statement: Any, params: Any = ..., /) -> Any: ...
-
     def executemany(self, statement: Any, params_seq: Any, /) -> Any: ...
-
     def fetchall(self) -> Any: ...
-
     def fetchone(self) -> Any: ...
 
 
@@ -50,6 +47,8 @@ class Dialect:
     name = "sqlite"
     # What `{blob}` and `{text_set}` (a set of short strings: tag ids, words) stand for in table definitions.
     types = {"blob": "BLOB", "text_set": "TEXT"}
+    # The index that makes `set_contains` fast on a `{table}`'s set `{column}`, where the store has one.
+    set_index: str | None = None
 
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """`column IN values` as SQL and parameters."""
@@ -64,9 +63,6 @@ class Dialect:
         match = (" AND " if every else " OR ").join(f"{column} LIKE ?" for _ in values)
         return f"({match})", [f"% {v} %" for v in values]
 
-    def set_index(self, table: str, column: str) -> str | None:
-        return None
-
     def insert_rows(
         self, curs: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
@@ -79,6 +75,7 @@ class Dialect:
 class PostgresDialect(Dialect):
     name = "postgres"
     types = {"blob": "BYTEA", "text_set": "TEXT[]"}
+    set_index = "CREATE INDEX IF NOT EXISTS {table}_{column}_gin ON {table} USING GIN ({column})"
 
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
@@ -88,9 +85,6 @@ class PostgresDialect(Dialect):
 
     def set_contains(self, column: str, values: Sequence[str], every: bool) -> tuple[str, list[Any]]:
         return f"{column} {'@>' if every else '&&'} ?::text[]", [list(values)]
-
-    def set_index(self, table: str, column: str) -> str | None:
-        return f"CREATE INDEX IF NOT EXISTS {table}_{column}_gin ON {table} USING GIN ({column})"
 
     def insert_rows(
         self, curs: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -122,11 +116,6 @@ def registered_name(name: str) -> str:
     return f"{name}_v{FOLD_VERSION}"
 
 
-def copy_prefix(name: str, generation: int) -> str:
-    """The name stem of a copy's tables (and file): the read model, the fold version, the copy."""
-    return f"{registered_name(name)}_g{generation}"
-
-
 @dataclass(frozen=True)
 class Copy:
     """One copy of a read model: what its queries and writes need to find its tables."""
@@ -137,35 +126,37 @@ class Copy:
 
     @property
     def prefix(self) -> str:
-        return copy_prefix(self.name, self.generation)
+        """The name stem of the copy's tables (and file): the read model, the fold version, the copy."""
+        return f"{registered_name(self.name)}_g{self.generation}"
 
 
 # eventsourcing 9.5's public `insert_tracking` and `max_tracking_id` open their own transactions; a
 # batch needs both inside its transaction, so the views call the recorders' `_insert_tracking` and
 # `_max_tracking_id` here, from their own subclasses, and nowhere else.
-class _InTransaction:
-    def position_in(self: Any, curs: Cursor) -> int:
+class _InTransaction(Protocol):
+    def _max_tracking_id(self, application_name: str, curs: Any, /) -> int | None: ...
+    def _insert_tracking(self, curs: Any, tracking: Tracking, /) -> None: ...
+
+    def position_in(self, curs: Cursor) -> int:
         """The copy's tracked position, read inside a batch transaction."""
         return self._max_tracking_id(UPSTREAM, curs) or 0
 
-    def record(self: Any, curs: Cursor, position: int) -> None:
+    def record(self, curs: Cursor, position: int) -> None:
         """Record the copy's new position in the caller's transaction (refused unless it moves forward)."""
         self._insert_tracking(curs, Tracking(UPSTREAM, position))
 
 
-class SQLiteView(_InTransaction, SQLiteTrackingRecorder):
+# The recorder comes first, so that its methods, not the protocol's declarations, are the ones called.
+class SQLiteView(SQLiteTrackingRecorder, _InTransaction):
     """A read model copy in its own SQLite file; tables and tracking commit together."""
 
     def __init__(self, datastore: SQLiteDatastore, *, model: ReadModel, generation: int) -> None:
         self.model, self.copy = model, Copy(model.name, generation, Dialect())
-        self._ddl = model.ddl(self.copy)
         super().__init__(datastore)
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self._ddl]
+        self.create_table_statements.extend(model.ddl(self.copy))
 
 
-class PostgresView(_InTransaction, PostgresTrackingRecorder):
+class PostgresView(PostgresTrackingRecorder, _InTransaction):
     """A read model copy in the event database; tables and tracking commit together."""
 
     def __init__(self, datastore: PostgresDatastore, *, model: ReadModel, generation: int) -> None:
@@ -182,8 +173,7 @@ class CopyNotFoundError(LookupError):
     """The named copy of a read model does not exist."""
 
 
-@dataclass(frozen=True)
-class CopyInfo:
+class CopyInfo(NamedTuple):
     name: str
     generation: int
     active: bool
@@ -205,21 +195,22 @@ class ViewDatabase(ABC):
     def __init__(self) -> None:
         self._views: dict[tuple[str, int], View] = {}
         self._opening = threading.Lock()
+        self._serving: set[Copy] = set()  # copies this process gave their serving indexes
 
-    # ----------------------------------------------------------------- registry
-
-    def _registry(self) -> contextlib.AbstractContextManager[Cursor]:
-        return self.registry.transaction(commit=True)
+    def _registry(self, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
+        """Run one statement (that returns rows) on the registry, in a transaction of its own."""
+        with self.registry.transaction(commit=True) as curs:
+            curs.execute(statement, params)
+            return list(curs.fetchall())
 
     def copies(self, name: str | None = None) -> list[CopyInfo]:
         """The registered copies (of `name`) under the current fold version, by their plain names."""
         suffix = registered_name("")
-        with self._registry() as curs:
-            curs.execute("SELECT name, generation, active FROM projection_copies ORDER BY name, generation")
-            rows = curs.fetchall()
         found = [
             CopyInfo(r["name"].removesuffix(suffix), int(r["generation"]), bool(r["active"]))
-            for r in rows
+            for r in self._registry(
+                "SELECT name, generation, active FROM projection_copies ORDER BY name, generation"
+            )
             if r["name"].endswith(suffix)
         ]
         return [c for c in found if name in (None, c.name)]
@@ -229,39 +220,26 @@ class ViewDatabase(ABC):
 
     def add_copy(self, name: str, active: bool) -> int:
         """Register a new copy (the next generation number) and return its number."""
-        with self._registry() as curs:
-            curs.execute(
-                "INSERT INTO projection_copies (name, generation, active) "
-                "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
-                "RETURNING generation",
-                (registered_name(name), active, registered_name(name)),
-            )
-            return int(curs.fetchone()["generation"])
+        (row,) = self._registry(
+            "INSERT INTO projection_copies (name, generation, active) "
+            "SELECT ?, COALESCE(MAX(generation), 0) + 1, ? FROM projection_copies WHERE name = ? "
+            "RETURNING generation",
+            (registered_name(name), active, registered_name(name)),
+        )
+        return int(row["generation"])
 
     def activate(self, name: str, generation: int) -> None:
-        with self._registry() as curs:
-            curs.execute(
-                "UPDATE projection_copies SET active = (generation = ?) WHERE name = ?",
-                (generation, registered_name(name)),
-            )
-
-    def forget_copy(self, name: str, generation: int) -> None:
-        with self._registry() as curs:
-            curs.execute(
-                "DELETE FROM projection_copies WHERE name = ? AND generation = ?",
-                (registered_name(name), generation),
-            )
-
-    # ----------------------------------------------------------------- copies
+        self._registry(
+            "UPDATE projection_copies SET active = (generation = ?) WHERE name = ? RETURNING generation",
+            (generation, registered_name(name)),
+        )
 
     def view(self, model: ReadModel, generation: int, create: bool = False) -> View:
         """The view of one copy (a TrackingRecorder), creating its tables when `create`."""
         key = (model.name, generation)
-        if key in self._views:
-            return self._views[key]
         with self._opening:
             if key not in self._views:
-                if not create and not self._copy_exists(model.name, generation):
+                if not create and generation not in [c.generation for c in self.copies(model.name)]:
                     raise CopyNotFoundError(f"{model.name} copy {generation} does not exist")
                 view = self._open_view(model, generation)
                 try:
@@ -270,17 +248,22 @@ class ViewDatabase(ABC):
                     # Another process created the same tables at the same moment; they exist now.
                     view.create_table()
                 self._views[key] = view
-        return self._views[key]
-
-    @abstractmethod
-    def _copy_exists(self, name: str, generation: int) -> bool: ...
+            return self._views[key]
 
     @abstractmethod
     def _open_view(self, model: ReadModel, generation: int) -> View: ...
 
-    @abstractmethod
     def drop_copy(self, model: ReadModel, generation: int) -> None:
-        """Delete a copy's tables (after it stopped serving)."""
+        """Delete a copy (after it stopped serving): its tables, then its registry entry."""
+        view: View | None = self._views.pop((model.name, generation), None)
+        self._drop_tables(view or self._open_view(model, generation))
+        self._registry(
+            "DELETE FROM projection_copies WHERE name = ? AND generation = ? RETURNING generation",
+            (registered_name(model.name), generation),
+        )
+
+    @abstractmethod
+    def _drop_tables(self, view: View) -> None: ...
 
     @abstractmethod
     def batch(self, *views: View) -> contextlib.AbstractContextManager[dict[Copy, Cursor]]:
@@ -297,16 +280,19 @@ class ViewDatabase(ABC):
         return view.datastore.transaction(commit=False)
 
     def prepare_to_serve(self, view: View) -> None:
-        """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock."""
-        if statements := view.model.serving_ddl(view.copy):
+        """Run a copy's (idempotent) serving statements (`ReadModel.serving_ddl`) under its writer lock,
+        once per process."""
+        if view.copy not in self._serving and (statements := view.model.serving_ddl(view.copy)):
             with self._locked(view) as curs:
                 for statement in statements:
                     curs.execute(statement)
+        self._serving.add(view.copy)
 
     def position(self, view: View) -> int:
         return view.max_tracking_id(UPSTREAM) or 0
 
     def close(self) -> None:
+        # On PostgreSQL the views and the registry share one datastore; closing it again does nothing.
         for view in self._views.values():
             view.datastore.close()
         self._views.clear()
@@ -319,25 +305,20 @@ class SQLiteViewDatabase(ViewDatabase):
         self.dialect = Dialect()
         self.base = events_file.with_name(events_file.stem + "-views")
         self.registry = SQLiteDatastore(str(self.base.with_suffix(".db")), lock_timeout=10, pool_size=2)
-        with self._registry() as curs:
+        with self.registry.transaction(commit=True) as curs:
             curs.execute(REGISTRY_DDL)
 
-    def copy_file(self, name: str, generation: int) -> Path:
-        return self.base.with_name(f"{self.base.name}.{copy_prefix(name, generation)}.db")
-
-    def _copy_exists(self, name: str, generation: int) -> bool:
-        return self.copy_file(name, generation).exists()
-
     def _open_view(self, model: ReadModel, generation: int) -> SQLiteView:
-        store = SQLiteDatastore(str(self.copy_file(model.name, generation)), lock_timeout=30, pool_size=3)
-        return SQLiteView(store, model=model, generation=generation)
+        file = self.base.with_name(f"{self.base.name}.{Copy(model.name, generation, self.dialect).prefix}.db")
+        return SQLiteView(
+            SQLiteDatastore(str(file), lock_timeout=30, pool_size=3), model=model, generation=generation
+        )
 
-    def drop_copy(self, model: ReadModel, generation: int) -> None:
-        view = self._views.pop((model.name, generation), None)
-        if view is not None:
-            view.datastore.close()
+    def _drop_tables(self, view: View) -> None:
+        assert isinstance(view, SQLiteView)
+        view.datastore.close()
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.copy_file(model.name, generation)}{suffix}").unlink(missing_ok=True)
+            Path(f"{view.datastore.pool.db_name}{suffix}").unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def batch(self, *views: View) -> Iterator[dict[Copy, Cursor]]:
@@ -353,22 +334,19 @@ class SQLiteViewDatabase(ViewDatabase):
         """A `BEGIN IMMEDIATE` transaction on the copy's file: it serializes the file's writers."""
         assert isinstance(view, SQLiteView)
         with view.datastore.get_connection(commit=True) as conn:
-            curs: SQLiteCursor = conn.cursor()
+            curs = conn.cursor()
+            curs.execute("BEGIN IMMEDIATE")
             try:
-                curs.execute("BEGIN IMMEDIATE")
                 yield curs
             except BaseException:
                 conn.rollback()
                 raise
-            else:
-                conn.commit()
-            finally:
-                curs.sqlite_cursor.close()
+            conn.commit()
 
 
-def _advisory_key(name: str) -> int:
-    """A stable 32-bit key per read model (the first half of the two-key advisory lock)."""
-    return zlib.crc32(f"tickets-projection:{registered_name(name)}".encode()) - 2**31
+def _lock_key(copy: Copy) -> tuple[int, int]:
+    """A copy's two-key advisory lock: a stable 32-bit key per read model (and fold), and the copy."""
+    return zlib.crc32(f"tickets-projection:{registered_name(copy.name)}".encode()) - 2**31, copy.generation
 
 
 class PostgresViewDatabase(ViewDatabase):
@@ -391,22 +369,15 @@ class PostgresViewDatabase(ViewDatabase):
         # library's interface) makes QmarkCursors. It must be set before the pool opens: an eventsourcing
         # upgrade that builds its pool differently has to keep this working (tests/projections fail if not).
         cast(dict[str, Any], self.datastore.pool.kwargs)["cursor_factory"] = QmarkCursor
-        with self._registry() as curs:
+        with self.registry.transaction(commit=True) as curs:
             # Two processes may start at once: serialize the creation of the registry.
-            curs.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key("registry"),))
+            curs.execute("SELECT pg_advisory_xact_lock(?)", _lock_key(Copy("registry", 0, self.dialect))[:1])
             curs.execute(REGISTRY_DDL)
-
-    def _copy_exists(self, name: str, generation: int) -> bool:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(?) AS t", (f"{copy_prefix(name, generation)}_tracking",))
-            row = curs.fetchone()
-            return row is not None and row["t"] is not None
 
     def _open_view(self, model: ReadModel, generation: int) -> PostgresView:
         return PostgresView(self.datastore, model=model, generation=generation)
 
-    def drop_copy(self, model: ReadModel, generation: int) -> None:
-        view = self._views.pop((model.name, generation), None) or self._open_view(model, generation)
+    def _drop_tables(self, view: View) -> None:
         # Waits for a batch in flight on this copy to finish before dropping its tables.
         with self._locked(view) as curs:
             curs.execute(
@@ -421,10 +392,7 @@ class PostgresViewDatabase(ViewDatabase):
         with self.datastore.transaction(commit=True) as curs:
             cursors: dict[Copy, Cursor] = {}
             for view in views:
-                curs.execute(
-                    "SELECT pg_try_advisory_xact_lock(?, ?) AS locked",
-                    (_advisory_key(view.copy.name), view.copy.generation),
-                )
+                curs.execute("SELECT pg_try_advisory_xact_lock(?, ?) AS locked", _lock_key(view.copy))
                 row = curs.fetchone()
                 if row is not None and row["locked"]:
                     cursors[view.copy] = curs
@@ -434,15 +402,9 @@ class PostgresViewDatabase(ViewDatabase):
     def _locked(self, view: View) -> Iterator[Cursor]:
         # Batches of this copy skip their round meanwhile (they only try the lock).
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                "SELECT pg_advisory_xact_lock(?, ?)", (_advisory_key(view.copy.name), view.copy.generation)
-            )
+            curs.execute("SELECT pg_advisory_xact_lock(?, ?)", _lock_key(view.copy))
             curs.execute("SET LOCAL maintenance_work_mem = '256MB'")  # for the index builds of a switch
             yield curs
-
-    def close(self) -> None:
-        self._views.clear()
-        self.datastore.close()
 
 
 def open_view_database(settings: Settings) -> ViewDatabase:

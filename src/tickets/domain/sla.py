@@ -129,11 +129,10 @@ class SlaClock:
 
     def settled(self, at: datetime) -> SlaClock:
         """The clock with the outcome of each target as of `at` recorded, before the clock changes."""
-        return replace(
-            self,
-            first_response_missed=self.first_response_breached(at),
-            resolution_missed=self.resolution_breached(at),
-        )
+        missed = (self.first_response_breached(at), self.resolution_breached(at))
+        if missed == (self.first_response_missed, self.resolution_missed):
+            return self  # nothing new to record (a clock is immutable: no copy needed)
+        return replace(self, first_response_missed=missed[0], resolution_missed=missed[1])
 
     def with_due_times(self, due: SlaDueTimes, at: datetime) -> SlaClock:
         """New due times (a policy re-stamp); a target already missed stays missed."""
