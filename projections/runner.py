@@ -273,7 +273,7 @@ class ReadSide:
         created in one go by the switch. The serving copies keep answering (and following the
         log) until then.
         """
-        models = [read_model(name) for name in names or READ_MODELS]
+        models = [read_model(name) for name in names or ALL_MODELS]
         targets = [self.views.view(m, self.views.add_copy(m.name, active=False), create=True) for m in models]
         self._fill(targets, progress, batch_size)
         for view in targets if switch else []:

@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from projections.runner import READ_MODELS, Follower, ReadSide, UnknownReadModelError
+from projections.runner import ALL_MODELS, Follower, ReadSide, UnknownReadModelError
 from tickets.cli.options import examples
 from tickets.cli.store import store
 
@@ -63,7 +63,7 @@ def run(poll_interval: float, breach_interval: float, batch_size: int) -> None:
 def status(as_json: bool) -> None:
     """Each read model's position, the head of the event log, and the lag."""
     with opened_read_side() as read_side:
-        for name in READ_MODELS:
+        for name in ALL_MODELS:
             read_side.serving_view(name)
         rows = read_side.status()
     if as_json:
@@ -124,9 +124,9 @@ def rebuild(names: tuple[str, ...], no_switch: bool, batch_size: int) -> None:
     A copy is filled without its query indexes; the switch builds them, catches the copy up,
     and is then one registry update, after which the old copy is dropped.
     """
-    chosen = names or tuple(READ_MODELS)
+    chosen = names or tuple(ALL_MODELS)
     with opened_read_side() as read_side:
-        progress = ProgressLine("+".join(chosen) if len(chosen) < len(READ_MODELS) else "all")
+        progress = ProgressLine("+".join(chosen) if len(chosen) < len(ALL_MODELS) else "all")
         try:
             generations = read_side.rebuild_all(chosen, progress, switch=not no_switch, batch_size=batch_size)
         except UnknownReadModelError as error:
