@@ -157,8 +157,7 @@ class ClientGroup(click.Group):
 
         def register(function: Callable[..., Any]) -> click.Command:
             command: click.Command = decorator(function)
-            for alias in aliases:
-                self.aliases[alias] = command.name or ""
+            self.aliases.update(dict.fromkeys(aliases, command.name or ""))
             return command
 
         return register
