@@ -49,12 +49,9 @@ def invocation() -> Invocation:
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    if (
-        value is None
-        or ctx.get_parameter_source(param.name or "") is not click.core.ParameterSource.COMMANDLINE
-    ):
-        return
-    setattr(ctx.find_root().ensure_object(Invocation), param.name or "", value)
+    written = ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE
+    if value is not None and written:
+        setattr(ctx.find_root().ensure_object(Invocation), param.name or "", value)
 
 
 def _check_json_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -160,8 +157,7 @@ class ClientGroup(click.Group):
 
         def register(function: Callable[..., Any]) -> click.Command:
             command: click.Command = decorator(function)
-            for alias in aliases:
-                self.aliases[alias] = command.name or ""
+            self.aliases.update(dict.fromkeys(aliases, command.name or ""))
             return command
 
         return register
@@ -191,15 +187,12 @@ class ClientGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Each command with its aliases: `list, ls`.
-        by_command: dict[str, list[str]] = {}
-        for alias, name in self.aliases.items():
-            by_command.setdefault(name, []).append(alias)
         rows = []
         for name in self.list_commands(ctx):
             command = self.get_command(ctx, name)
             if command is None or command.hidden:
                 continue
-            label = ", ".join([name, *by_command.get(name, [])])
+            label = ", ".join([name, *(alias for alias, to in self.aliases.items() if to == name)])
             rows.append((label, command.get_short_help_str(limit=formatter.width - 6 - len(label))))
         if rows:
             with formatter.section("Commands"):

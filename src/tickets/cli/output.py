@@ -65,11 +65,11 @@ class _TrimmedLines(io.TextIOBase):
         return False
 
 
-def make_console(stream: TextIO | None = None, *, wide: bool = False) -> Console:
-    stream = stream or sys.stdout
-    colour = use_colour(stream)
+def make_console(wide: bool) -> Console:
+    """A console on stdout, in colour on a terminal, as wide as the terminal (wider for `-o wide`)."""
+    colour = use_colour(sys.stdout)
     console = Console(
-        file=stream if colour else cast(TextIO, _TrimmedLines(stream)),
+        file=sys.stdout if colour else cast(TextIO, _TrimmedLines(sys.stdout)),
         color_system="auto" if colour else None,
         force_terminal=colour,
         highlight=False,
@@ -133,7 +133,7 @@ def emit(data: Any, render: TableRenderer | None = None) -> None:
     output = options.output or "table"
     machine = options.json_fields is not None or options.query is not None or output in ("json", "yaml")
     if not machine and render is not None:
-        render(make_console(wide=output == "wide"), data, output == "wide")
+        render(make_console(output == "wide"), data, output == "wide")
         return
     if options.json_fields:
         data = select_fields(data, [name.strip() for name in options.json_fields.split(",") if name.strip()])
@@ -171,8 +171,7 @@ def table(columns: Sequence[Column], empty_message: str) -> TableRenderer:
         if not rows:
             note(empty_message)
             return
-        shown = [c for c in columns if not (c.narrow_only if wide else c.wide_only)]
-        print_table(console, rows, shown)
+        print_table(console, rows, [c for c in columns if not (c.narrow_only if wide else c.wide_only)])
 
     return render
 
@@ -236,14 +235,11 @@ def print_fields(console: Console, pairs: Sequence[tuple[str, Cell]]) -> None:
 
 
 def as_text(value: Cell | None) -> Text:
-    if isinstance(value, Text):
-        return value
-    return Text("" if value is None else str(value))
+    return value if isinstance(value, Text) else Text("" if value is None else str(value))
 
 
 def styled(value: str | None, styles: Mapping[str, str]) -> Text:
-    text = value or ""
-    return Text(text, style=styles.get(text, ""))
+    return Text(value or "", style=styles.get(value or "", ""))
 
 
 def or_dash(value: Any) -> str:

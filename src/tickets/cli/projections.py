@@ -81,9 +81,10 @@ def status(as_json: bool) -> None:
 class ProgressLine:
     """One progress line on stderr: bar, positions, events/s and ETA."""
 
-    def __init__(self, name: str, width: int = 30) -> None:
+    width = 30  # of the bar
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.width = width
         self.started = time.monotonic()
         self.last_draw = 0.0
         self.events = self.position = self.target = 0  # as last reported
@@ -97,9 +98,7 @@ class ProgressLine:
         elapsed = max(now - self.started, 1e-9)
         rate = events / elapsed
         done = position / target if target else 1.0
-        remaining_positions = max(target - position, 0)
-        positions_per_second = position / elapsed if position else 0
-        eta = remaining_positions / positions_per_second if positions_per_second else 0
+        eta = max(target - position, 0) * elapsed / position if position else 0  # at the rate so far
         filled = int(self.width * min(done, 1.0))
         bar = "#" * filled + "-" * (self.width - filled)
         click.echo(

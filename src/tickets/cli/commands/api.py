@@ -63,9 +63,7 @@ def api(method: str, path: str, data: str | None, params: tuple[str, ...], inclu
         if not separator or not key:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="'-p'")
         query[key] = value
-    client = api_client()
-    body = request_body(data)
-    response = client.send(method, api_path(path), params=query, json=body)
+    response = api_client().send(method, api_path(path), params=query, json=request_body(data))
     if include:
         click.echo(f"HTTP/1.1 {response.status_code} {response.reason_phrase}", err=True)
         for name, value in response.headers.items():

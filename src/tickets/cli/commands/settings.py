@@ -167,6 +167,16 @@ def new_team_option(help: str) -> Decorator:
 move_team_option = new_team_option("Move to this team; `none` for org-wide.")
 
 
+def target_options(first_response: str, resolution: str, required: bool) -> list[Decorator]:
+    """An SLA policy's two targets, with these helps, named as their API fields."""
+    return [
+        click.option(
+            "--first-response", "firstResponseMinutes", type=Minutes(), required=required, help=first_response
+        ),
+        click.option("--resolution", "resolutionMinutes", type=Minutes(), required=required, help=resolution),
+    ]
+
+
 # ============================================================================= tags
 
 
@@ -293,24 +303,12 @@ SLA_POLICIES = Resource(
     updated=lambda p: f"Updated SLA policy {short_id(p['id'])}.",
     create_options=[
         click.option("--priority", type=click.Choice(PRIORITIES), required=True),
-        click.option(
-            "--first-response",
-            "firstResponseMinutes",
-            type=Minutes(),
-            required=True,
-            help="Target for the first response.",
-        ),
-        click.option(
-            "--resolution", "resolutionMinutes", type=Minutes(), required=True, help="Target for resolving."
-        ),
+        *target_options("Target for the first response.", "Target for resolving.", required=True),
         new_team_option("Only this team's tickets (name or id)."),
     ],
     update_options=[
         click.option("--priority", type=click.Choice(PRIORITIES)),
-        click.option(
-            "--first-response", "firstResponseMinutes", type=Minutes(), help="New first-response target."
-        ),
-        click.option("--resolution", "resolutionMinutes", type=Minutes(), help="New resolution target."),
+        *target_options("New first-response target.", "New resolution target.", required=False),
         move_team_option,
     ],
     admins_only=True,

@@ -243,18 +243,14 @@ def list_tickets(every_page: bool, **given: Any) -> None:
 
     Several values of one filter are alternatives; different filters must all hold.
     """
-    client = api_client()
-    directory = Directory(client)
+    directory = Directory(api_client())
     # Besides the field filters, the options are named as the query parameters they are.
     filters = {name: given.pop(name) for name in LIST_FILTERS}
     params = api_values(directory, "list", filters) | given
-    items: list[dict[str, Any]] = []
-    more = False
-    for page in client.pages("/tickets", params, follow=every_page):
-        items.extend(page["items"])
-        more = bool(page.get("nextCursor"))
+    pages = list(directory.client.pages("/tickets", params, follow=every_page))
+    items = [item for page in pages for item in page["items"]]
     emit(items, table(ticket_columns(directory), "No tickets found."))
-    if more:
+    if pages[-1].get("nextCursor"):
         note(f"Showing the first {len(items)} tickets; use --all for every page.")
 
 
@@ -277,12 +273,11 @@ def view_ticket(ref: str, activities: bool, no_thread: bool) -> None:
 
     In JSON the ticket carries `messages` (and `activities` with --activities).
     """
-    client = api_client()
-    value: dict[str, Any] = client.get(ticket_path(ref))
+    directory = Directory(api_client())
+    value: dict[str, Any] = directory.client.get(ticket_path(ref))
     for part, wanted in (("messages", not no_thread), ("activities", activities)):
         if wanted:
-            value[part] = client.all_items(ticket_path(str(value["id"]), part))
-    directory = Directory(client)
+            value[part] = directory.client.all_items(ticket_path(str(value["id"]), part))
     emit(value, lambda console, data, wide: describe_ticket(console, data, directory))
 
 
@@ -406,11 +401,10 @@ def create_ticket(subject: str, description: str | None, description_file: str |
 
     The description comes from --description, --description-file, or standard input when it is piped.
     """
-    client = api_client()
-    directory = Directory(client)
+    directory = Directory(api_client())
     text = read_text(description, description_file, what="description")
     fields = {"subject": subject, "description": text or None, **given}
-    created = client.post("/tickets", api_values(directory, "create", fields))
+    created = directory.client.post("/tickets", api_values(directory, "create", fields))
     emit(created, said(lambda t: f"Created ticket {ticket_label(t)}: {t['subject']}"))
 
 
@@ -591,9 +585,9 @@ def print_stats(console: Console, counts: Row, wide: bool) -> None:
         ("PRIORITY", "byPriority", PRIORITIES, PRIORITY_STYLES),
         ("CATEGORY", "byCategory", CATEGORIES, {}),
     ):
-        by_value: dict[str, int] = counts.get(key) or {}
-        rows = [{"value": value, "count": by_value.get(value, 0)} for value in values]
-        rows += [{"value": v, "count": n} for v, n in by_value.items() if v not in values]
+        # Every known value, even with no tickets, then any the server knows and the CLI does not.
+        by_value: dict[str, int] = dict.fromkeys(values, 0) | (counts.get(key) or {})
+        rows = [{"value": value, "count": count} for value, count in by_value.items()]
         columns = [
             Column(title, lambda r, s=styles: styled(r["value"], s)),  # type: ignore[misc]
             Column("TICKETS", lambda r: str(r["count"]), justify="right"),
