@@ -536,4 +536,3 @@ def _contact(r: Any) -> ContactRecord:
 
 PORTAL = PortalView()
 CONTACTS = Contacts()
-EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS)}

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
+from projections.outbox import OUTBOX, QueuedMail
 from projections.portal import (
     CONTACTS,
-    EVENT_MODELS,
     PORTAL,
     ContactRecord,
     EventModel,
@@ -32,6 +32,7 @@ from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
 from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
+from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.infrastructure.clock import Clock, system_clock
@@ -45,7 +46,9 @@ TICKET_STATS = TicketStats()
 SLA_BREACHES = SlaBreaches()
 # The read models folded from ticket summaries, batch by batch (`apply_batch`).
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
-# Every read model, with those that apply chosen event types one by one (`projections/portal.py`).
+# The read models that apply chosen event types one by one (`projections/portal.py`, `outbox.py`).
+EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS, OUTBOX)}
+# Every read model.
 ALL_MODELS: dict[str, ReadModel] = {**READ_MODELS, **EVENT_MODELS}
 
 
@@ -401,6 +404,18 @@ class ReadSide:
         with self.views.read(view) as curs:
             return PORTAL.window_over(curs, view.copy, now, limit)
 
+    def mail_due(self, now: datetime, limit: int) -> list[QueuedMail]:
+        """Mails due to be sent (or tried again) by `now`: what the mail sender asks for."""
+        view = self.serving_view(OUTBOX.name)
+        with self.views.read(view) as curs:
+            return OUTBOX.due(curs, view.copy, now, limit)
+
+    def mail_counts(self) -> dict[str, int]:
+        """How many mails of the outbox are in each state (queued, sending, retrying, sent, failed)."""
+        view = self.serving_view(OUTBOX.name)
+        with self.views.read(view) as curs:
+            return OUTBOX.counts(curs, view.copy)
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -422,6 +437,10 @@ class Follower:
     breach_interval: float = 15.0
     record_breaches: bool = True
     batch_size: int = 2000
+    # Sends the mails the outbox says are due (the email channel), each round at most every `mail_interval`.
+    mail_sender: MailSender | None = None
+    mail_interval: float = 1.0
+    _next_mail_round: float = field(default=0.0, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _next_breach_check: float = field(default=0.0, init=False)
@@ -436,6 +455,9 @@ class Follower:
         if self.record_breaches and time.monotonic() >= self._next_breach_check:
             self._next_breach_check = time.monotonic() + self.breach_interval
             self.run_policies()
+        if self.mail_sender is not None and time.monotonic() >= self._next_mail_round:
+            self._next_mail_round = time.monotonic() + self.mail_interval
+            self.send_mail()
         moved = result.events + customer_side.events
         return moved + (1 if result.advanced or customer_side.advanced else 0)
 
@@ -444,6 +466,12 @@ class Follower:
         read_side = self.read_side
         record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
         close_after_window(read_side.app, read_side.push_back_over, read_side.clock())
+
+    def send_mail(self) -> int:
+        """Hand the due mails to the transport (once each, across servers); how many were sent."""
+        if self.mail_sender is None:
+            return 0
+        return self.mail_sender.send_due(self.read_side.mail_due)
 
     def run(self) -> None:
         """Follow the log until `stop()`; errors are logged and retried after a pause."""

@@ -215,6 +215,18 @@ for _event_type, _handler in HANDLERS.items():
     evolve.register(_event_type, _changes(_handler))
 
 
+def _version_only(event: Any, summary: TicketSummary | None) -> TicketSummary | None:
+    """The email channel's bookkeeping: the ticket's version moves, its update time does not (a
+    mail going out is not a change anyone made to the ticket)."""
+    if summary is not None:
+        summary.version = event.originator_version
+    return summary
+
+
+for _event_type in (Ticket.EmailQueued, Ticket.EmailSent, Ticket.EmailFailed, Ticket.MailReceived):
+    evolve.register(_event_type, _version_only)
+
+
 # Stored ticket events are read with msgspec, as structs of their fields (`EventReader`, ten times
 # faster than the library's JSON transcoder), and each struct folds with its event class's handler.
 TICKET_EVENTS = EventReader(TICKET_EVENT_TYPES)

@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 from tickets.api.app import create_app
 from tickets.bootstrap import Services, build_services
 from tickets.infrastructure.clock import ManualClock
-from tickets.infrastructure.settings import Settings
+from tickets.infrastructure.settings import MailSettings, Settings
 
 PG_ADMIN_DSN = os.environ.get("TICKETS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -62,8 +62,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def services(database_url: str, clock: ManualClock) -> Iterator[Services]:
-    built = build_services(Settings(database_url), clock=clock)
+def services(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[Services]:
+    # Mail goes to files in the test's own directory (no SMTP server named): never into ./var/mail.
+    built = build_services(
+        Settings(database_url, mail=MailSettings(directory=tmp_path / "mail")), clock=clock
+    )
     # Tests move the clock by hand: breaches are recorded when a test asks, never behind its back.
     built.record_sla_breaches = False
     try:

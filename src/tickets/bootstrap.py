@@ -16,11 +16,14 @@ from tickets.application.app import TicketsApp
 from tickets.application.attachments import AttachmentService
 from tickets.application.contacts import ContactService
 from tickets.application.directory import DirectoryService
+from tickets.application.mail_intake import MailIntake
+from tickets.application.mail_sender import MailSender
 from tickets.application.tickets import TicketService
 from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
+from tickets.infrastructure.mailer import MailTransport, MemoryTransport, open_transport
 from tickets.infrastructure.postgres import open_database
-from tickets.infrastructure.settings import AttachmentLimits, Settings
+from tickets.infrastructure.settings import AttachmentLimits, MailSettings, Settings
 
 IN_MEMORY = "memory"
 
@@ -34,6 +37,10 @@ class Services:
     tickets: TicketService
     contacts: ContactService
     attachments: AttachmentService
+    # The email channel: the intake (addresses, received mail) and the sender of queued mail.
+    mail: MailIntake
+    mail_sender: MailSender
+    mail_settings: MailSettings
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -57,9 +64,11 @@ def wire(
     store: str = IN_MEMORY,
     blobs: BlobStore | None = None,
     attachment_limits: AttachmentLimits = AttachmentLimits(),
+    mail_settings: MailSettings = MailSettings(),
+    transport: MailTransport | None = None,
 ) -> Services:
-    """The services over an open application (no read side); attachment bytes in memory unless
-    `blobs` says where."""
+    """The services over an open application (no read side); attachment bytes and sent mail in
+    memory unless `blobs` and `transport` say where."""
     directory = DirectoryService(app, clock)
     contacts = ContactService(app, clock)
     tickets = TicketService(app, directory, clock, contacts, attachment_limits)
@@ -70,6 +79,11 @@ def wire(
         tickets=tickets,
         contacts=contacts,
         attachments=attachments,
+        mail=MailIntake(app, directory, tickets, attachments, mail_settings.domain),
+        mail_sender=MailSender(
+            app, transport or MemoryTransport(), attachments.blobs, contacts, mail_settings, clock
+        ),
+        mail_settings=mail_settings,
         clock=clock,
         store=store,
     )
@@ -92,7 +106,10 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
         open_database(env)
     app = TicketsApp(env=env)
     store = "postgresql" if settings.is_postgres else "sqlite"
-    services = wire(app, clock, store, open_blob_store(settings), settings.attachment_limits)
+    transport = open_transport(settings.mail.smtp_url, settings.mail_directory())
+    services = wire(
+        app, clock, store, open_blob_store(settings), settings.attachment_limits, settings.mail, transport
+    )
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.
     services.contacts.index = read_side.contact

@@ -68,11 +68,14 @@ def test_ticket_lifecycle_over_http(client: TestClient[Any], org: Org, clock: Ma
         "assigned",
         "note_added",
         "message_added",
+        "email_queued",  # the ticket has a contact: the public reply goes to them by e-mail
         "status_changed",
+        "email_queued",  # and so does the resolve notice
     ]
     assert (timeline[1]["oldValue"], timeline[1]["newValue"]) == ("medium", "urgent")
     assert timeline[1]["actorId"] == agent.user_id
-    assert [a["version"] for a in timeline] == [1, 2, 3, 4, 5, 6]
+    assert [a["version"] for a in timeline] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert timeline[5]["summary"].startswith("reply e-mail to ") and timeline[5]["actorId"] is None
 
 
 def test_closed_ticket_answers_409_and_follow_up_links_it(client: TestClient[Any], org: Org) -> None:

@@ -15,6 +15,7 @@ from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.contacts import ContactController, OrgController
 from tickets.api.controllers.directory import MeController, TeamController, UserController
 from tickets.api.controllers.listing import TicketListController
+from tickets.api.controllers.mail import MailAddressController
 from tickets.api.controllers.portal import PortalApiController, PortalPages, template_config
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.dependencies import provide_actor, provide_services
@@ -35,6 +36,7 @@ API_CONTROLLERS = [
     CannedResponseController,
     ContactController,
     OrgController,
+    MailAddressController,
     PortalApiController,
 ]
 
@@ -48,7 +50,9 @@ def create_app(services: Services) -> Litestar:
     """A Litestar app over the given services."""
 
     follower = (
-        Follower(services.read_side, record_breaches=services.record_sla_breaches)
+        Follower(
+            services.read_side, record_breaches=services.record_sla_breaches, mail_sender=services.mail_sender
+        )
         if services.read_side is not None and services.embedded_projections
         else None
     )

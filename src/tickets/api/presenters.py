@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, TypedDict
 from uuid import UUID
 
 import msgspec
-import nh3
-from markdown_it import MarkdownIt
 
 from projections.portal import PortalMessage, PortalTicket
 from projections.summary import TicketSummary
@@ -21,18 +18,7 @@ from tickets.domain.organization import CannedResponse, Member, Organization, Sl
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Activity, Attachment, Message, Ref, Summary, SummaryValue, Ticket
 from tickets.domain.values import Category, Priority, Source, Status
-
-
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    # Raw HTML in Markdown is escaped, not passed through: descriptions come from customers.
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-
-def render_markdown(text: str) -> str:
-    """Markdown as HTML safe to show: raw HTML escaped by the renderer, `javascript:` and other unsafe
-    links refused by it, and the result cleaned by nh3 (an allow-list sanitizer) all the same."""
-    return nh3.clean(_markdown().render(text), link_rel="noopener noreferrer nofollow") if text else ""
+from tickets.infrastructure.markdown import render_markdown
 
 
 def user(member: Member) -> schemas.UserOut:
@@ -48,12 +34,14 @@ def user_ref(org: Organization, user_id: object) -> schemas.UserRef | None:
     return schemas.UserRef(id=member.id, name=member.name, email=member.email, handle=member.handle)
 
 
-def org(organization: Organization) -> schemas.OrgOut:
+def org(organization: Organization, mail_domain: str) -> schemas.OrgOut:
     return schemas.OrgOut(
         id=organization.id,
         slug=organization.slug,
         name=organization.name,
         auto_close_after_days=organization.auto_close_after_days,
+        acknowledge_new_tickets=organization.acknowledge_new_tickets,
+        mail_address=f"{organization.slug}@{mail_domain}",
     )
 
 
@@ -205,6 +193,13 @@ def message(value: Message, ticket_id: UUID) -> schemas.MessageOut:
         created_at=value.created_at,
         edited_at=value.edited_at,
         attachments=[attachment(a) for a in value.attachments],
+        delivery=schemas.DeliveryOut(
+            status=value.delivery.status,
+            attempts=value.delivery.attempts,
+            last_error=value.delivery.last_error,
+        )
+        if value.delivery
+        else None,
     )
 
 

@@ -88,9 +88,27 @@ class OrgOut(Response):
         int, Meta(description="Days a resolved ticket waits for its contact before it closes by itself")
     ]
 
+    acknowledge_new_tickets: Annotated[
+        bool, Meta(description="Whether a new ticket that came by e-mail or the portal gets a receipt e-mail")
+    ]
+    mail_address: Annotated[str, Meta(description="The org's own receiving address: `<slug>@<mail domain>`")]
+
 
 class OrgUpdate(Request):
     auto_close_after_days: Annotated[int, Meta(ge=1, le=365)] | UnsetType = UNSET
+    acknowledge_new_tickets: bool | UnsetType = UNSET
+
+
+class MailAddressOut(Response):
+    address: str
+    team_id: UUID | None
+
+
+class MailAddressCreate(Request):
+    address: Annotated[
+        Email, Meta(description="An address whose mail this org receives (its MX points here)")
+    ]
+    team_id: Annotated[UUID | None, Meta(description="The team of the tickets it opens")] = None
 
 
 class UserOut(Response):
@@ -346,6 +364,12 @@ class AttachmentUpload(msgspec.Struct, forbid_unknown_fields=True):
 AuthorType = Annotated[str, Meta(description="`member` (an org member) or `contact` (the ticket's contact)")]
 
 
+class DeliveryOut(Response):
+    status: Annotated[str, Meta(description="`queued`, `sent` or `failed` (no attempt follows)")]
+    attempts: int
+    last_error: str | None
+
+
 class MessageOut(Response):
     id: UUID
     ticket_id: UUID
@@ -358,6 +382,10 @@ class MessageOut(Response):
     created_at: datetime
     edited_at: datetime | None
     attachments: list[AttachmentOut]
+    delivery: Annotated[
+        DeliveryOut | None,
+        Meta(description="The e-mail of a public message to the ticket's contact, as it goes; null if none"),
+    ] = None
 
 
 class MessageCreate(Request):

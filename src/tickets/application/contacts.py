@@ -53,7 +53,8 @@ class ContactActor:
 
     contact_id: UUID
     org_id: UUID
-    session_id: UUID
+    # The portal session it signed in with; None for a contact known by the mail it sent.
+    session_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,24 @@ class ContactService:
 
         return retry_on_conflict(attempt)
 
+    def link_for_mail(
+        self, org_id: UUID, contact_id: UUID, now: datetime
+    ) -> tuple[IssuedLink, PortalLink] | None:
+        """A sign-in link the contact asked for, to save and then mail (the token lives only in the mail)."""
+        contact = self.find(org_id, contact_id)
+        if contact is None:
+            return None
+        token = secrets.token_urlsafe(32)
+        link = PortalLink(
+            token_hash=hash_token(token),
+            org_id=org_id,
+            contact_id=contact.id,
+            expires_at=now + self.link_lifetime,
+            issued_by=None,
+            timestamp=now,
+        )
+        return IssuedLink(token, link.expires_at), link
+
     # ------------------------------------------------------------------ the contact's sign-in
 
     def request_link(self, org_id: UUID, email: str) -> None:
@@ -245,7 +264,11 @@ class ContactService:
     def end_session(self, contact: ContactActor) -> None:
         """Sign out: the session's cookie opens nothing any more."""
 
+        if contact.session_id is None:
+            return
+
         def attempt() -> None:
+            assert contact.session_id is not None
             session: PortalSession = self.app.repository.get(contact.session_id)
             session.end(self.clock())
             self.app.save(session)

@@ -22,7 +22,8 @@ from tickets.domain.commands import (
     TagChanges,
     TeamChanges,
 )
-from tickets.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from tickets.domain.errors import ConflictError, ForbiddenError, InvalidValueError, NotFoundError
+from tickets.domain.mail import MailAddress, normalize_address
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, hash_token
 from tickets.domain.values import Role
@@ -183,16 +184,67 @@ class DirectoryService:
             actor, lambda org, now: org.update_member(user_id, changes, actor.user_id, now)
         )
 
-    def update_org_settings(self, actor: Actor, auto_close_after_days: int | None) -> Saved[Organization]:
+    def update_org_settings(
+        self, actor: Actor, auto_close_after_days: int | None, acknowledge_new_tickets: bool | None = None
+    ) -> Saved[Organization]:
         """Change the org's own settings (admins); a setting not given (None) stays."""
         actor.require(Role.ADMIN)
 
         def change(org: Organization, now: datetime) -> Organization:
             if auto_close_after_days is not None:
                 org.set_auto_close_after_days(auto_close_after_days, actor.user_id, now)
+            if acknowledge_new_tickets is not None:
+                org.set_acknowledge_new_tickets(acknowledge_new_tickets, actor.user_id, now)
             return org
 
         return self._change_org(actor, change)
+
+    # ------------------------------------------------------------------ mail addresses
+
+    def mail_addresses(self, actor: Actor) -> list[tuple[str, UUID | None]]:
+        """The org's extra receiving addresses and their teams, by address."""
+        actor.require(Role.ADMIN)
+        return sorted(self.org(actor.org_id).mail_addresses.items())
+
+    def add_mail_address(
+        self, actor: Actor, address: str, team_id: UUID | None, mail_domain: str
+    ) -> Saved[tuple[str, UUID | None]]:
+        """Receive mail at `address` too. An address held by another org is a conflict; addresses at
+        the mail domain are the orgs' own (`<slug>@<domain>`) and cannot be added."""
+        actor.require(Role.ADMIN)
+        address = normalize_address(address)
+        if address.rpartition("@")[2] == mail_domain.lower():
+            raise InvalidValueError(f"addresses at {mail_domain} are the orgs' own (<slug>@{mail_domain})")
+
+        def attempt() -> Saved[tuple[str, UUID | None]]:
+            now = self.clock()
+            org = self.org(actor.org_id)
+            org.add_mail_address(address, team_id, actor.user_id, now)
+            try:
+                held: MailAddress = self.app.repository.get(MailAddress.create_id(address))
+            except AggregateNotFoundError:
+                held = MailAddress(address=address, org_id=org.id, team_id=team_id, timestamp=now)
+            else:
+                if held.active and held.org_id != org.id:
+                    raise ConflictError(f"{address} receives mail for another org")
+                held.reclaim(org_id=org.id, team_id=team_id, timestamp=now)
+            return Saved((address, team_id), position_of(self.app.save(org, held)))
+
+        return retry_on_conflict(attempt)
+
+    def remove_mail_address(self, actor: Actor, address: str) -> Saved[None]:
+        actor.require(Role.ADMIN)
+        address = normalize_address(address)
+
+        def attempt() -> Saved[None]:
+            now = self.clock()
+            org = self.org(actor.org_id)
+            org.remove_mail_address(address, actor.user_id, now)
+            held: MailAddress = self.app.repository.get(MailAddress.create_id(address))
+            held.release(timestamp=now)
+            return Saved(None, position_of(self.app.save(org, held)))
+
+        return retry_on_conflict(attempt)
 
     def _change_org(self, actor: Actor, change: Callable[[Organization, Any], T]) -> Saved[T]:
         """Load the caller's org, apply `change(org, now)`, save; retried on a version clash."""

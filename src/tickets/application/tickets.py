@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -26,6 +26,7 @@ from tickets.domain.errors import (
     TicketClosedError,
     TooLargeError,
 )
+from tickets.domain.mail import ReceivedMail
 from tickets.domain.mentions import parse_mentions
 from tickets.domain.organization import Organization
 from tickets.domain.registry import AttachmentIndex, TicketCounter, TicketNumber
@@ -47,6 +48,24 @@ class StoredFile:
     content_type: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class MailReceipt:
+    """A received mail a contact command comes from: its `Message-ID` (taken once per org) and the
+    parts not kept (`{filename, size, reason}` each), which the ticket's timeline shows members."""
+
+    mail_message_id: str
+    sender: str
+    dropped: tuple[dict[str, Any], ...] = ()
+
+
+class DuplicateMailError(ConflictError):
+    """This mail was taken before: it made (or went to) `ticket_id`."""
+
+    def __init__(self, ticket_id: UUID) -> None:
+        super().__init__(f"this mail was received before (ticket {ticket_id})")
+        self.ticket_id = ticket_id
 
 
 class StaleVersionError(ConflictError):
@@ -404,32 +423,59 @@ class TicketService:
     # ------------------------------------------------------------------ the contact's commands
 
     def open_for_contact(
-        self, contact: ContactActor, subject: str, description: str, files: Sequence[StoredFile] = ()
+        self,
+        contact: ContactActor,
+        subject: str,
+        description: str,
+        files: Sequence[StoredFile] = (),
+        *,
+        source: Source = Source.PORTAL,
+        team_id: UUID | None = None,
+        name: str | None = None,
+        mail: MailReceipt | None = None,
     ) -> Saved[Ticket]:
-        """A ticket the contact opens in the portal: `source=portal`, the contact as requester. Files
-        sent with it are carried by a first message of the contact's that lists them."""
+        """A ticket the contact opens (in the portal, or by e-mail with `mail`): the contact as
+        requester, found or new (`name` for a new one). Files sent with it are carried by a first
+        message of the contact's that lists them. A receipt e-mail is queued if the org wants one."""
         message_id = uuid4()
 
         def attempt() -> Saved[Ticket]:
             now = self.clock()
+            self._check_new_mail(contact.org_id, mail)
             org = self.directory.org(contact.org_id)
-            person = self.contacts.contact(contact)
+            person = self.contacts.find(contact.org_id, contact.contact_id)
+            email = person.email if person is not None else mail.sender if mail is not None else None
+            if email is None:
+                raise NotFoundError(f"contact {contact.contact_id} not found")
             new = NewTicket(
                 subject=subject,
                 description=description,
-                source=Source.PORTAL,
-                contact_email=person.email,
-                contact_name=person.name,
+                source=source,
+                team_id=team_id,
+                contact_email=email,
+                contact_name=person.name if person is not None else name,
             )
-            ticket, counter, index, _ = self._open_ticket(contact, org, new, now)
+            ticket, counter, index, found = self._open_ticket(contact, org, new, now)
             indexes = self._files_message(contact, ticket, message_id, files, now)
-            return Saved(ticket, position_of(self.app.save(counter, ticket, index, *indexes)))
+            receipt = self._mail_received(ticket, mail, message_id if files else None, now)
+            if org.acknowledge_new_tickets:
+                ticket.queue_email("acknowledgement", None, now)
+            return Saved(
+                ticket, position_of(self.app.save(counter, ticket, index, *_some(found), *indexes, *receipt))
+            )
 
         with self._counter_locks[contact.org_id]:
             return retry_on_conflict(attempt)
 
     def contact_reply(
-        self, contact: ContactActor, number: int, content: str, files: Sequence[StoredFile] = ()
+        self,
+        contact: ContactActor,
+        number: int,
+        content: str,
+        files: Sequence[StoredFile] = (),
+        *,
+        source: Source = Source.PORTAL,
+        mail: MailReceipt | None = None,
     ) -> Saved[Ticket]:
         """The contact answers in the thread of ticket `number`, with files if sent; returns the ticket
         the reply went to.
@@ -442,23 +488,54 @@ class TicketService:
 
         def attempt() -> Saved[Ticket]:
             now = self.clock()
+            self._check_new_mail(contact.org_id, mail)
             ticket = self._load(contact, ticket_id)
             org = self.directory.org(contact.org_id)
             ticket.close_after_window(org.push_back_window, now)
             if ticket.status != Status.CLOSED:
                 ids, indexes = self._attach(contact, ticket, files, now)
                 ticket.add_contact_message(message_id, content, now, ids)
-                return Saved(ticket, position_of(self.app.save(ticket, *indexes)))
-            carried = _follow_up_of(ticket, org, Source.PORTAL, description=content)
+                receipt = self._mail_received(ticket, mail, message_id, now)
+                return Saved(ticket, position_of(self.app.save(ticket, *indexes, *receipt)))
+            carried = _follow_up_of(ticket, org, source, description=content)
             follow_up, counter, index, _ = self._open_ticket(
                 contact, org, carried, now, follow_up_of=ticket.id
             )
             ticket.record_follow_up(follow_up.id, contact.contact_id, now)
             indexes = self._files_message(contact, follow_up, message_id, files, now)
-            return Saved(follow_up, position_of(self.app.save(counter, follow_up, index, ticket, *indexes)))
+            receipt = self._mail_received(follow_up, mail, message_id if files else None, now)
+            if org.acknowledge_new_tickets:
+                follow_up.queue_email("acknowledgement", None, now)
+            return Saved(
+                follow_up,
+                position_of(self.app.save(counter, follow_up, index, ticket, *indexes, *receipt)),
+            )
 
         with self._counter_locks[contact.org_id]:
             return retry_on_conflict(attempt)
+
+    def _check_new_mail(self, org_id: UUID, mail: MailReceipt | None) -> None:
+        """A mail already taken is not taken again (checked in every attempt: a concurrent delivery of
+        the same mail makes the other attempt's save fail, and its retry stops here)."""
+        if mail is None:
+            return
+        try:
+            taken: ReceivedMail = self.app.repository.get(
+                ReceivedMail.create_id(org_id, mail.mail_message_id)
+            )
+        except AggregateNotFoundError:
+            return
+        raise DuplicateMailError(taken.ticket_id)
+
+    @staticmethod
+    def _mail_received(
+        ticket: Ticket, mail: MailReceipt | None, message_id: UUID | None, now: datetime
+    ) -> list[ReceivedMail]:
+        """Record on the ticket that a mail made it (or its message), and index the mail's id."""
+        if mail is None:
+            return []
+        ticket.record_mail_received(mail.mail_message_id, message_id, list(mail.dropped), now)
+        return [ReceivedMail(ticket.org_id, mail.mail_message_id, ticket.id, message_id, now)]
 
     @staticmethod
     def _attach(

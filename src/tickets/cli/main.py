@@ -11,6 +11,7 @@ from tickets.cli.commands.api import api
 from tickets.cli.commands.contact import contact, portal_link
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
+from tickets.cli.mail import mail
 from tickets.cli.options import ClientGroup, examples
 from tickets.cli.projections import projections
 
@@ -53,7 +54,19 @@ def serve(host: str, port: int) -> None:
 
     services = open_services()
     click.echo(f"pfai tickets on http://{host}:{port}  (store: {services.store}; docs: /schema)", err=True)
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    intake_port = services.mail_settings.intake_port
+    intake = None
+    if intake_port is not None:
+        from tickets.mail.server import SmtpIntake
+
+        # The SMTP intake (TICKETS_SMTP_INTAKE_PORT) listens on the same host as HTTP.
+        intake = SmtpIntake(services.mail, host, intake_port).start()
+        click.echo(f"SMTP intake on {host}:{intake.port} for *@{services.mail_settings.domain}", err=True)
+    try:
+        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    finally:
+        if intake is not None:
+            intake.stop()
 
 
 @cli.command(cls=click.Command)
@@ -84,6 +97,7 @@ for command in (
     canned,
     api,
     projections,
+    mail,
 ):
     cli.add_command(command)
 

@@ -93,8 +93,8 @@ AUTO_CLOSE_DAYS_RANGE = range(1, 366)
 class Organization(TypedAggregate):
     """An org and the settings its tickets depend on."""
 
-    # Snapshots (`domain/snapshots.py`): 2 adds the push-back window.
-    class_version = 2
+    # Snapshots (`domain/snapshots.py`): 2 adds the push-back window; 3 the e-mail settings.
+    class_version = 3
 
     class Event(Aggregate.Event):
         actor_id: UUID | None
@@ -113,6 +113,52 @@ class Organization(TypedAggregate):
         self.sla_policies: dict[str, SlaPolicy] = {}
         self.canned_responses: dict[str, CannedResponse] = {}
         self.auto_close_after_days = DEFAULT_AUTO_CLOSE_DAYS
+        # E-mail: a receipt for each new emailed or portal ticket; extra addresses -> their team.
+        self.acknowledge_new_tickets = True
+        self.mail_addresses: dict[str, UUID | None] = {}
+
+    # ------------------------------------------------------------------ e-mail
+
+    def set_acknowledge_new_tickets(self, enabled: bool, actor_id: UUID, at: datetime) -> None:
+        """Whether a new ticket that came by e-mail or the portal gets a receipt e-mail."""
+        if enabled != self.acknowledge_new_tickets:
+            self._acknowledgements_changed(enabled=enabled, actor_id=actor_id, timestamp=at)
+
+    class AcknowledgementsChanged(Event):
+        enabled: bool
+
+    @event(AcknowledgementsChanged)
+    def _acknowledgements_changed(self, enabled: bool, actor_id: UUID, timestamp: datetime) -> None:
+        self.acknowledge_new_tickets = enabled
+
+    def add_mail_address(self, address: str, team_id: UUID | None, actor_id: UUID, at: datetime) -> None:
+        """Receive mail at `address` too, routed to `team_id` if given (a team of this org)."""
+        self.require_team(team_id)
+        if address in self.mail_addresses:
+            raise ConflictError(f"{address} is already an address of this org")
+        self._mail_address_added(address=address, team_id=team_id, actor_id=actor_id, timestamp=at)
+
+    class MailAddressAdded(Event):
+        address: str
+        team_id: UUID | None
+
+    @event(MailAddressAdded)
+    def _mail_address_added(
+        self, address: str, team_id: UUID | None, actor_id: UUID, timestamp: datetime
+    ) -> None:
+        self.mail_addresses = {**self.mail_addresses, address: team_id}
+
+    def remove_mail_address(self, address: str, actor_id: UUID, at: datetime) -> None:
+        if address not in self.mail_addresses:
+            raise NotFoundError(f"{address} is not an address of this org")
+        self._mail_address_removed(address=address, actor_id=actor_id, timestamp=at)
+
+    class MailAddressRemoved(Event):
+        address: str
+
+    @event(MailAddressRemoved)
+    def _mail_address_removed(self, address: str, actor_id: UUID, timestamp: datetime) -> None:
+        self.mail_addresses = {a: t for a, t in self.mail_addresses.items() if a != address}
 
     # ------------------------------------------------------------------ the push-back window
 

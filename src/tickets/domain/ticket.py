@@ -120,6 +120,22 @@ class Attachment:
 
 AuthorType = Literal["member", "contact"]
 
+# Why a ticket mails its contact: an agent's public reply, the receipt of a new emailed or portal
+# ticket, a resolve notice (which opens the push-back window).
+MailKind = Literal["reply", "acknowledgement", "resolved"]
+MAIL_KINDS: tuple[MailKind, ...] = ("reply", "acknowledgement", "resolved")
+# How many ids of the thread's mails a ticket keeps for the `References` header of the next one.
+MAIL_THREAD_KEPT = 20
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a public message's e-mail to the contact stands: queued, sent, or failed for good."""
+
+    status: Literal["queued", "sent", "failed"]
+    attempts: int = 0
+    last_error: str | None = None
+
 
 @dataclass(frozen=True)
 class Message:
@@ -139,6 +155,8 @@ class Message:
     deleted: bool = False
     author_type: AuthorType = "member"
     attachments: tuple[Attachment, ...] = ()
+    # Set when the message is mailed to the contact (`Ticket.EmailQueued`), then as it goes.
+    delivery: Delivery | None = None
 
 
 class Ticket(TypedAggregate):
@@ -148,7 +166,8 @@ class Ticket(TypedAggregate):
     # 2: typed snapshots; SLA outcomes recorded; a hold moves only the targets still running.
     # 3: contact messages; the time of the latest resolution (the push-back window).
     # 4: attachments.
-    class_version = 4
+    # 5: e-mail: each message's delivery, the thread's mail ids.
+    class_version = 5
 
     # Dicts of immutable values: a copy of the ticket shares the values.
     _SHALLOW_COPIED = frozenset({"messages", "attachments"})
@@ -316,6 +335,8 @@ class Ticket(TypedAggregate):
         self.sla_breached_deadline: datetime | None = None
         # When the ticket was last resolved, while it stays resolved: the push-back window's start.
         self.resolved_since: datetime | None = None
+        # The Message-IDs of the mails of this ticket's thread, sent and received, newest last.
+        self.mail_thread: list[str] = []
 
     # ------------------------------------------------------------------ derived state
 
@@ -430,6 +451,9 @@ class Ticket(TypedAggregate):
                 timestamp=at,
             )
         self._status_changed(old=self.status.value, new=status.value, actor_id=actor_id, timestamp=at)
+        # A member resolving the ticket tells the contact, who may answer within the push-back window.
+        if status == Status.RESOLVED and actor_id is not None and actor_id != self.contact_id:
+            self.queue_email("resolved", None, at)
 
     class SlaClockResumed(Event):
         """The hold ended: the targets still running when it began moved later by the time held."""
@@ -683,6 +707,8 @@ class Ticket(TypedAggregate):
             actor_id=author_id,
             timestamp=at,
         )
+        if not is_internal_note:
+            self.queue_email("reply", message_id, at)
         return self.messages[str(message_id)]
 
     class MessageAdded(Event):
@@ -1098,6 +1124,180 @@ class Ticket(TypedAggregate):
     def _follow_up_created(self, follow_up_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
         self.follow_up_ids.append(follow_up_id)
 
+    # ------------------------------------------------------------------ e-mail
+
+    def queue_email(self, kind: MailKind, message_id: UUID | None, at: datetime) -> bool:
+        """Mail the contact (if the ticket has one): the email channel's sender follows this event.
+
+        Only these events send mail, so the history written before e-mail existed sends none.
+        """
+        if self.contact_email is None or self.deleted:
+            return False
+        self._email_queued(
+            kind=kind, message_id=message_id, to=self.contact_email, actor_id=None, timestamp=at
+        )
+        return True
+
+    class EmailQueued(Event):
+        """A mail to the contact is to be sent: a reply (`message_id`), a receipt, a resolve notice."""
+
+        kind: str
+        message_id: UUID | None
+        to: str
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "email_queued",
+                Summary(f"{_MAIL_NOUNS[self.kind]} to {{}} queued", (self.to,)),
+                new=self.message_id,
+            )
+
+    @event(EmailQueued)
+    def _email_queued(
+        self, kind: str, message_id: UUID | None, to: str, actor_id: None, timestamp: datetime
+    ) -> None:
+        if message_id is not None and (message := self.messages.get(str(message_id))) is not None:
+            self.messages[str(message_id)] = replace(message, delivery=Delivery("queued"))
+
+    def record_email_sent(
+        self, kind: str, message_id: UUID | None, to: str, mail_message_id: str, attempt: int, at: datetime
+    ) -> None:
+        """The mail went to the SMTP server (recorded by the sender; also on a closed ticket)."""
+        self._email_sent(
+            kind=kind,
+            message_id=message_id,
+            to=to,
+            mail_message_id=mail_message_id,
+            attempt=attempt,
+            actor_id=None,
+            timestamp=at,
+        )
+
+    class EmailSent(Event):
+        kind: str
+        message_id: UUID | None
+        to: str
+        mail_message_id: str
+        attempt: int
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "email_sent",
+                Summary(f"{_MAIL_NOUNS[self.kind]} sent to {{}}", (self.to,)),
+                new={
+                    "message_id": self.message_id,
+                    "mail_message_id": self.mail_message_id,
+                    "attempt": self.attempt,
+                },
+            )
+
+    @event(EmailSent)
+    def _email_sent(
+        self,
+        kind: str,
+        message_id: UUID | None,
+        to: str,
+        mail_message_id: str,
+        attempt: int,
+        actor_id: None,
+        timestamp: datetime,
+    ) -> None:
+        self._delivered(message_id, Delivery("sent", attempt))
+        self.mail_thread = [*self.mail_thread, mail_message_id][-MAIL_THREAD_KEPT:]
+
+    def record_email_failed(
+        self, kind: str, message_id: UUID | None, to: str, error: str, attempt: int, final: bool, at: datetime
+    ) -> None:
+        """An attempt to send failed; `final` when no attempt follows."""
+        self._email_failed(
+            kind=kind,
+            message_id=message_id,
+            to=to,
+            error=error,
+            attempt=attempt,
+            final=final,
+            actor_id=None,
+            timestamp=at,
+        )
+
+    class EmailFailed(Event):
+        kind: str
+        message_id: UUID | None
+        to: str
+        error: str
+        attempt: int
+        final: bool
+
+        def activity(self) -> Activity:
+            outcome = "failed" if self.final else "failed, will retry"
+            return self._activity(
+                "email_failed",
+                Summary(f"{_MAIL_NOUNS[self.kind]} to {{}} {outcome}: {{}}", (self.to, self.error)),
+                new={"message_id": self.message_id, "attempt": self.attempt, "final": self.final},
+            )
+
+    @event(EmailFailed)
+    def _email_failed(
+        self,
+        kind: str,
+        message_id: UUID | None,
+        to: str,
+        error: str,
+        attempt: int,
+        final: bool,
+        actor_id: None,
+        timestamp: datetime,
+    ) -> None:
+        self._delivered(message_id, Delivery("failed" if final else "queued", attempt, error))
+
+    def _delivered(self, message_id: UUID | None, delivery: Delivery) -> None:
+        if message_id is not None and (message := self.messages.get(str(message_id))) is not None:
+            self.messages[str(message_id)] = replace(message, delivery=delivery)
+
+    def record_mail_received(
+        self, mail_message_id: str, message_id: UUID | None, dropped: list[dict[str, Any]], at: datetime
+    ) -> None:
+        """A mail made this ticket (`message_id` None) or its message; `dropped`: parts not kept
+        (`{filename, size, reason}`), which only members see, in the timeline."""
+        self._mail_received(
+            mail_message_id=mail_message_id,
+            message_id=message_id,
+            dropped=dropped,
+            actor_id=self.contact_id,
+            timestamp=at,
+        )
+
+    class MailReceived(Event):
+        mail_message_id: str
+        message_id: UUID | None
+        dropped: list[dict[str, Any]]
+
+        def activity(self) -> Activity:
+            dropped = "; ".join(f"{d['filename']} dropped: {d['reason']}" for d in self.dropped)
+            return self._activity(
+                "email_received",
+                Summary("received by e-mail" + (f" ({dropped})" if dropped else "")),
+                new={
+                    "mail_message_id": self.mail_message_id,
+                    "message_id": self.message_id,
+                    "dropped": self.dropped,
+                },
+            )
+
+    @event(MailReceived)
+    def _mail_received(
+        self,
+        mail_message_id: str,
+        message_id: UUID | None,
+        dropped: list[dict[str, Any]],
+        actor_id: UUID | None,
+        timestamp: datetime,
+    ) -> None:
+        self.mail_thread = [*self.mail_thread, mail_message_id][-MAIL_THREAD_KEPT:]
+
+
+_MAIL_NOUNS = {"reply": "reply e-mail", "acknowledgement": "receipt e-mail", "resolved": "resolve notice"}
+
 
 # Every ticket event that exists, for catalogues and projections: one place.
 TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
@@ -1123,6 +1323,10 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.SlaBreached,
     Ticket.Deleted,
     Ticket.FollowUpCreated,
+    Ticket.EmailQueued,
+    Ticket.EmailSent,
+    Ticket.EmailFailed,
+    Ticket.MailReceived,
 )
 
 
@@ -1132,6 +1336,8 @@ __all__ = [
     "Activity",
     "Attachment",
     "AuthorType",
+    "Delivery",
+    "MailKind",
     "Message",
     "Ref",
     "SlaDueTimes",

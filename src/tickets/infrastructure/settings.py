@@ -42,12 +42,55 @@ def _positive_int(name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """The email channel: the domain orgs receive at, the sender, where mail goes, the intake port."""
+
+    # Each org receives at `<slug>@<domain>`.
+    domain: str = "tickets.localhost"
+    # The From address (the org's name is its display name); default `support@<domain>`.
+    sender: str = ""
+    # smtp://[user:pass@]host:port, smtps://..., ?starttls=true; None: each mail is written as an
+    # .eml file under `directory` instead (the embedded default: see what would be sent), by
+    # default `mail/` beside the SQLite database (./var/mail), or ./var/mail.
+    smtp_url: str | None = None
+    directory: Path | None = None
+    # `pfai serve` also runs the SMTP intake on this port, when set.
+    intake_port: int | None = None
+    # Links in mail (the portal) start with this.
+    public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def from_address(self) -> str:
+        return self.sender or f"support@{self.domain}"
+
+    @classmethod
+    def from_env(cls) -> MailSettings:
+        """`TICKETS_MAIL_DOMAIN`, `TICKETS_MAIL_FROM`, `TICKETS_SMTP_URL`, `TICKETS_MAIL_DIR`,
+        `TICKETS_SMTP_INTAKE_PORT`, `TICKETS_PUBLIC_URL`."""
+        port = os.environ.get("TICKETS_SMTP_INTAKE_PORT", "").strip()
+        smtp_url = os.environ.get("TICKETS_SMTP_URL", "").strip() or None
+        if smtp_url is not None and urlparse(smtp_url).scheme not in ("smtp", "smtps"):
+            raise SettingsError(
+                f"TICKETS_SMTP_URL must be smtp://host:port or smtps://host:port, not {smtp_url!r}"
+            )
+        return cls(
+            domain=os.environ.get("TICKETS_MAIL_DOMAIN", "").strip().lower() or cls.domain,
+            sender=os.environ.get("TICKETS_MAIL_FROM", "").strip(),
+            smtp_url=smtp_url,
+            directory=Path(os.environ["TICKETS_MAIL_DIR"]) if os.environ.get("TICKETS_MAIL_DIR") else None,
+            intake_port=_positive_int("TICKETS_SMTP_INTAKE_PORT", 0) if port else None,
+            public_url=(os.environ.get("TICKETS_PUBLIC_URL", "").strip() or cls.public_url).rstrip("/"),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     attachment_limits: AttachmentLimits = AttachmentLimits()
     # How long a portal sign-in link stays usable, and how long a contact's session lasts.
     portal_link_lifetime: timedelta = timedelta(minutes=30)
     portal_session_lifetime: timedelta = timedelta(days=14)
+    mail: MailSettings = MailSettings()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,6 +99,7 @@ class Settings:
             attachment_limits=AttachmentLimits.from_env(),
             portal_link_lifetime=timedelta(minutes=_positive_int("TICKETS_PORTAL_LINK_MINUTES", 30)),
             portal_session_lifetime=timedelta(days=_positive_int("TICKETS_PORTAL_SESSION_DAYS", 14)),
+            mail=MailSettings.from_env(),
         )
 
     @property
@@ -65,6 +109,14 @@ class Settings:
     def persistence_env(self) -> dict[str, str]:
         """The `eventsourcing` persistence settings for this database URL."""
         return persistence_env(self.database_url)
+
+    def mail_directory(self) -> Path:
+        """Where mail goes with no SMTP server: TICKETS_MAIL_DIR, else `mail/` beside the SQLite file."""
+        if self.mail.directory is not None:
+            return self.mail.directory
+        if not self.is_postgres and str(path := sqlite_path(self.database_url)) != ":memory:":
+            return path.parent / "mail"
+        return Path("var/mail")
 
     def attachments_directory(self) -> Path | None:
         """Where an SQLite store keeps attachment bytes: beside its file (None: PostgreSQL, or in memory)."""

@@ -161,7 +161,7 @@ class OrgController(Controller):
 
     @get("/", sync_to_thread=True, summary="The caller's org and its settings")
     def get_org(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> schemas.OrgOut:
-        return presenters.org(services.directory.org(actor.org_id))
+        return presenters.org(services.directory.org(actor.org_id), services.mail_settings.domain)
 
     @patch("/", sync_to_thread=True, summary="Change the org's settings (admin)")
     def update_org(
@@ -170,7 +170,9 @@ class OrgController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.OrgOut]:
-        """`autoCloseAfterDays` (1-365, default 7): how long a resolved ticket waits for its contact."""
+        """`autoCloseAfterDays` (1-365, default 7): how long a resolved ticket waits for its contact;
+        `acknowledgeNewTickets` (default true): a receipt e-mail for each new emailed or portal ticket."""
         days = data.auto_close_after_days if isinstance(data.auto_close_after_days, int) else None
-        saved = services.directory.update_org_settings(actor, days)
-        return written(presenters.org(saved.value), saved)
+        acknowledge = data.acknowledge_new_tickets if isinstance(data.acknowledge_new_tickets, bool) else None
+        saved = services.directory.update_org_settings(actor, days, acknowledge)
+        return written(presenters.org(saved.value, services.mail_settings.domain), saved)

@@ -23,7 +23,10 @@ class MeController(Controller):
     @get("/", sync_to_thread=True, summary="Who am I")
     def me(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> schemas.MeOut:
         org = services.directory.org(actor.org_id)
-        return schemas.MeOut(user=presenters.user(org.member(actor.user_id)), org=presenters.org(org))
+        return schemas.MeOut(
+            user=presenters.user(org.member(actor.user_id)),
+            org=presenters.org(org, services.mail_settings.domain),
+        )
 
 
 class UserController(Controller):
