@@ -304,3 +304,27 @@ def test_failures_are_retried_with_backoff_then_given_up(
     assert _ours(sink, slug) == []
     kinds = [a.type for a in server.tickets.timeline(admin, "1")]
     assert kinds.count("email_failed") == 2
+
+
+def test_a_sign_in_request_mails_a_working_link_once(
+    server: Services, intake: int, sink: tuple[SinkHandler, int], clock: ManualClock
+) -> None:
+    slug, admin = _org(server)
+    send(intake, mail("cara@example.com", f"{slug}@{DOMAIN}", "Help", "Help", "s1@example.com"))
+    server.contacts.request_link(admin.org_id, "Cara@Example.com")
+    server.contacts.request_link(admin.org_id, "stranger@example.com")  # unknown: nothing is sent
+    _send_due(server)
+    _send_due(server)
+    [sign_in] = [m for m in _ours(sink, slug) if str(m["Subject"]).startswith("Sign in")]
+    assert sign_in["To"] == "cara@example.com"
+    body = sign_in.get_body(("plain",))
+    assert body is not None
+    url = next(line for line in body.get_content().splitlines() if "/portal/sign-in/" in line).strip()
+    session = server.contacts.redeem_link(url.rsplit("/", 1)[1])
+    assert session.contact_id == server.tickets.get(admin, "1").contact_id
+
+    # A request older than a link's lifetime (a server that was down for hours) sends no stale link.
+    server.contacts.request_link(admin.org_id, "cara@example.com")
+    clock.advance(hours=1)
+    _send_due(server)
+    assert len([m for m in _ours(sink, slug) if str(m["Subject"]).startswith("Sign in")]) == 1
