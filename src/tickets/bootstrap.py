@@ -46,8 +46,9 @@ class Services:
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
     read_side: ReadSide | None = None
     embedded_projections: bool = True
-    # Whether that embedded loop also records `sla_breached` events as deadlines pass.
+    # Whether that embedded loop also records `sla_breached` events as deadlines pass, and sends mail.
     record_sla_breaches: bool = True
+    send_mail: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
 

@@ -111,6 +111,7 @@ def test_every_entry_has_its_values_and_a_summary_with_names(
         ),
         ("assigned", "assignee - → @alice", None, agent.user_id),
         ("message_added", "public reply", None, message["id"]),
+        ("email_queued", "reply e-mail to jo@example.com queued", None, message["id"]),
         ("note_added", "internal note", None, note_id),
         ("message_edited", "message edited", "Hi", "Hello"),
         ("message_deleted", "message deleted", message["id"], None),
@@ -139,7 +140,7 @@ def test_every_entry_has_its_values_and_a_summary_with_names(
     ]
     assert items[0]["createdAt"] == "2026-01-05T09:00:00Z"
     assert items[-1]["createdAt"] == "2026-01-05T14:31:00Z"
-    assert [e["actorId"] for e in items].count(None) == 1  # the breach is the system's
+    assert [e["actorId"] for e in items].count(None) == 2  # the queued e-mail and the breach are the system's
     follow_up_timeline = _ok(client.get(f"{API}/tickets/2/activities?includeDeleted=true", headers=h))
     assert [e["summary"] for e in follow_up_timeline["items"]] == ['created "Login still broken"', "deleted"]
 

@@ -51,7 +51,9 @@ def create_app(services: Services) -> Litestar:
 
     follower = (
         Follower(
-            services.read_side, record_breaches=services.record_sla_breaches, mail_sender=services.mail_sender
+            services.read_side,
+            record_breaches=services.record_sla_breaches,
+            mail_sender=services.mail_sender if services.send_mail else None,
         )
         if services.read_side is not None and services.embedded_projections
         else None
