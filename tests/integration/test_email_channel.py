@@ -4,6 +4,7 @@ restarts and two servers."""
 
 from __future__ import annotations
 
+import io
 import secrets
 import smtplib
 from collections.abc import Iterator
@@ -14,11 +15,12 @@ import pytest
 
 from projections.runner import Follower
 from tickets.application.actors import Actor
+from tickets.application.attachments import IncomingFile
 from tickets.bootstrap import Services, build_services
 from tickets.domain.commands import TicketChanges
 from tickets.domain.values import Source, Status
 from tickets.infrastructure.clock import ManualClock
-from tickets.infrastructure.settings import MailSettings, Settings
+from tickets.infrastructure.settings import AttachmentLimits, MailSettings, Settings
 from tickets.mail.server import SmtpIntake
 
 from .mail_helpers import SinkHandler, free_port, mail, send, smtp_sink, strip_brackets
@@ -32,9 +34,14 @@ def sink() -> Iterator[tuple[SinkHandler, int]]:
         yield started
 
 
+# Small enough that a test can send a part the limits refuse.
+LIMITS = AttachmentLimits(max_file_bytes=10_000, max_files=3)
+
+
 def _server(database_url: str, clock: ManualClock, sink_port: int, tmp_path: Path) -> Services:
     settings = Settings(
         database_url,
+        attachment_limits=LIMITS,
         mail=MailSettings(
             domain=DOMAIN, smtp_url=f"smtp://127.0.0.1:{sink_port}", directory=tmp_path / "unused"
         ),
@@ -328,3 +335,48 @@ def test_a_sign_in_request_mails_a_working_link_once(
     clock.advance(hours=1)
     _send_due(server)
     assert len([m for m in _ours(sink, slug) if str(m["Subject"]).startswith("Sign in")]) == 1
+
+
+def test_a_part_the_limits_refuse_is_dropped_and_noted_for_members_only(
+    server: Services, intake: int
+) -> None:
+    slug, admin = _org(server)
+    files = [
+        ("huge.bin", "application/octet-stream", b"x" * 20_000),
+        ("run.exe", "application/octet-stream", b"MZ" + b"0" * 10),
+        ("ok.txt", "text/plain", b"fine"),
+    ]
+    send(
+        intake,
+        mail("cara@example.com", f"{slug}@{DOMAIN}", "Logs", "Attached", "big@example.com", files=files),
+    )
+    ticket = server.tickets.get(admin, "1")
+    assert [a.filename for a in ticket.attachments.values()] == ["ok.txt"]
+    [received] = [a for a in server.tickets.timeline(admin, "1") if a.type == "email_received"]
+    dropped = {d["filename"]: d["reason"] for d in received.new_value["dropped"]}
+    assert set(dropped) == {"huge.bin", "run.exe"} and "10000 bytes" in dropped["huge.bin"]
+    assert server.read_side is not None
+    server.read_side.catch_up_all()
+    contact_id = str(ticket.contact_id)
+    [portal] = server.read_side.portal_tickets(str(admin.org_id), contact_id, None, 10)[0]
+    assert "dropped" not in portal.description
+
+
+def test_a_reply_carries_its_public_files_and_a_resolve_notice_names_the_window(
+    server: Services, intake: int, sink: tuple[SinkHandler, int]
+) -> None:
+    slug, admin = _org(server)
+    server.directory.update_org_settings(admin, 3, acknowledge_new_tickets=False)
+    send(intake, mail("cara@example.com", f"{slug}@{DOMAIN}", "Invoice", "Wrong total", "i1@example.com"))
+    [attachment] = server.attachments.upload(
+        admin, "1", [IncomingFile("fixed.pdf", "application/pdf", io.BytesIO(b"%PDF-1.4 fixed"))]
+    ).value
+    server.tickets.add_message(admin, "1", "Here is the fixed invoice.", False, [attachment.id])
+    server.tickets.update(admin, "1", TicketChanges(status=Status.RESOLVED))
+    _send_due(server)
+    reply, notice = _ours(sink, slug)
+    [part] = list(reply.iter_attachments())
+    assert (part.get_filename(), part.get_content()) == ("fixed.pdf", b"%PDF-1.4 fixed")
+    notice_text = notice.get_body(("plain",))
+    assert notice_text is not None and "within 3 days" in notice_text.get_content()
+    assert notice["Auto-Submitted"] == "auto-replied" and reply["Auto-Submitted"] is None
