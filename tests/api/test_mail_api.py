@@ -103,3 +103,17 @@ def test_the_receipt_setting_and_a_messages_delivery(
         headers=org.admin.headers,
     ).json()
     assert note["delivery"] is None  # notes never leave
+
+
+def test_a_value_of_another_json_type_is_refused_not_converted(client: TestClient[Any], org: Org) -> None:
+    """`0` is not `false` and `"7"` is not `7`: the schema promises JSON types, so nothing is coerced."""
+    h = org.admin.headers
+    for body in ({"acknowledgeNewTickets": 0}, {"autoCloseAfterDays": "7"}):
+        refused = client.patch(f"{API}/org", json=body, headers=h)
+        assert refused.status_code == 400, refused.text
+        [error] = refused.json()["errors"]
+        assert error["key"] == next(iter(body)) and error["source"] == "body"
+    assert client.get(f"{API}/org", headers=h).json()["acknowledgeNewTickets"] is True
+    client.post(f"{API}/tickets", json={"subject": "Hi"}, headers=h)
+    note = client.post(f"{API}/tickets/1/messages", json={"content": "x", "isInternalNote": 1}, headers=h)
+    assert note.status_code == 400

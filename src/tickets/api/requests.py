@@ -1,11 +1,13 @@
-"""The app's request class: a JSON body that cannot be decoded is the client's error (400), never a 500."""
+"""The app's request class: a JSON body that cannot be decoded, or whose values are not of the declared
+JSON types, is the client's error (400), never a 500 and never silently converted."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, ValidationException
 
 
 class ApiRequest(Request[Any, Any, Any]):
@@ -18,8 +20,34 @@ class ApiRequest(Request[Any, Any, Any]):
 
     async def json(self) -> Any:
         try:
-            return await super().json()
+            body = await super().json()
         except RecursionError:
             raise ClientException(detail="the JSON body is nested too deeply") from None
         except UnicodeDecodeError:
             raise ClientException(detail="the request body is not valid UTF-8") from None
+        self._refuse_lax_values(body)
+        return body
+
+    def _refuse_lax_values(self, body: Any) -> None:
+        """400 for a value of another JSON type than the body's Struct declares.
+
+        Litestar converts a decoded body into the route's Struct leniently (`strict=False`), which
+        would read `0` as `false` or `"3"` as `3`; the API's schema promises neither. Converting
+        strictly first refuses them, with msgspec's message and the field's path. (It runs as the body
+        is read, before the token is checked: only a wrongly typed value is answered here.)
+        """
+        data = self.route_handler.parsed_fn_signature.parameters.get("data")
+        declared = data.annotation if data is not None else None
+        if not (isinstance(declared, type) and issubclass(declared, msgspec.Struct)):
+            return
+        try:
+            msgspec.convert(body, declared, strict=True)
+        except msgspec.ValidationError as error:
+            message, _, path = str(error).partition(" - at `$.")
+            if not message.startswith("Expected `"):
+                return  # a missing or unknown field: Litestar's own check answers it, after the token's
+            key = path.rstrip("`") or None
+            raise ValidationException(
+                detail=f"Validation failed for {self.method} {self.url.path}",
+                extra=[{"key": key, "message": message, "source": "body"}],
+            ) from None
