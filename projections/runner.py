@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
+from projections.issues import ISSUES, IssueRow
 from projections.outbox import OUTBOX, QueuedMail
 from projections.portal import (
     CONTACTS,
@@ -32,6 +33,7 @@ from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
 from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.app import TicketsApp
+from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
 from tickets.application.sla_breaches import record_due_breaches
@@ -47,7 +49,7 @@ SLA_BREACHES = SlaBreaches()
 # The read models folded from ticket summaries, batch by batch (`apply_batch`).
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
 # The read models that apply chosen event types one by one (`projections/portal.py`, `outbox.py`).
-EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS, OUTBOX)}
+EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES)}
 # Every read model.
 ALL_MODELS: dict[str, ReadModel] = {**READ_MODELS, **EVENT_MODELS}
 
@@ -404,6 +406,20 @@ class ReadSide:
         with self.views.read(view) as curs:
             return PORTAL.window_over(curs, view.copy, now, limit)
 
+    def issues(
+        self, org_id: str, status: str | None, assignee_id: str | None, before: int | None, limit: int
+    ) -> tuple[list[IssueRow], int | None]:
+        """A page of the org's issues, newest first, and the number to continue before (None: the end)."""
+        view = self.serving_view(ISSUES.name)
+        with self.views.read(view) as curs:
+            return ISSUES.page(curs, view.copy, org_id, status, assignee_id, before, limit)
+
+    def done_issue_links(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(issue, ticket) links of done issues whose ticket was not told yet: the issue policy's work."""
+        view = self.serving_view(ISSUES.name)
+        with self.views.read(view) as curs:
+            return ISSUES.done_untold(curs, view.copy, limit)
+
     def mail_due(self, now: datetime, limit: int) -> list[QueuedMail]:
         """Mails due to be sent (or tried again) by `now`: what the mail sender asks for."""
         view = self.serving_view(OUTBOX.name)
@@ -462,10 +478,12 @@ class Follower:
         return moved + (1 if result.advanced or customer_side.advanced else 0)
 
     def run_policies(self) -> None:
-        """The policies time drives: record SLA breaches, close tickets whose push-back window ran out."""
+        """The policies time drives: record SLA breaches, close tickets whose push-back window ran out,
+        tell tickets of their linked issues that are done."""
         read_side = self.read_side
         record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
         close_after_window(read_side.app, read_side.push_back_over, read_side.clock())
+        tell_tickets_of_done_issues(read_side.app, read_side.done_issue_links, read_side.clock())
 
     def send_mail(self) -> int:
         """Hand the due mails to the transport (once each, across servers); how many were sent."""

@@ -210,6 +210,8 @@ HANDLERS: dict[type[Any], Handler] = {
     Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
     Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),
     Ticket.FollowUpCreated: _set(),
+    Ticket.IssueLinked: _set(),
+    Ticket.LinkedIssueDone: _set(),
 }
 for _event_type, _handler in HANDLERS.items():
     evolve.register(_event_type, _changes(_handler))

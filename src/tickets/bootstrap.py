@@ -16,6 +16,7 @@ from tickets.application.app import TicketsApp
 from tickets.application.attachments import AttachmentService
 from tickets.application.contacts import ContactService
 from tickets.application.directory import DirectoryService
+from tickets.application.issues import IssueService
 from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
 from tickets.application.tickets import TicketService
@@ -37,6 +38,7 @@ class Services:
     tickets: TicketService
     contacts: ContactService
     attachments: AttachmentService
+    issues: IssueService
     # The email channel: the intake (addresses, received mail) and the sender of queued mail.
     mail: MailIntake
     mail_sender: MailSender
@@ -80,6 +82,7 @@ def wire(
         tickets=tickets,
         contacts=contacts,
         attachments=attachments,
+        issues=IssueService(app, directory, tickets, clock),
         mail=MailIntake(app, directory, tickets, attachments, mail_settings.domain),
         mail_sender=MailSender(
             app, transport or MemoryTransport(), attachments.blobs, contacts, mail_settings, clock

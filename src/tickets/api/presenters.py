@@ -10,14 +10,16 @@ from uuid import UUID
 
 import msgspec
 
+from projections.issues import IssueRow
 from projections.portal import PortalMessage, PortalTicket
 from projections.summary import TicketSummary
 from tickets.api import schemas
 from tickets.domain.contact import Contact
+from tickets.domain.issue import Issue
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Activity, Attachment, Message, Ref, Summary, SummaryValue, Ticket
-from tickets.domain.values import Category, Priority, Source, Status
+from tickets.domain.values import Category, IssueStatus, Priority, Source, Status
 from tickets.infrastructure.markdown import render_markdown
 
 
@@ -126,6 +128,7 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         **sla_state(value.sla, value.status, now),
         follow_up_of=value.follow_up_of,
         follow_up_ids=list(value.follow_up_ids),
+        linked_issue_ids=list(value.linked_issue_ids),
         deleted=value.deleted,
         created_at=value.created_on,
         updated_at=value.modified_on,
@@ -334,3 +337,34 @@ def _name(ref: Ref, organization: Organization) -> str:
     if ref.kind == "tag" and key in organization.tags:
         return organization.tags[key].name
     return key[:8]
+
+
+def issue(value: Issue) -> schemas.IssueOut:
+    return schemas.IssueOut(
+        id=value.id,
+        issue_number=value.issue_number,
+        title=value.title,
+        description=value.description,
+        description_html=render_markdown(value.description),
+        status=value.status,
+        priority=value.priority,
+        assignee_id=value.assignee_id,
+        metadata=dict(value.metadata),
+        ticket_ids=list(value.ticket_ids),
+        created_at=value.created_on,
+        updated_at=value.modified_on,
+        version=value.version,
+    )
+
+
+def issue_list_item(row: IssueRow) -> schemas.IssueListItem:
+    return schemas.IssueListItem(
+        id=UUID(row.issue_id),
+        issue_number=row.number,
+        title=row.title,
+        status=IssueStatus(row.status),
+        priority=Priority(row.priority),
+        assignee_id=UUID(row.assignee_id) if row.assignee_id else None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

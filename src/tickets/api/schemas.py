@@ -10,7 +10,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 from msgspec import UNSET, Meta, UnsetType
 
-from tickets.domain.values import Category, Priority, Role, Source, Status
+from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
 T = TypeVar("T")
 
@@ -270,6 +270,9 @@ class TicketOut(Response):
     resolution_breached: bool
     follow_up_of: UUID | None
     follow_up_ids: list[UUID]
+    linked_issue_ids: Annotated[
+        list[UUID], Meta(description="Engineering issues linked to this ticket (`POST .../convert-to-issue`)")
+    ]
     # True only when an admin reads a soft-deleted ticket's history (`includeDeleted=true`).
     deleted: bool
     created_at: datetime
@@ -517,3 +520,65 @@ class Health(Response):
     status: str
     store: str
     head_position: int
+
+
+# ---------------------------------------------------------------------------- engineering issues
+
+IssueTitle = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"\S")]
+IssueMetadata = Annotated[
+    dict[str, Any],
+    Meta(description="Free JSON (at most 16,000 characters); `ticketId` names the ticket an issue came from"),
+]
+
+
+class IssueOut(Response):
+    id: UUID
+    issue_number: int
+    title: str
+    description: str
+    description_html: str
+    status: IssueStatus
+    priority: Priority
+    assignee_id: UUID | None
+    metadata: dict[str, Any]
+    ticket_ids: list[UUID]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class IssueListItem(Response):
+    id: UUID
+    issue_number: int
+    title: str
+    status: IssueStatus
+    priority: Priority
+    assignee_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IssueCreate(Request):
+    title: IssueTitle
+    description: Markdown = ""
+    priority: Priority = Priority.MEDIUM
+    assignee_id: UUID | None = None
+    metadata: IssueMetadata = msgspec.field(default_factory=dict)
+
+
+class IssueUpdate(Request):
+    title: IssueTitle | UnsetType = UNSET
+    description: Markdown | UnsetType = UNSET
+    status: IssueStatus | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    assignee_id: UUID | UnsetType | None = UNSET
+    metadata: IssueMetadata | UnsetType = UNSET
+
+
+class ConvertToIssue(Request):
+    title: IssueTitle | None = None
+    description: Markdown | None = None
+
+
+class IssueLinkCreate(Request):
+    ticket_id: Annotated[str, Meta(min_length=1, max_length=64, description="The ticket's UUID or number")]

@@ -9,6 +9,7 @@ from tickets.cli.admin import admin
 from tickets.cli.commands.account import login, logout, whoami
 from tickets.cli.commands.api import api
 from tickets.cli.commands.contact import contact, portal_link
+from tickets.cli.commands.issue import convert_ticket, issue
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
 from tickets.cli.mail import mail
@@ -90,6 +91,7 @@ for command in (
     logout,
     whoami,
     ticket,
+    issue,
     contact,
     portal_link,
     tag,
@@ -100,6 +102,9 @@ for command in (
     mail,
 ):
     cli.add_command(command)
+
+
+ticket.add_command(convert_ticket)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,27 @@ class TicketChanges:
 
 
 @dataclass(frozen=True)
+class NewIssue:
+    title: str
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    assignee_id: UUID | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IssueChanges:
+    """A PATCH of an issue; `metadata` is the whole new object."""
+
+    title: str | Keep = KEEP
+    description: str | Keep = KEEP
+    status: str | Keep = KEEP
+    priority: Priority | Keep = KEEP
+    assignee_id: UUID | Keep | None = KEEP
+    metadata: dict[str, Any] | Keep = KEEP
+
+
+@dataclass(frozen=True)
 class MemberChanges:
     name: str | Keep = KEEP
     role: Role | Keep = KEEP

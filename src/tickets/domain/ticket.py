@@ -167,7 +167,8 @@ class Ticket(TypedAggregate):
     # 3: contact messages; the time of the latest resolution (the push-back window).
     # 4: attachments.
     # 5: e-mail: each message's delivery, the thread's mail ids.
-    class_version = 5
+    # 6: linked engineering issues.
+    class_version = 6
 
     # Dicts of immutable values: a copy of the ticket shares the values.
     _SHALLOW_COPIED = frozenset({"messages", "attachments"})
@@ -337,6 +338,9 @@ class Ticket(TypedAggregate):
         self.resolved_since: datetime | None = None
         # The Message-IDs of the mails of this ticket's thread, sent and received, newest last.
         self.mail_thread: list[str] = []
+        # Engineering issues linked to it, and those of them whose completion it was told of.
+        self.linked_issue_ids: list[UUID] = []
+        self.done_issue_ids: list[UUID] = []
 
     # ------------------------------------------------------------------ derived state
 
@@ -1295,6 +1299,65 @@ class Ticket(TypedAggregate):
     ) -> None:
         self.mail_thread = [*self.mail_thread, mail_message_id][-MAIL_THREAD_KEPT:]
 
+    # ------------------------------------------------------------------ engineering issues
+
+    def link_issue(self, issue_id: UUID, issue_number: int, actor_id: UUID, at: datetime) -> bool:
+        """Record that an issue links this ticket (saved with the issue's `TicketLinked`)."""
+        if issue_id in self.linked_issue_ids:
+            return False
+        self._issue_linked(issue_id=issue_id, issue_number=issue_number, actor_id=actor_id, timestamp=at)
+        return True
+
+    class IssueLinked(Event):
+        issue_id: UUID
+        issue_number: int
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "issue_linked", Summary("issue #{} linked", (str(self.issue_number),)), new=self.issue_id
+            )
+
+    @event(IssueLinked)
+    def _issue_linked(self, issue_id: UUID, issue_number: int, actor_id: UUID, timestamp: datetime) -> None:
+        self.linked_issue_ids = [*self.linked_issue_ids, issue_id]
+
+    def record_issue_done(
+        self, issue_id: UUID, issue_number: int, title: str, actor_id: UUID, at: datetime
+    ) -> bool:
+        """A linked issue reached `done`: an internal note says so, by whoever finished it; once per issue.
+
+        Also on a closed ticket (the note is history, not a change anyone asked of the ticket).
+        """
+        if issue_id not in self.linked_issue_ids or issue_id in self.done_issue_ids or self.deleted:
+            return False
+        self._linked_issue_done(issue_id=issue_id, issue_number=issue_number, actor_id=actor_id, timestamp=at)
+        self._note_added(
+            message_id=uuid5(issue_id, f"done:{self.id}"),
+            content=f"Linked issue #{issue_number} ({title}) is done.",
+            mentions=[],
+            attachments=[],
+            actor_id=actor_id,
+            timestamp=at,
+        )
+        return True
+
+    class LinkedIssueDone(Event):
+        issue_id: UUID
+        issue_number: int
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "linked_issue_done",
+                Summary("linked issue #{} done", (str(self.issue_number),)),
+                new=self.issue_id,
+            )
+
+    @event(LinkedIssueDone)
+    def _linked_issue_done(
+        self, issue_id: UUID, issue_number: int, actor_id: UUID, timestamp: datetime
+    ) -> None:
+        self.done_issue_ids = [*self.done_issue_ids, issue_id]
+
 
 _MAIL_NOUNS = {"reply": "reply e-mail", "acknowledgement": "receipt e-mail", "resolved": "resolve notice"}
 
@@ -1327,6 +1390,8 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.EmailSent,
     Ticket.EmailFailed,
     Ticket.MailReceived,
+    Ticket.IssueLinked,
+    Ticket.LinkedIssueDone,
 )
 
 

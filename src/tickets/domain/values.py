@@ -37,6 +37,17 @@ class Source(StrEnum):
     API = "api"
 
 
+class IssueStatus(StrEnum):
+    """An engineering issue's status: its own six, independent of a ticket's five."""
+
+    BACKLOG = "backlog"
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     AGENT = "agent"

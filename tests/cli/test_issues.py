@@ -1,0 +1,25 @@
+"""`pfai issue` and `pfai ticket convert`: engineering issues from the command line."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import Pfai, ok, ok_json
+
+
+def test_a_ticket_converts_and_the_issue_moves_through_its_statuses(pfai: Pfai) -> None:
+    ok(pfai("ticket", "create", "--subject", "Export crashes"))
+    assert ok(pfai("ticket", "convert", "1")) == "Created issue #1: Export crashes\n"
+    assert ok(pfai("issue", "create", "--title", "Faster export", "--priority", "low")) == (
+        "Created issue #2: Faster export\n"
+    )
+    table = ok(pfai("issue", "ls")).splitlines()
+    assert table[0].split() == ["#", "STATUS", "PRIORITY", "TITLE", "UPDATED"]
+    assert [line.split()[0] for line in table[1:]] == ["2", "1"]
+    assert (
+        ok(pfai("issue", "update", "#1", "--status", "in_progress")) == "Updated issue #1: Export crashes\n"
+    )
+    assert ok_json(pfai("issue", "ls", "--status", "in_progress", "--query", "[].issueNumber")) == [1]
+    assert ok_json(pfai("issue", "view", "1", "--json", "metadata"))["metadata"]["ticketNumber"] == 1
+    nothing = pfai("issue", "update", "1")
+    assert nothing.exit_code == 2 and "at least one" in nothing.stderr
+    missing = pfai("issue", "view", "99")
+    assert missing.exit_code == 1 and "issue #99 not found" in missing.stderr
