@@ -12,16 +12,16 @@ from eventsourcing.utils import get_topic
 from projections.outbox import ticket_mail_key
 from projections.runner import Follower
 from tests.conftest import Org
-from tickets.application.inbound import InboundMail
-from tickets.domain.contact import contact_id_for
-from tickets.domain.mail import MailAddress, OutgoingMail, ReceivedMail
-from tickets.domain.ticket import Ticket
 from tests.state import aggregate_state
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
+from tickets.application.inbound import InboundMail
 from tickets.bootstrap import Services, build_services
 from tickets.domain.commands import NewTicket, TicketChanges
+from tickets.domain.contact import contact_id_for
+from tickets.domain.mail import MailAddress, OutgoingMail, ReceivedMail
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, TicketNumber
+from tickets.domain.ticket import Ticket
 from tickets.domain.values import Category, Priority, Status
 from tickets.infrastructure.clock import ManualClock
 from tickets.infrastructure.settings import Settings
