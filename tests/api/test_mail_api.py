@@ -114,6 +114,10 @@ def test_a_value_of_another_json_type_is_refused_not_converted(client: TestClien
         [error] = refused.json()["errors"]
         assert error["key"] == next(iter(body)) and error["source"] == "body"
     assert client.get(f"{API}/org", headers=h).json()["acknowledgeNewTickets"] is True
+    # JSON Schema's integer includes 5.0: that is read as 5, as the schema says.
+    integral = client.patch(f"{API}/org", json={"autoCloseAfterDays": 5.0}, headers=h)
+    assert integral.status_code == 200 and integral.json()["autoCloseAfterDays"] == 5
+    assert client.patch(f"{API}/org", json={"autoCloseAfterDays": 5.5}, headers=h).status_code == 400
     client.post(f"{API}/tickets", json={"subject": "Hi"}, headers=h)
     note = client.post(f"{API}/tickets/1/messages", json={"content": "x", "isInternalNote": 1}, headers=h)
     assert note.status_code == 400

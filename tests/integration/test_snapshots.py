@@ -9,13 +9,19 @@ from uuid import UUID
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic
 
+from projections.outbox import ticket_mail_key
+from projections.runner import Follower
 from tests.conftest import Org
 from tests.state import aggregate_state
 from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
+from tickets.application.inbound import InboundMail
 from tickets.bootstrap import Services, build_services
 from tickets.domain.commands import NewTicket, TicketChanges
+from tickets.domain.contact import contact_id_for
+from tickets.domain.mail import MailAddress, OutgoingMail, ReceivedMail
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, TicketNumber
+from tickets.domain.ticket import Ticket
 from tickets.domain.values import Category, Priority, Status
 from tickets.infrastructure.clock import ManualClock
 from tickets.infrastructure.settings import Settings
@@ -44,12 +50,34 @@ def test_every_aggregate_round_trips_through_its_snapshot(
     ticket = services.tickets.create(
         admin,
         NewTicket(
-            subject="s", priority=Priority.HIGH, category=Category.BUG, team_id=team.id, tag_ids=[tag.id]
+            subject="s",
+            priority=Priority.HIGH,
+            category=Category.BUG,
+            team_id=team.id,
+            tag_ids=[tag.id],
+            contact_email="cara@example.com",
         ),
     ).value
     services.tickets.add_message(admin, "1", "hello", False)
     services.tickets.update(admin, "1", TicketChanges(status=Status.ON_HOLD))
+    # The e-mail's state too: a message's delivery, the thread's mail ids, the org's addresses.
+    services.directory.add_mail_address(admin, "help@acme.example", team.id, services.mail_settings.domain)
+    route = services.mail.route("help@acme.example")
+    assert route is not None
+    services.mail.receive(
+        route, InboundMail("in@example.com", "cara@example.com", "Cara", "Re: [#1] s", "hi")
+    )
+    assert services.read_side is not None
+    services.read_side.catch_up_all()
+    Follower(services.read_side, mail_sender=services.mail_sender).send_mail()
+    [delivered] = [m for m in services.tickets.get(admin, "1").messages.values() if m.delivery]
+    assert delivered.delivery is not None and delivered.delivery.status == "sent"
+    [queued] = [e for e in services.app.events.get(ticket.id) if isinstance(e, Ticket.EmailQueued)]
     ids = {
+        "contact": contact_id_for(UUID(org.admin.org_id), "cara@example.com"),
+        "outgoing mail": OutgoingMail.create_id(ticket_mail_key(ticket.id, queued.originator_version)),
+        "received mail": ReceivedMail.create_id(UUID(org.admin.org_id), "in@example.com"),
+        "mail address": MailAddress.create_id("help@acme.example"),
         "ticket": ticket.id,
         "org": UUID(org.admin.org_id),
         "counter": TicketCounter.create_id(UUID(org.admin.org_id)),

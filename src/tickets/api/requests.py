@@ -41,7 +41,7 @@ class ApiRequest(Request[Any, Any, Any]):
         if not (isinstance(declared, type) and issubclass(declared, msgspec.Struct)):
             return
         try:
-            msgspec.convert(body, declared, strict=True)
+            msgspec.convert(_integral_floats_as_ints(body), declared, strict=True)
         except msgspec.ValidationError as error:
             message, _, path = str(error).partition(" - at `$.")
             if not message.startswith("Expected `"):
@@ -51,3 +51,14 @@ class ApiRequest(Request[Any, Any, Any]):
                 detail=f"Validation failed for {self.method} {self.url.path}",
                 extra=[{"key": key, "message": message, "source": "body"}],
             ) from None
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON Schema's `integer` includes `115.0`: the strict check reads it as 115, as the schema does."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value

@@ -11,11 +11,12 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, Team
 from tickets.domain.sla import SlaClock
-from tickets.domain.ticket import Attachment, Message
+from tickets.domain.ticket import Attachment, Delivery, Message
 
 SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (
     Message,
     Attachment,
+    Delivery,
     SlaClock,
     Member,
     Team,
