@@ -17,12 +17,13 @@ from tickets.application.actors import Actor
 from tickets.application.app import TicketsApp
 from tickets.application.inbound import InboundMail
 from tickets.bootstrap import Services, build_services
-from tickets.domain.commands import NewTicket, TicketChanges
+from tickets.domain.commands import IssueChanges, NewTicket, TicketChanges
 from tickets.domain.contact import contact_id_for
+from tickets.domain.issue import IssueCounter, IssueNumber
 from tickets.domain.mail import MailAddress, OutgoingMail, ReceivedMail
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, TicketNumber
 from tickets.domain.ticket import Ticket
-from tickets.domain.values import Category, Priority, Status
+from tickets.domain.values import Category, IssueStatus, Priority, Status
 from tickets.infrastructure.clock import ManualClock
 from tickets.infrastructure.settings import Settings
 
@@ -73,7 +74,18 @@ def test_every_aggregate_round_trips_through_its_snapshot(
     [delivered] = [m for m in services.tickets.get(admin, "1").messages.values() if m.delivery]
     assert delivered.delivery is not None and delivered.delivery.status == "sent"
     [queued] = [e for e in services.app.events.get(ticket.id) if isinstance(e, Ticket.EmailQueued)]
+    # An engineering issue linked to the ticket, done, and the ticket told of it.
+    issue = services.issues.convert(admin, "1", None, None).value
+    services.issues.update(
+        admin, "1", IssueChanges(status=IssueStatus.DONE, metadata={"ticketId": "x", "n": [1]})
+    )
+    services.read_side.catch_up_all()
+    Follower(services.read_side).run_policies()
+    assert services.tickets.get(admin, "1").done_issue_ids == [issue.id]
     ids = {
+        "issue": issue.id,
+        "issue counter": IssueCounter.create_id(UUID(org.admin.org_id)),
+        "issue number": IssueNumber.create_id(UUID(org.admin.org_id), 1),
         "contact": contact_id_for(UUID(org.admin.org_id), "cara@example.com"),
         "outgoing mail": OutgoingMail.create_id(ticket_mail_key(ticket.id, queued.originator_version)),
         "received mail": ReceivedMail.create_id(UUID(org.admin.org_id), "in@example.com"),

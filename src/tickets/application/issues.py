@@ -169,7 +169,7 @@ class IssueService:
             if not isinstance(changes.metadata, Keep):
                 issue.change_metadata(changes.metadata, who, now)
             if not isinstance(changes.status, Keep):
-                issue.change_status(IssueStatus(changes.status), who, now)
+                issue.change_status(changes.status, who, now)
             return Saved(issue, position_of(self.app.save(issue)))
 
         return retry_on_conflict(attempt)

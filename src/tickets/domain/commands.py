@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any, Final
 from uuid import UUID
 
-from tickets.domain.values import Category, Priority, Role, Source, Status
+from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
 
 class Keep(Enum):
@@ -74,7 +74,7 @@ class IssueChanges:
 
     title: str | Keep = KEEP
     description: str | Keep = KEEP
-    status: str | Keep = KEEP
+    status: IssueStatus | Keep = KEEP
     priority: Priority | Keep = KEEP
     assignee_id: UUID | Keep | None = KEEP
     metadata: dict[str, Any] | Keep = KEEP
