@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
+from projections.inbox import INBOX, InboxItem
 from projections.issues import ISSUES, IssueRow
 from projections.outbox import OUTBOX, QueuedMail
 from projections.portal import (
@@ -49,7 +50,7 @@ SLA_BREACHES = SlaBreaches()
 # The read models folded from ticket summaries, batch by batch (`apply_batch`).
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
 # The read models that apply chosen event types one by one (`projections/portal.py`, `outbox.py`).
-EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES)}
+EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES, INBOX)}
 # Every read model.
 ALL_MODELS: dict[str, ReadModel] = {**READ_MODELS, **EVENT_MODELS}
 
@@ -413,6 +414,24 @@ class ReadSide:
         view = self.serving_view(ISSUES.name)
         with self.views.read(view) as curs:
             return ISSUES.page(curs, view.copy, org_id, status, assignee_id, before, limit)
+
+    def inbox(
+        self, org_id: str, member_id: str, unread: bool, before: int | None, limit: int
+    ) -> tuple[list[InboxItem], int | None]:
+        """A page of a member's notifications, newest first, and the position to continue before."""
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.items(curs, view.copy, org_id, member_id, unread, before, limit)
+
+    def inbox_item(self, org_id: str, member_id: str, item_id: str) -> InboxItem | None:
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.item(curs, view.copy, org_id, member_id, item_id)
+
+    def inbox_unread(self, org_id: str, member_id: str) -> int:
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.unread_count(curs, view.copy, org_id, member_id)
 
     def done_issue_links(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(issue, ticket) links of done issues whose ticket was not told yet: the issue policy's work."""

@@ -16,6 +16,7 @@ from tickets.application.app import TicketsApp
 from tickets.application.attachments import AttachmentService
 from tickets.application.contacts import ContactService
 from tickets.application.directory import DirectoryService
+from tickets.application.inbox import InboxService
 from tickets.application.issues import IssueService
 from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
@@ -39,6 +40,7 @@ class Services:
     contacts: ContactService
     attachments: AttachmentService
     issues: IssueService
+    inbox: InboxService
     # The email channel: the intake (addresses, received mail) and the sender of queued mail.
     mail: MailIntake
     mail_sender: MailSender
@@ -83,6 +85,7 @@ def wire(
         contacts=contacts,
         attachments=attachments,
         issues=IssueService(app, directory, tickets, clock),
+        inbox=InboxService(app, clock),
         mail=MailIntake(app, directory, tickets, attachments, mail_settings.domain),
         mail_sender=MailSender(
             app, transport or MemoryTransport(), attachments.blobs, contacts, mail_settings, clock

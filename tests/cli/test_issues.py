@@ -23,3 +23,14 @@ def test_a_ticket_converts_and_the_issue_moves_through_its_statuses(pfai: Pfai) 
     assert nothing.exit_code == 2 and "at least one" in nothing.stderr
     missing = pfai("issue", "view", "99")
     assert missing.exit_code == 1 and "issue #99 not found" in missing.stderr
+
+
+def test_the_inbox_lists_and_marks_read(pfai: Pfai) -> None:
+    me = ok_json(pfai("whoami", "-o", "json"))
+    ok(pfai("ticket", "create", "--subject", "Printer"))
+    # A note by someone else would notify; the CLI user's own actions never do.
+    ok(pfai("ticket", "note", "1", f"@{me['user']['handle']} remember"))
+    empty = pfai("inbox")
+    assert ok(empty) == "" and "Nothing new." in empty.stderr
+    assert ok_json(pfai("inbox", "--all", "-o", "json")) == []
+    assert ok(pfai("inbox", "--read-all")) == "Marked every notification read.\n"

@@ -14,6 +14,7 @@ from tickets.api.controllers.attachments import AttachmentController, TicketAtta
 from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.contacts import ContactController, OrgController
 from tickets.api.controllers.directory import MeController, TeamController, UserController
+from tickets.api.controllers.inbox import InboxController
 from tickets.api.controllers.issues import ConvertController, IssueController
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.mail import MailAddressController
@@ -39,6 +40,7 @@ API_CONTROLLERS = [
     OrgController,
     MailAddressController,
     IssueController,
+    InboxController,
     ConvertController,
     PortalApiController,
 ]

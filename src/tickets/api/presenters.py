@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from projections.inbox import InboxItem
 from projections.issues import IssueRow
 from projections.portal import PortalMessage, PortalTicket
 from projections.summary import TicketSummary
@@ -367,4 +368,31 @@ def issue_list_item(row: IssueRow) -> schemas.IssueListItem:
         assignee_id=UUID(row.assignee_id) if row.assignee_id else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
+    )
+
+
+_INBOX_SUMMARIES = {
+    "assigned": "{actor} assigned you",
+    "mentioned": "{actor} mentioned you on",
+    "contact_replied": "the contact replied on",
+    "sla_breached": "SLA breached on",
+    "issue_done": "a linked issue is done on",
+}
+
+
+def inbox_item(item: InboxItem, organization: Organization) -> schemas.InboxItemOut:
+    """A notification, with a one-line summary naming who did it (a member by @handle)."""
+    actor = _name(Ref("member", UUID(item.actor_id)), organization) if item.actor_id else "a rule"
+    text = _INBOX_SUMMARIES[item.kind].format(actor=actor)
+    return schemas.InboxItemOut(
+        id=item.item_id,
+        kind=item.kind,
+        summary=f"{text} #{item.ticket_number} {item.subject}",
+        ticket_id=UUID(item.ticket_id),
+        ticket_number=item.ticket_number,
+        subject=item.subject,
+        actor_id=UUID(item.actor_id) if item.actor_id else None,
+        created_at=item.created_at,
+        read=item.read,
+        position=item.position,
     )

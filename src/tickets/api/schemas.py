@@ -119,9 +119,40 @@ class UserOut(Response):
     handle: str
 
 
+NotifyKinds = Annotated[
+    dict[str, bool],
+    Meta(
+        description="Which notifications reach the inbox: assigned, mentioned, contact_replied, sla_breached, "
+        "issue_done (all on by default)"
+    ),
+]
+
+
 class MeOut(Response):
     user: UserOut
     org: OrgOut
+    notify: NotifyKinds
+
+
+class MeUpdate(Request):
+    notify: NotifyKinds
+
+
+class InboxItemOut(Response):
+    id: str
+    kind: Annotated[str, Meta(description="assigned, mentioned, contact_replied, sla_breached or issue_done")]
+    summary: Annotated[str, Meta(description='In words, e.g. "@alice mentioned you on #42 Printer on fire"')]
+    ticket_id: UUID
+    ticket_number: int
+    subject: str
+    actor_id: UUID | None
+    created_at: datetime
+    read: bool
+    position: int
+
+
+class InboxCount(Response):
+    unread: int
 
 
 class UserCreate(Request):

@@ -9,6 +9,7 @@ from tickets.cli.admin import admin
 from tickets.cli.commands.account import login, logout, whoami
 from tickets.cli.commands.api import api
 from tickets.cli.commands.contact import contact, portal_link
+from tickets.cli.commands.inbox import inbox
 from tickets.cli.commands.issue import convert_ticket, issue
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
@@ -92,6 +93,7 @@ for command in (
     whoami,
     ticket,
     issue,
+    inbox,
     contact,
     portal_link,
     tag,

@@ -26,7 +26,25 @@ class MeController(Controller):
         return schemas.MeOut(
             user=presenters.user(org.member(actor.user_id)),
             org=presenters.org(org, services.mail_settings.domain),
+            notify=services.inbox.notify(actor),
         )
+
+    @patch("/", sync_to_thread=True, summary="Change my notification preferences")
+    def update_me(
+        self,
+        data: JSONBody[schemas.MeUpdate],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.MeOut]:
+        """`notify`: turn kinds of inbox notification off (or on again), from now on."""
+        saved = services.inbox.set_notify(actor, data.notify)
+        org = services.directory.org(actor.org_id)
+        body = schemas.MeOut(
+            user=presenters.user(org.member(actor.user_id)),
+            org=presenters.org(org, services.mail_settings.domain),
+            notify=saved.value,
+        )
+        return written(body, saved)
 
 
 class UserController(Controller):

@@ -1,0 +1,259 @@
+"""The inbox read model: each member's notifications, made from the log.
+
+A notification is made when an event concerns a member other than its actor (no notification for
+one's own actions): a ticket assigned to them (by a person or a rule), an @-mention in a message or
+note, the contact's reply on a ticket assigned to them, an SLA breach on it, a linked issue done.
+Each item's id is derived from the event's position and the member, so a rebuild makes the same
+ids; reading (`Inbox.ItemsRead` / `AllRead`) and preferences (`Inbox.PreferencesChanged`) are
+events too, applied here in log order, so a rebuilt inbox is read exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, uuid5
+
+from projections.base import micros
+from projections.portal import EventModel, from_micros, text
+from projections.views import Copy, Cursor
+from tickets.domain.inbox import Inbox
+from tickets.domain.ticket import Ticket
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    item_id: str
+    position: int
+    kind: str
+    ticket_id: str
+    ticket_number: int
+    subject: str
+    actor_id: str | None
+    created_at: datetime
+    read: bool
+
+
+def item_id(position: int, member_id: str) -> str:
+    return str(uuid5(NAMESPACE_URL, f"inbox-item:{position}:{member_id}"))
+
+
+def _notify(
+    self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int, kind: str, member: str | None
+) -> None:
+    """An item for `member` about the event's ticket, unless they acted themselves or opted out."""
+    if member is None or member == (str(e.actor_id) if e.actor_id else None):
+        return
+    curs.execute(f"SELECT enabled FROM {copy.prefix}_prefs WHERE member_id = ? AND kind = ?", (member, kind))
+    pref = curs.fetchone()
+    if pref is not None and not pref["enabled"]:
+        return
+    curs.execute(
+        f"SELECT org_id, number, subject FROM {copy.prefix}_tickets WHERE ticket_id = ?",
+        (str(e.originator_id),),
+    )
+    ticket = curs.fetchone()
+    if ticket is None:
+        return
+    curs.execute(
+        f"INSERT INTO {copy.prefix}_items (item_id, org_id, member_id, position, kind, ticket_id, ticket_number, "
+        "subject, actor_id, created_at, read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        (
+            item_id(position, member),
+            ticket["org_id"],
+            member,
+            position,
+            kind,
+            str(e.originator_id),
+            ticket["number"],
+            ticket["subject"],
+            str(e.actor_id) if e.actor_id else None,
+            micros(e.timestamp),
+        ),
+    )
+
+
+def _assignee(curs: Cursor, copy: Copy, ticket_id: str) -> str | None:
+    curs.execute(f"SELECT assignee_id FROM {copy.prefix}_tickets WHERE ticket_id = ?", (ticket_id,))
+    row = curs.fetchone()
+    return row["assignee_id"] if row else None
+
+
+def _created(self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.Created, position: int) -> None:
+    assignee = str(e.assignee_id) if e.assignee_id else None
+    curs.execute(
+        f"INSERT INTO {copy.prefix}_tickets (ticket_id, org_id, number, subject, assignee_id) VALUES (?, ?, ?, ?, ?)",
+        (str(e.originator_id), str(e.org_id), e.ticket_number, text(e.subject), assignee),
+    )
+    _notify(self, curs, copy, e, position, "assigned", assignee)
+
+
+def _subject_changed(
+    self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.SubjectChanged, position: int
+) -> None:
+    curs.execute(
+        f"UPDATE {copy.prefix}_tickets SET subject = ? WHERE ticket_id = ?",
+        (text(e.new), str(e.originator_id)),
+    )
+
+
+def _assigned(self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.Assigned, position: int) -> None:
+    assignee = str(e.new) if e.new else None
+    curs.execute(
+        f"UPDATE {copy.prefix}_tickets SET assignee_id = ? WHERE ticket_id = ?",
+        (assignee, str(e.originator_id)),
+    )
+    _notify(self, curs, copy, e, position, "assigned", assignee)
+
+
+def _mentioned(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+    for member in dict.fromkeys(str(m) for m in e.mentions):
+        _notify(self, curs, copy, e, position, "mentioned", member)
+
+
+def _to_assignee(kind: str) -> Callable[[InboxModel, Cursor, Copy, Any, int], None]:
+    def handler(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+        _notify(self, curs, copy, e, position, kind, _assignee(curs, copy, str(e.originator_id)))
+
+    return handler
+
+
+def _items_read(self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.ItemsRead, position: int) -> None:
+    member = _member_of(curs, copy, str(e.originator_id))
+    for read in e.item_ids:
+        curs.execute(
+            f"UPDATE {copy.prefix}_items SET read = 1 WHERE item_id = ? AND member_id = ?", (read, member)
+        )
+
+
+def _all_read(self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.AllRead, position: int) -> None:
+    member = _member_of(curs, copy, str(e.originator_id))
+    curs.execute(
+        f"UPDATE {copy.prefix}_items SET read = 1 WHERE member_id = ? AND position <= ? AND read = 0",
+        (member, e.up_to),
+    )
+
+
+def _opened(self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.Opened, position: int) -> None:
+    curs.execute(
+        f"INSERT INTO {copy.prefix}_inboxes (inbox_id, member_id) VALUES (?, ?)",
+        (str(e.originator_id), str(e.user_id)),
+    )
+
+
+def _member_of(curs: Cursor, copy: Copy, inbox_id: str) -> str | None:
+    curs.execute(f"SELECT member_id FROM {copy.prefix}_inboxes WHERE inbox_id = ?", (inbox_id,))
+    row = curs.fetchone()
+    return row["member_id"] if row else None
+
+
+def _preferences(
+    self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.PreferencesChanged, position: int
+) -> None:
+    member = _member_of(curs, copy, str(e.originator_id))
+    curs.execute(f"DELETE FROM {copy.prefix}_prefs WHERE member_id = ?", (member,))
+    for kind, enabled in sorted(e.notify.items()):
+        curs.execute(
+            f"INSERT INTO {copy.prefix}_prefs (member_id, kind, enabled) VALUES (?, ?, ?)",
+            (member, kind, int(enabled)),
+        )
+
+
+class InboxModel(EventModel):
+    """Every member's notifications, read or not."""
+
+    name = "inbox"
+    tables: ClassVar[dict[str, str]] = {
+        "items": "item_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, member_id TEXT NOT NULL, position BIGINT NOT NULL, "
+        "kind TEXT NOT NULL, ticket_id TEXT NOT NULL, ticket_number INTEGER NOT NULL, subject TEXT NOT NULL, "
+        "actor_id TEXT, created_at BIGINT NOT NULL, read INTEGER NOT NULL",
+        "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number INTEGER NOT NULL, subject TEXT NOT NULL, "
+        "assignee_id TEXT",
+        "inboxes": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
+        "prefs": "member_id TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (member_id, kind)",
+    }
+    handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
+        Ticket.Created: _created,
+        Ticket.SubjectChanged: _subject_changed,
+        Ticket.Assigned: _assigned,
+        Ticket.MessageAdded: _mentioned,
+        Ticket.NoteAdded: _mentioned,
+        Ticket.ContactMessageAdded: _to_assignee("contact_replied"),
+        Ticket.SlaBreached: _to_assignee("sla_breached"),
+        Ticket.LinkedIssueDone: _to_assignee("issue_done"),
+        Inbox.Opened: _opened,
+        Inbox.ItemsRead: _items_read,
+        Inbox.AllRead: _all_read,
+        Inbox.PreferencesChanged: _preferences,
+    }
+
+    def ddl(self, copy: Copy) -> list[str]:
+        p = copy.prefix
+        return [
+            *super().ddl(copy),
+            f"CREATE INDEX IF NOT EXISTS {p}_items_member ON {p}_items (member_id, position)",
+        ]
+
+    def items(
+        self,
+        curs: Cursor,
+        copy: Copy,
+        org_id: str,
+        member_id: str,
+        unread: bool,
+        before: int | None,
+        limit: int,
+    ) -> tuple[list[InboxItem], int | None]:
+        """A member's items, newest first; keyset pages on the position."""
+        where, params = "org_id = ? AND member_id = ?", [org_id, member_id]
+        if unread:
+            where += " AND read = 0"
+        if before is not None:
+            where += " AND position < ?"
+            params.append(before)  # type: ignore[arg-type]
+        curs.execute(
+            f"SELECT * FROM {copy.prefix}_items WHERE {where} ORDER BY position DESC LIMIT ?",
+            (*params, limit + 1),
+        )
+        rows = curs.fetchall()
+        items = [
+            InboxItem(
+                item_id=r["item_id"],
+                position=int(r["position"]),
+                kind=r["kind"],
+                ticket_id=r["ticket_id"],
+                ticket_number=int(r["ticket_number"]),
+                subject=r["subject"],
+                actor_id=r["actor_id"],
+                created_at=from_micros(r["created_at"]),
+                read=bool(r["read"]),
+            )
+            for r in rows[:limit]
+        ]
+        return items, (items[-1].position if len(rows) > limit else None)
+
+    def item(self, curs: Cursor, copy: Copy, org_id: str, member_id: str, item: str) -> InboxItem | None:
+        curs.execute(
+            f"SELECT position FROM {copy.prefix}_items WHERE item_id = ? AND org_id = ? AND member_id = ?",
+            (item, org_id, member_id),
+        )
+        row = curs.fetchone()
+        if row is None:
+            return None
+        found, _ = self.items(curs, copy, org_id, member_id, False, int(row["position"]) + 1, 1)
+        return found[0] if found else None
+
+    def unread_count(self, curs: Cursor, copy: Copy, org_id: str, member_id: str) -> int:
+        curs.execute(
+            f"SELECT COUNT(*) AS n FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0",
+            (org_id, member_id),
+        )
+        row = curs.fetchone()
+        return int(row["n"]) if row else 0
+
+
+INBOX = InboxModel()
+
+__all__ = ["INBOX", "InboxItem", "InboxModel", "item_id"]

@@ -1,0 +1,162 @@
+"""The inbox over HTTP, on SQLite and PostgreSQL: who is told of what, never of their own actions,
+reading, preferences, the live stream, and an inbox rebuilt from the log exactly as it was."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import httpx
+from litestar.testing import TestClient
+
+from projections.runner import Follower
+from tests.conftest import Org
+from tests.live_server import serving
+from tickets.api.app import create_app
+from tickets.bootstrap import Services
+
+API = "/api/v1"
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def _items(client: TestClient[Any], headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _ok(client.get(f"{API}/inbox{query}", headers=headers))["items"]
+    return items
+
+
+def test_members_are_told_what_concerns_them_and_never_their_own_actions(
+    client: TestClient[Any], org: Org, services: Services
+) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    bob = org.add_member("agent", email="bob@acme.test", name="Bob")
+    h = org.admin.headers
+    _ok(
+        client.post(f"{API}/tickets", json={"subject": "Printer", "contactEmail": "c@x.test"}, headers=h), 201
+    )
+    _ok(client.post(f"{API}/tickets/1/assign", json={"assigneeId": alice.user_id}, headers=h))
+    _ok(
+        client.post(
+            f"{API}/tickets/1/messages",
+            json={"content": "@bob @alice look", "isInternalNote": True},
+            headers=h,
+        ),
+        201,
+    )
+    # Alice mentions herself and Bob: Bob is told, Alice is not (her own action).
+    _ok(
+        client.post(
+            f"{API}/tickets/1/messages",
+            json={"content": "@alice @bob on it", "isInternalNote": True},
+            headers=alice.headers,
+        ),
+        201,
+    )
+    # Alice assigns the ticket to herself: nothing (her own action).
+    _ok(
+        client.post(
+            f"{API}/tickets", json={"subject": "Mine", "assigneeId": alice.user_id}, headers=alice.headers
+        ),
+        201,
+    )
+
+    assert [i["summary"] for i in _items(client, alice.headers)] == [
+        "@admin mentioned you on #1 Printer",
+        "@admin assigned you #1 Printer",
+    ]
+    assert [i["summary"] for i in _items(client, bob.headers)] == [
+        "@alice mentioned you on #1 Printer",
+        "@admin mentioned you on #1 Printer",
+    ]
+    assert _items(client, org.admin.headers) == []
+    assert _ok(client.get(f"{API}/inbox/count", headers=alice.headers)) == {"unread": 2}
+
+    # Reading one, then all.
+    newest = _items(client, alice.headers)[0]
+    _ok(client.post(f"{API}/inbox/{newest['id']}/read", headers=alice.headers), 204)
+    assert [i["read"] for i in _items(client, alice.headers)] == [True, False]
+    assert len(_items(client, alice.headers, "?unread=true")) == 1
+    _ok(client.post(f"{API}/inbox/read-all", headers=alice.headers), 204)
+    assert _ok(client.get(f"{API}/inbox/count", headers=alice.headers)) == {"unread": 0}
+    # Someone else's notification is as missing.
+    assert client.post(f"{API}/inbox/{newest['id']}/read", headers=bob.headers).status_code == 404
+
+    # Rebuilt from the log, every inbox is exactly as it was, read flags included.
+    assert services.read_side is not None
+    before = {m.token: _items(client, m.headers) for m in (alice, bob)}
+    services.read_side.rebuild_all(["inbox"])
+    assert {m.token: _items(client, m.headers) for m in (alice, bob)} == before
+
+
+def test_the_contact_a_breach_and_a_done_issue_reach_the_assignee_and_preferences_hold(
+    client: TestClient[Any], org: Org, services: Services
+) -> None:
+    from tickets.application.inbound import InboundMail
+
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    h = org.admin.headers
+    route = services.mail.route(f"{org.slug}@tickets.localhost")
+    assert route is not None
+    services.mail.receive(route, InboundMail("m1@x.test", "cara@x.test", "Cara", "Help", "Help"))
+    _ok(client.post(f"{API}/tickets/1/assign", json={"assigneeId": alice.user_id}, headers=h))
+    services.mail.receive(route, InboundMail("m2@x.test", "cara@x.test", "Cara", "Re: [#1] Help", "More"))
+    _ok(client.post(f"{API}/tickets/1/convert-to-issue", json={}, headers=h), 201)
+    _ok(client.patch(f"{API}/issues/1", json={"status": "done"}, headers=h))
+    assert services.read_side is not None
+    services.read_side.catch_up_all()
+    Follower(services.read_side).run_policies()
+    assert [i["kind"] for i in _items(client, alice.headers)] == ["issue_done", "contact_replied", "assigned"]
+
+    # Alice turns mentions off: from then on, none.
+    me = _ok(client.patch(f"{API}/me", json={"notify": {"mentioned": False}}, headers=alice.headers))
+    assert me["notify"]["mentioned"] is False and me["notify"]["assigned"] is True
+    _ok(
+        client.post(
+            f"{API}/tickets/1/messages", json={"content": "@alice ping", "isInternalNote": True}, headers=h
+        ),
+        201,
+    )
+    assert "mentioned" not in [i["kind"] for i in _items(client, alice.headers)]
+    bad = client.patch(f"{API}/me", json={"notify": {"carrier_pigeon": True}}, headers=alice.headers)
+    assert bad.status_code == 422 and "carrier_pigeon" in bad.json()["detail"]
+
+
+def test_the_stream_sends_new_notifications_and_resumes(services: Services, org: Org) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    services.send_mail = False
+    with serving(create_app(services)) as url, httpx.Client(base_url=url, timeout=20) as http:
+        h = org.admin.headers
+        received: list[dict[str, Any]] = []
+        ids: list[str] = []
+        opened = threading.Event()
+
+        def listen() -> None:
+            with http.stream("GET", f"{API}/inbox/stream", headers=alice.headers) as response:
+                assert response.status_code == 200
+                opened.set()
+                for line in response.iter_lines():
+                    if line.startswith("id:"):
+                        ids.append(line[3:].strip())
+                    if line.startswith("data:"):
+                        received.append(json.loads(line[5:]))
+                        if len(received) == 2:
+                            return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        assert opened.wait(10)
+        _ok(http.post(f"{API}/tickets", json={"subject": "One", "assigneeId": alice.user_id}, headers=h), 201)
+        _ok(http.post(f"{API}/tickets", json={"subject": "Two", "assigneeId": alice.user_id}, headers=h), 201)
+        listener.join(20)
+        assert [r["subject"] for r in received] == ["One", "Two"]
+        # Resuming after the first sends the second again, and only it.
+        headers = {**alice.headers, "Last-Event-ID": ids[0]}
+        with http.stream("GET", f"{API}/inbox/stream", headers=headers) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    assert json.loads(line[5:])["subject"] == "Two"
+                    break
