@@ -54,6 +54,7 @@ def create_app(services: Services) -> Litestar:
             services.read_side,
             record_breaches=services.record_sla_breaches,
             mail_sender=services.mail_sender if services.send_mail else None,
+            agent_dispatcher=services.agent_dispatcher if services.run_agents else None,
         )
         if services.read_side is not None and services.embedded_projections
         else None
