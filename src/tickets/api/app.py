@@ -10,6 +10,7 @@ from litestar.types import HTTPResponseStartEvent, Message, Scope
 
 from projections.runner import Follower
 from tickets.api import schemas
+from tickets.api.controllers.agents import AgentController, AgentDispatchController
 from tickets.api.controllers.attachments import AttachmentController, TicketAttachmentController
 from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.contacts import ContactController, OrgController
@@ -37,6 +38,8 @@ API_CONTROLLERS = [
     ContactController,
     OrgController,
     MailAddressController,
+    AgentController,
+    AgentDispatchController,
     PortalApiController,
 ]
 

@@ -23,7 +23,22 @@ from tickets.infrastructure.markdown import render_markdown
 
 def user(member: Member) -> schemas.UserOut:
     return schemas.UserOut(
-        id=member.id, email=member.email, name=member.name, role=member.role, handle=member.handle
+        id=member.id,
+        email=member.email,
+        name=member.name,
+        role=member.role,
+        handle=member.handle,
+        kind=member.kind,
+    )
+
+
+def agent(member: Member) -> schemas.AgentOut:
+    return schemas.AgentOut(
+        id=member.id,
+        name=member.name,
+        handle=member.handle,
+        dispatch_url=member.dispatch_url,
+        behaviour=member.behaviour,
     )
 
 
