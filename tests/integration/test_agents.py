@@ -198,7 +198,7 @@ def test_a_mention_in_a_note_dispatches_to_the_agent_with_a_token_for_that_ticke
     tmp_path: Path,
 ) -> None:
     state, url = receiver
-    slug, admin = _org(services)
+    _, admin = _org(services)
     created = services.directory.create_agent(admin, admin.org_id, "Helper", "helper-bot", dispatch_url=url)
     assert created.value.secret is not None and created.value.secret.startswith("whsec_")
     state.secret = created.value.secret
