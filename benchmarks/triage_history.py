@@ -27,7 +27,39 @@ PRIORITY_WORDS: dict[str, list[str]] = {
     "low": ["whenever you can", "minor", "cosmetic", "no rush", "small thing"],
 }
 PRODUCTS = ["printer", "mobile app", "dashboard", "reports", "scanner"]
-SHARED = ["hello", "team", "please", "help", "we", "have", "a", "problem", "with", "our", "account", "since", "yesterday", "morning", "the", "colleague", "tried", "again", "and", "it", "still", "happens", "could", "you", "look", "into", "this", "thank", "you", "kind", "regards"]
+SHARED = [
+    "hello",
+    "team",
+    "please",
+    "help",
+    "we",
+    "have",
+    "a",
+    "problem",
+    "with",
+    "our",
+    "account",
+    "since",
+    "yesterday",
+    "morning",
+    "the",
+    "colleague",
+    "tried",
+    "again",
+    "and",
+    "it",
+    "still",
+    "happens",
+    "could",
+    "you",
+    "look",
+    "into",
+    "this",
+    "thank",
+    "you",
+    "kind",
+    "regards",
+]
 CATEGORY_WEIGHTS = {"bug": 5, "billing": 3, "account": 3, "feature": 2, "technical": 3, "general": 2}
 PRIORITY_WEIGHTS = {"urgent": 1, "high": 3, "medium": 5, "low": 2}
 
