@@ -92,7 +92,11 @@ def test_parallel_writers_on_one_ticket_lose_nothing(services: Services, org: Or
         "details",
         Status.PENDING,
     )
-    assert loaded.version == 1 + messages + len(field_changes)
+    # A public reply saved after the contact address was set also queues its e-mail (`EmailQueued`):
+    # how many do depends on the order the threads ran in, so they are counted, not fixed.
+    queued = sum(a.type == "email_queued" for a in services.tickets.timeline(actor, ref))
+    assert queued <= messages // 2
+    assert loaded.version == 1 + messages + len(field_changes) + queued
 
 
 def test_conditional_writers_of_one_version_get_one_success_and_409s(services: Services, org: Org) -> None:
