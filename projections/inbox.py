@@ -41,10 +41,19 @@ def item_id(position: int, member_id: str) -> str:
 
 
 def _notify(
-    self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int, kind: str, member: str | None
+    self: InboxModel,
+    curs: Cursor,
+    copy: Copy,
+    e: Any,
+    position: int,
+    kind: str,
+    member: str | None,
+    actor: str | None = None,
 ) -> None:
-    """An item for `member` about the event's ticket, unless they acted themselves or opted out."""
-    if member is None or member == (str(e.actor_id) if e.actor_id else None):
+    """An item for `member` about the event's ticket, unless they acted themselves or opted out;
+    `actor`: who the item names as having acted (default: the event's actor)."""
+    actor = actor or (str(e.actor_id) if e.actor_id else None)
+    if member is None or member == actor:
         return
     curs.execute(f"SELECT enabled FROM {copy.prefix}_prefs WHERE member_id = ? AND kind = ?", (member, kind))
     pref = curs.fetchone()
@@ -69,7 +78,7 @@ def _notify(
             str(e.originator_id),
             ticket["number"],
             ticket["subject"],
-            str(e.actor_id) if e.actor_id else None,
+            actor,
             micros(e.timestamp),
         ),
     )
@@ -116,6 +125,28 @@ def _mentioned(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int
 def _to_assignee(kind: str) -> Callable[[InboxModel, Cursor, Copy, Any, int], None]:
     def handler(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
         _notify(self, curs, copy, e, position, kind, _assignee(curs, copy, str(e.originator_id)))
+
+    return handler
+
+
+def _agent_dispatched(
+    self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.AgentDispatched, position: int
+) -> None:
+    curs.execute(
+        f"INSERT INTO {copy.prefix}_dispatches (dispatch_id, dispatcher_id) VALUES (?, ?)",
+        (str(e.dispatch_id), str(e.actor_id) if e.actor_id else None),
+    )
+
+
+def _to_dispatcher(kind: str) -> Callable[[InboxModel, Cursor, Copy, Any, int], None]:
+    """The member who dispatched an agent hears how it ended (a rule's dispatch tells nobody)."""
+
+    def handler(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+        curs.execute(
+            f"SELECT dispatcher_id FROM {copy.prefix}_dispatches WHERE dispatch_id = ?", (str(e.dispatch_id),)
+        )
+        row = curs.fetchone()
+        _notify(self, curs, copy, e, position, kind, row["dispatcher_id"] if row else None, str(e.agent_id))
 
     return handler
 
@@ -172,6 +203,7 @@ class InboxModel(EventModel):
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number INTEGER NOT NULL, subject TEXT NOT NULL, "
         "assignee_id TEXT",
         "inboxes": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
+        "dispatches": "dispatch_id TEXT PRIMARY KEY, dispatcher_id TEXT",
         "prefs": "member_id TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (member_id, kind)",
     }
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
@@ -183,6 +215,9 @@ class InboxModel(EventModel):
         Ticket.ContactMessageAdded: _to_assignee("contact_replied"),
         Ticket.SlaBreached: _to_assignee("sla_breached"),
         Ticket.LinkedIssueDone: _to_assignee("issue_done"),
+        Ticket.AgentDispatched: _agent_dispatched,
+        Ticket.AgentCompleted: _to_dispatcher("agent_completed"),
+        Ticket.AgentFailed: _to_dispatcher("agent_failed"),
         Inbox.Opened: _opened,
         Inbox.ItemsRead: _items_read,
         Inbox.AllRead: _all_read,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from projections.agent_queue import AGENT_QUEUE, QueuedDispatch
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
 from projections.inbox import INBOX, InboxItem
 from projections.issues import ISSUES, IssueRow
@@ -33,6 +34,7 @@ from projections.summary import TICKET_TOPICS
 from projections.ticket_list import ListFilters, ListPage, TicketList
 from projections.ticket_stats import Counts, TicketStats
 from projections.views import View, ViewDatabase, open_view_database
+from tickets.application.agent_dispatcher import AgentDispatcher
 from tickets.application.app import TicketsApp
 from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
@@ -50,7 +52,9 @@ SLA_BREACHES = SlaBreaches()
 # The read models folded from ticket summaries, batch by batch (`apply_batch`).
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
 # The read models that apply chosen event types one by one (`projections/portal.py`, `outbox.py`).
-EVENT_MODELS: dict[str, EventModel] = {m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES, INBOX)}
+EVENT_MODELS: dict[str, EventModel] = {
+    m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES, INBOX, AGENT_QUEUE)
+}
 # Every read model.
 ALL_MODELS: dict[str, ReadModel] = {**READ_MODELS, **EVENT_MODELS}
 
@@ -451,6 +455,12 @@ class ReadSide:
         with self.views.read(view) as curs:
             return OUTBOX.counts(curs, view.copy)
 
+    def dispatches_due(self, now: datetime, limit: int) -> list[QueuedDispatch]:
+        """Agent dispatches to run (or look at again) by `now`: what the agent dispatcher asks for."""
+        view = self.serving_view(AGENT_QUEUE.name)
+        with self.views.read(view) as curs:
+            return AGENT_QUEUE.due(curs, view.copy, now, limit)
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -475,7 +485,14 @@ class Follower:
     # Sends the mails the outbox says are due (the email channel), each round at most every `mail_interval`.
     mail_sender: MailSender | None = None
     mail_interval: float = 1.0
+    # Runs the agent dispatches the agent queue says are due, each round at most every `agent_interval`,
+    # and retrains stale triage models every `retrain_interval`.
+    agent_dispatcher: AgentDispatcher | None = None
+    agent_interval: float = 1.0
+    retrain_interval: float = 3600.0
     _next_mail_round: float = field(default=0.0, init=False)
+    _next_agent_round: float = field(default=0.0, init=False)
+    _next_retrain: float = field(default=0.0, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _next_breach_check: float = field(default=0.0, init=False)
@@ -493,6 +510,12 @@ class Follower:
         if self.mail_sender is not None and time.monotonic() >= self._next_mail_round:
             self._next_mail_round = time.monotonic() + self.mail_interval
             self.send_mail()
+        if self.agent_dispatcher is not None and time.monotonic() >= self._next_agent_round:
+            self._next_agent_round = time.monotonic() + self.agent_interval
+            self.run_agents()
+        if self.agent_dispatcher is not None and time.monotonic() >= self._next_retrain:
+            self._next_retrain = time.monotonic() + self.retrain_interval
+            self.agent_dispatcher.triage.retrain_stale()
         moved = result.events + customer_side.events
         return moved + (1 if result.advanced or customer_side.advanced else 0)
 
@@ -509,6 +532,12 @@ class Follower:
         if self.mail_sender is None:
             return 0
         return self.mail_sender.send_due(self.read_side.mail_due)
+
+    def run_agents(self) -> int:
+        """Run the agent dispatches that are due (once each, across servers); how many ended or were handed over."""
+        if self.agent_dispatcher is None:
+            return 0
+        return self.agent_dispatcher.run_due(self.read_side.dispatches_due)
 
     def run(self) -> None:
         """Follow the log until `stop()`; errors are logged and retried after a pause."""

@@ -218,14 +218,17 @@ for _event_type, _handler in HANDLERS.items():
 
 
 def _version_only(event: Any, summary: TicketSummary | None) -> TicketSummary | None:
-    """The email channel's bookkeeping: the ticket's version moves, its update time does not (a
-    mail going out is not a change anyone made to the ticket)."""
+    """The email channel's (and agents') bookkeeping: the ticket's version moves, its update time does
+    not (a mail going out is not a change anyone made to the ticket)."""
     if summary is not None:
         summary.version = event.originator_version
     return summary
 
 
 for _event_type in (Ticket.EmailQueued, Ticket.EmailSent, Ticket.EmailFailed, Ticket.MailReceived):
+    evolve.register(_event_type, _version_only)
+# An agent's dispatch and its outcome are bookkeeping too: what the agent changes are events of their own.
+for _event_type in (Ticket.AgentDispatched, Ticket.AgentCompleted, Ticket.AgentFailed):
     evolve.register(_event_type, _version_only)
 
 

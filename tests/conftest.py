@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 from tickets.api.app import create_app
 from tickets.bootstrap import Services, build_services
 from tickets.infrastructure.clock import ManualClock
-from tickets.infrastructure.settings import MailSettings, Settings
+from tickets.infrastructure.settings import AgentSettings, MailSettings, Settings
 
 PG_ADMIN_DSN = os.environ.get("TICKETS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -65,11 +65,17 @@ def clock() -> ManualClock:
 def services(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[Services]:
     # Mail goes to files in the test's own directory (no SMTP server named): never into ./var/mail.
     built = build_services(
-        Settings(database_url, mail=MailSettings(directory=tmp_path / "mail")), clock=clock
+        Settings(
+            database_url,
+            mail=MailSettings(directory=tmp_path / "mail"),
+            agents=AgentSettings(model_directory=tmp_path / "models"),
+        ),
+        clock=clock,
     )
     # Tests move the clock by hand: breaches are recorded when a test asks, never behind its back.
     built.record_sla_breaches = False
     built.send_mail = False  # and mail is sent when a test asks (tests/integration/test_email_channel.py)
+    built.run_agents = False  # and agents run when a test asks (tests/integration/test_agents.py)
     try:
         yield built
     finally:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from projections.runner import ReadSide
+from tickets.application.agent_dispatcher import AgentDispatcher
 from tickets.application.app import TicketsApp
 from tickets.application.attachments import AttachmentService
 from tickets.application.contacts import ContactService
@@ -21,11 +22,14 @@ from tickets.application.issues import IssueService
 from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
 from tickets.application.tickets import TicketService
+from tickets.application.triage import Triage
+from tickets.infrastructure.agent_http import DispatchTransport, HttpDispatchTransport
 from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.mailer import MailTransport, MemoryTransport, open_transport
+from tickets.infrastructure.model_store import ModelStore
 from tickets.infrastructure.postgres import open_database
-from tickets.infrastructure.settings import AttachmentLimits, MailSettings, Settings
+from tickets.infrastructure.settings import AgentSettings, AttachmentLimits, MailSettings, Settings
 
 IN_MEMORY = "memory"
 
@@ -45,6 +49,9 @@ class Services:
     mail: MailIntake
     mail_sender: MailSender
     mail_settings: MailSettings
+    # Agents: the dispatcher of @-mentions and rules' dispatches, and the built-in triage agent.
+    agent_dispatcher: AgentDispatcher
+    triage: Triage
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -53,6 +60,8 @@ class Services:
     # Whether that embedded loop also records `sla_breached` events as deadlines pass, and sends mail.
     record_sla_breaches: bool = True
     send_mail: bool = True
+    # And runs agents' dispatches.
+    run_agents: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
 
@@ -71,13 +80,25 @@ def wire(
     attachment_limits: AttachmentLimits = AttachmentLimits(),
     mail_settings: MailSettings = MailSettings(),
     transport: MailTransport | None = None,
+    agent_settings: AgentSettings = AgentSettings(),
+    models: ModelStore | None = None,
+    dispatch_transport: DispatchTransport | None = None,
 ) -> Services:
-    """The services over an open application (no read side); attachment bytes and sent mail in
-    memory unless `blobs` and `transport` say where."""
+    """The services over an open application (no read side); attachment bytes, sent mail and trained
+    models in memory unless `blobs`, `transport` and `models` say where."""
     directory = DirectoryService(app, clock)
     contacts = ContactService(app, clock)
     tickets = TicketService(app, directory, clock, contacts, attachment_limits)
     attachments = AttachmentService(app, tickets, blobs or MemoryBlobStore(), attachment_limits, clock)
+    triage = Triage(app, models or ModelStore(None), agent_settings, clock)
+    dispatcher = AgentDispatcher(
+        app,
+        directory,
+        triage,
+        dispatch_transport or HttpDispatchTransport(agent_settings.dispatch_timeout),
+        mail_settings.public_url,
+        clock,
+    )
     return Services(
         app=app,
         directory=directory,
@@ -91,6 +112,8 @@ def wire(
             app, transport or MemoryTransport(), attachments.blobs, contacts, mail_settings, clock
         ),
         mail_settings=mail_settings,
+        agent_dispatcher=dispatcher,
+        triage=triage,
         clock=clock,
         store=store,
     )
@@ -115,7 +138,15 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
     store = "postgresql" if settings.is_postgres else "sqlite"
     transport = open_transport(settings.mail.smtp_url, settings.mail_directory())
     services = wire(
-        app, clock, store, open_blob_store(settings), settings.attachment_limits, settings.mail, transport
+        app,
+        clock,
+        store,
+        open_blob_store(settings),
+        settings.attachment_limits,
+        settings.mail,
+        transport,
+        settings.agents,
+        ModelStore(settings.model_directory()),
     )
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.

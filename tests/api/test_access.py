@@ -44,6 +44,7 @@ def test_me_and_users(client: TestClient[Any], org: Org) -> None:
         "name": "Alice",
         "role": "agent",
         "handle": "alice",
+        "kind": "human",
     }
     assert me["org"]["slug"] == org.slug
     users = client.get(f"{API}/users", headers=agent.headers).json()["items"]

@@ -10,6 +10,7 @@ from litestar.types import HTTPResponseStartEvent, Message, Scope
 
 from projections.runner import Follower
 from tickets.api import schemas
+from tickets.api.controllers.agents import AgentController, AgentDispatchController
 from tickets.api.controllers.attachments import AttachmentController, TicketAttachmentController
 from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.contacts import ContactController, OrgController
@@ -42,6 +43,8 @@ API_CONTROLLERS = [
     IssueController,
     InboxController,
     ConvertController,
+    AgentController,
+    AgentDispatchController,
     PortalApiController,
 ]
 
@@ -59,6 +62,7 @@ def create_app(services: Services) -> Litestar:
             services.read_side,
             record_breaches=services.record_sla_breaches,
             mail_sender=services.mail_sender if services.send_mail else None,
+            agent_dispatcher=services.agent_dispatcher if services.run_agents else None,
         )
         if services.read_side is not None and services.embedded_projections
         else None

@@ -56,4 +56,12 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any], services: Servi
         raise NotAuthorizedException(
             detail="the API token is not valid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
+    # A token scoped to one ticket (an agent's dispatch token) reaches that ticket's routes only:
+    # nothing org-wide (lists, members, settings) answers it. Another ticket is 404 (`TicketService`).
+    if not actor.org_wide and not str(connection.scope.get("path_template", "")).startswith(SCOPED_ROUTES):
+        actor.require_org_wide()
     return actor
+
+
+# The routes a ticket-scoped token may call: one ticket's.
+SCOPED_ROUTES = "/api/v1/tickets/{ticket_ref"

@@ -26,7 +26,22 @@ from tickets.infrastructure.markdown import render_markdown
 
 def user(member: Member) -> schemas.UserOut:
     return schemas.UserOut(
-        id=member.id, email=member.email, name=member.name, role=member.role, handle=member.handle
+        id=member.id,
+        email=member.email,
+        name=member.name,
+        role=member.role,
+        handle=member.handle,
+        kind=member.kind,
+    )
+
+
+def agent(member: Member) -> schemas.AgentOut:
+    return schemas.AgentOut(
+        id=member.id,
+        name=member.name,
+        handle=member.handle,
+        dispatch_url=member.dispatch_url,
+        behaviour=member.behaviour,
     )
 
 
@@ -377,6 +392,8 @@ _INBOX_SUMMARIES = {
     "contact_replied": "the contact replied on",
     "sla_breached": "SLA breached on",
     "issue_done": "a linked issue is done on",
+    "agent_completed": "{actor} finished on",
+    "agent_failed": "{actor} failed on",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -113,10 +113,13 @@ class MailAddressCreate(Request):
 
 class UserOut(Response):
     id: UUID
-    email: str
+    email: Annotated[str, Meta(description="Empty for an agent (agents have no e-mail)")]
     name: str
     role: Role
     handle: str
+    kind: Annotated[Literal["human", "agent"], Meta(description="A person, or an agent (/api/v1/agents)")] = (
+        "human"
+    )
 
 
 NotifyKinds = Annotated[
@@ -170,6 +173,59 @@ class UserCreated(Response):
 class UserUpdate(Request):
     name: Name | UnsetType = UNSET
     role: Role | UnsetType = UNSET
+
+
+AgentBehaviourName = Literal["triage"]
+DispatchUrl = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=2048,
+        description="Where dispatches are POSTed (http or https, a public host)",
+        examples=["https://agents.example.com/dispatch"],
+    ),
+]
+
+
+class AgentOut(Response):
+    id: UUID
+    name: str
+    handle: str
+    kind: Literal["agent"] = "agent"
+    dispatch_url: str | None = None
+    behaviour: AgentBehaviourName | None = None
+
+
+class AgentCreate(Request):
+    """An external agent (`dispatchUrl`) or a built-in one (`behaviour`): one of the two."""
+
+    name: Name
+    handle: Handle
+    dispatch_url: DispatchUrl | None = None
+    behaviour: AgentBehaviourName | None = None
+
+
+class AgentCreated(Response):
+    agent: AgentOut
+    secret: Annotated[
+        str | None,
+        Meta(description="The secret dispatches are signed with (external agents): shown only this once"),
+    ] = None
+
+
+class AgentUpdate(Request):
+    name: Name | UnsetType = UNSET
+    dispatch_url: DispatchUrl | UnsetType | None = UNSET
+    behaviour: AgentBehaviourName | UnsetType | None = UNSET
+
+
+class AgentSecretOut(Response):
+    secret: Annotated[str, Meta(description="The new signing secret: shown only this once")]
+
+
+class DispatchComplete(Request):
+    status: Literal["completed", "failed"]
+    summary: Annotated[str, Meta(max_length=2000, description="What the agent did, in a line or two")] = ""
 
 
 class TeamOut(Response):

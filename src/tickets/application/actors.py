@@ -13,11 +13,27 @@ _RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.ADMIN: 2}
 
 @dataclass(frozen=True)
 class Actor:
-    """An authenticated member of one org."""
+    """An authenticated member of one org.
+
+    `ticket_id` set: the token is scoped to that one ticket (an agent's dispatch token): every other
+    ticket is as missing, and nothing org-wide (lists, settings, members) answers it.
+    """
 
     user_id: UUID
     org_id: UUID
     role: Role
+    ticket_id: UUID | None = None
+
+    @property
+    def org_wide(self) -> bool:
+        return self.ticket_id is None
+
+    def require_org_wide(self) -> None:
+        """Raise ForbiddenError for a token scoped to one ticket."""
+        if self.ticket_id is not None:
+            raise ForbiddenError(
+                "this token is scoped to one ticket: it can read and change that ticket only"
+            )
 
     def has(self, role: Role) -> bool:
         """True when the actor's role is at least `role`."""

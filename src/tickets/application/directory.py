@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from eventsourcing.persistence import IntegrityError
 
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
+from tickets.domain.agents import AgentSecret
 from tickets.domain.commands import (
+    KEEP,
     CannedResponseChanges,
     Keep,
     MemberChanges,
@@ -28,6 +31,7 @@ from tickets.domain.organization import CannedResponse, Member, Organization, Sl
 from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, hash_token
 from tickets.domain.values import Role
 from tickets.infrastructure.clock import Clock, system_clock
+from tickets.infrastructure.ssrf import check_public_url
 
 T = TypeVar("T")
 
@@ -36,6 +40,19 @@ TOKEN_PREFIX = "pfai_"
 
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+@dataclass(frozen=True)
+class NewAgent:
+    """A created agent, and the secret its dispatches are signed with (external agents; shown once)."""
+
+    agent: Member
+    secret: str | None
 
 
 @dataclass(frozen=True)
@@ -132,18 +149,50 @@ class DirectoryService:
         return Credentials(org_id, user_id, token)
 
     def authenticate(self, token: str) -> Actor | None:
-        """The member a bearer token belongs to, or None."""
+        """The member a bearer token belongs to (with the ticket it is scoped to, if any), or None.
+
+        An expired or revoked token is None; so is an agent's token that is not scoped to a
+        ticket (agents never act org-wide).
+        """
         try:
             issued: ApiToken = self.app.repository.get(ApiToken.id_for(token))
         except AggregateNotFoundError:
             return None
-        if issued.revoked:
+        if not issued.usable_at(self.clock()):
             return None
         org = self.org(issued.org_id)
         member = org.members.get(str(issued.user_id))
-        if member is None:
+        if member is None or (member.is_agent and issued.ticket_id is None):
             return None
-        return Actor(user_id=member.id, org_id=org.id, role=member.role)
+        return Actor(user_id=member.id, org_id=org.id, role=member.role, ticket_id=issued.ticket_id)
+
+    def ticket_token(
+        self, org_id: UUID, user_id: UUID, ticket_id: UUID, expires_at: datetime
+    ) -> tuple[str, ApiToken]:
+        """A new token for `user_id` that works on one ticket until `expires_at` (not yet saved)."""
+        token = new_token()
+        issued = ApiToken(
+            token_hash=hash_token(token),
+            org_id=org_id,
+            user_id=user_id,
+            timestamp=self.clock(),
+            ticket_id=ticket_id,
+            expires_at=expires_at,
+        )
+        return token, issued
+
+    def revoked_tokens(self, token_ids: Iterable[UUID]) -> list[ApiToken]:
+        """The tokens with these aggregate ids, revoked now (those not revoked already; to save)."""
+        revoked = []
+        for token_id in token_ids:
+            try:
+                issued: ApiToken = self.app.repository.get(token_id)
+            except AggregateNotFoundError:
+                continue
+            if not issued.revoked:
+                issued.revoke(timestamp=self.clock())
+                revoked.append(issued)
+        return revoked
 
     def revoke_token(self, token: str) -> None:
         """Make a token stop working; its record stays, for the audit trail."""
@@ -198,6 +247,99 @@ class DirectoryService:
             return org
 
         return self._change_org(actor, change)
+
+    # ------------------------------------------------------------------ agents
+
+    def agents(self, actor: Actor) -> list[Member]:
+        return sorted(self.org(actor.org_id).agents(), key=member_order)
+
+    def agent(self, actor: Actor, agent_id: UUID) -> Member:
+        return self.org(actor.org_id).agent(agent_id)
+
+    def create_agent(
+        self,
+        actor: Actor | None,
+        org_id: UUID,
+        name: str,
+        handle: str,
+        dispatch_url: str | None = None,
+        behaviour: str | None = None,
+    ) -> Saved[NewAgent]:
+        """Add an agent (admins, or the operator's CLI). An external agent (`dispatch_url`, a public
+        host) gets a signing secret, returned once; a built-in one (`behaviour`) needs none."""
+        if actor is not None:
+            actor.require(Role.ADMIN)
+            actor.require_org_wide()
+        if dispatch_url is not None:
+            check_public_url(dispatch_url)
+        agent_id = uuid4()
+        secret = new_signing_secret() if dispatch_url is not None else None
+
+        def add() -> Saved[NewAgent]:
+            now = self.clock()
+            org = self.org(org_id)
+            who = actor.user_id if actor else None
+            agent = org.add_agent(agent_id, name, handle, dispatch_url, behaviour, who, now)
+            extra = [] if secret is None else [AgentSecret(org_id, agent_id, secret, now)]
+            return Saved(NewAgent(agent, secret), position_of(self.app.save(org, *extra)))
+
+        return retry_on_conflict(add)
+
+    def update_agent(
+        self,
+        actor: Actor,
+        agent_id: UUID,
+        name: str | Keep = KEEP,
+        dispatch_url: str | Keep | None = KEEP,
+        behaviour: str | Keep | None = KEEP,
+    ) -> Saved[NewAgent]:
+        """Rename an agent or change where it runs. An agent that becomes external gets a secret
+        (returned once) if it had none."""
+        actor.require(Role.ADMIN)
+        actor.require_org_wide()
+        if isinstance(dispatch_url, str):
+            check_public_url(dispatch_url)
+
+        def change() -> Saved[NewAgent]:
+            now = self.clock()
+            org = self.org(actor.org_id)
+            agent = org.update_agent(agent_id, name, dispatch_url, behaviour, actor.user_id, now)
+            secret, extra = None, []
+            if agent.dispatch_url is not None and self.agent_secret(agent_id) is None:
+                secret = new_signing_secret()
+                extra.append(AgentSecret(org.id, agent_id, secret, now))
+            return Saved(NewAgent(agent, secret), position_of(self.app.save(org, *extra)))
+
+        return retry_on_conflict(change)
+
+    def rotate_agent_secret(self, actor: Actor, agent_id: UUID) -> Saved[str]:
+        """A new signing secret for an external agent (returned once); the old one stops signing."""
+        actor.require(Role.ADMIN)
+        actor.require_org_wide()
+        agent = self.agent(actor, agent_id)
+        if agent.dispatch_url is None:
+            raise InvalidValueError(f"@{agent.handle} is built in: it has no signing secret")
+        secret = new_signing_secret()
+
+        def rotate() -> Saved[str]:
+            now = self.clock()
+            try:
+                held: AgentSecret = self.app.repository.get(AgentSecret.create_id(agent_id))
+            except AggregateNotFoundError:
+                held = AgentSecret(actor.org_id, agent_id, secret, now)
+            else:
+                held.rotate(secret, now)
+            return Saved(secret, position_of(self.app.save(held)))
+
+        return retry_on_conflict(rotate)
+
+    def agent_secret(self, agent_id: UUID) -> str | None:
+        """The secret an external agent's dispatches are signed with (for the dispatcher)."""
+        try:
+            held: AgentSecret = self.app.repository.get(AgentSecret.create_id(agent_id))
+        except AggregateNotFoundError:
+            return None
+        return held.secret
 
     # ------------------------------------------------------------------ mail addresses
 

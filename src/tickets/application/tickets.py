@@ -14,9 +14,11 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 
 from tickets.application.actors import Actor
+from tickets.application.agents import dispatch_agent, dispatch_mentioned_agents
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
 from tickets.application.contacts import ContactActor, ContactService
 from tickets.application.directory import DirectoryService
+from tickets.domain.agents import AgentRun
 from tickets.domain.commands import Keep, NewTicket, TicketChanges
 from tickets.domain.contact import Contact
 from tickets.domain.errors import (
@@ -139,6 +141,9 @@ class TicketService:
         # A contact's tickets are those that name the contact; every other one is as missing.
         if isinstance(actor, ContactActor) and ticket.contact_id != actor.contact_id:
             raise NotFoundError(f"ticket {ticket_id} not found")
+        # So is every ticket but its own to a token scoped to one ticket (an agent's dispatch token).
+        if isinstance(actor, Actor) and actor.ticket_id is not None and ticket.id != actor.ticket_id:
+            raise NotFoundError(f"ticket {ticket_id} not found")
         if ticket.deleted and not include_deleted:
             raise NotFoundError(f"ticket #{ticket.ticket_number} has been deleted")
         if version is not None and ticket.version != version:
@@ -231,8 +236,7 @@ class TicketService:
         """A new ticket with the org's next number, its number's index, and its contact (found or new)."""
         org.require_team(new.team_id)
         org.require_tags(new.tag_ids)
-        if new.assignee_id is not None and not org.is_member(new.assignee_id):
-            raise InvalidValueError(f"assigneeId {new.assignee_id} is not a member of this org")
+        self._check_assignee(org, new.assignee_id)
         creator = actor.contact_id if isinstance(actor, ContactActor) else actor.user_id
         counter = self._counter(actor.org_id, now)
         ticket = Ticket.open(
@@ -272,6 +276,7 @@ class TicketService:
     def create(self, actor: Actor, new: NewTicket) -> Saved[Ticket]:
         """Open a ticket with the org's next number; counter, ticket and index commit together."""
         actor.require(Role.AGENT)
+        actor.require_org_wide()
 
         def attempt() -> Saved[Ticket]:
             now = self.clock()
@@ -285,6 +290,7 @@ class TicketService:
     def follow_up(self, actor: Actor, ref: str) -> Saved[Ticket]:
         """Open a new ticket linked to a closed one, carrying over its subject, contact and routing."""
         actor.require(Role.AGENT)
+        actor.require_org_wide()
         original_id = self.resolve_id(actor, ref)
 
         def attempt() -> Saved[Ticket]:
@@ -359,8 +365,13 @@ class TicketService:
 
     @staticmethod
     def _check_assignee(org: Organization, assignee_id: UUID | None) -> None:
+        """An assignee is a person of the org: agents are dispatched to (by a mention or a rule), not assigned."""
         if assignee_id is not None and not org.is_member(assignee_id):
             raise InvalidValueError(f"assigneeId {assignee_id} is not a member of this org")
+        if assignee_id is not None and org.member(assignee_id).is_agent:
+            raise InvalidValueError(
+                f"@{org.member(assignee_id).handle} is an agent: mention it or dispatch it by a rule instead"
+            )
 
     def assign(
         self, actor: Actor, ref: str, assignee_id: UUID | None, expected_version: int | None = None
@@ -402,11 +413,63 @@ class TicketService:
 
         def apply(ticket: Ticket, org: Organization, now: datetime) -> Message:
             mentions = parse_mentions(content, org.members_by_handle())
-            return ticket.add_message(
+            message = ticket.add_message(
                 message_id, actor.user_id, content, is_internal_note, mentions, now, attachment_ids
             )
+            # Mentioned agents are dispatched in the same save: the message and its dispatches, or neither.
+            dispatch_mentioned_agents(ticket, org, mentions, content, actor.user_id, now)
+            return message
 
         return self._change(actor, ref, apply)
+
+    # ------------------------------------------------------------------ agents
+
+    def dispatch_agent(
+        self, actor: Actor, ref: str, agent: str | UUID, instruction: str, source: str = "rule"
+    ) -> Saved[UUID]:
+        """Dispatch an agent (by id or @handle) to a ticket; returns the dispatch id.
+
+        `actor` is who dispatches: the member, or the member a rule acts for. See
+        `application/agents.py:dispatch_agent` to dispatch within a save of one's own.
+        """
+
+        def apply(ticket: Ticket, org: Organization, now: datetime) -> UUID:
+            return dispatch_agent(org, ticket, agent, instruction, actor.user_id, source=source, at=now)
+
+        return self._change(actor, ref, apply)
+
+    def complete_dispatch(
+        self, actor: Actor, ref: str, dispatch_id: UUID, outcome: str, summary: str
+    ) -> Saved[None]:
+        """An external agent reports how its dispatch ended (with its scoped token; or an admin for it).
+
+        The run finishes and its tokens are revoked in the same save, so the report is the token's
+        last use.
+        """
+        ticket_id = self.resolve_id(actor, ref)
+
+        def attempt() -> Saved[None]:
+            now = self.clock()
+            ticket = self._load(actor, ticket_id)
+            agent_id = ticket.agent_of_dispatch(dispatch_id)
+            if actor.user_id != agent_id:
+                actor.require(Role.ADMIN)
+            ticket.record_agent_outcome(dispatch_id, outcome, summary, actor.user_id, now)
+            run = self._run(dispatch_id)
+            extra: list[Any] = []
+            if run is not None and not run.finished:
+                run.finish(outcome, summary[:500], now)
+                extra = [run, *self.directory.revoked_tokens(run.token_ids)]
+            return Saved(None, position_of(self.app.save(ticket, *extra)))
+
+        return retry_on_conflict(attempt)
+
+    def _run(self, dispatch_id: UUID) -> AgentRun | None:
+        try:
+            run: AgentRun = self.app.repository.get(AgentRun.create_id(dispatch_id))
+        except AggregateNotFoundError:
+            return None
+        return run
 
     def edit_message(self, actor: Actor, ref: str, message_id: UUID, content: str) -> Saved[Message]:
         def apply(ticket: Ticket, org: Organization, now: datetime) -> Message:

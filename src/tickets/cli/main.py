@@ -6,6 +6,7 @@ import click
 from click.shell_completion import get_completion_class
 
 from tickets.cli.admin import admin
+from tickets.cli.agent import agent
 from tickets.cli.commands.account import login, logout, whoami
 from tickets.cli.commands.api import api
 from tickets.cli.commands.contact import contact, portal_link
@@ -102,6 +103,7 @@ for command in (
     api,
     projections,
     mail,
+    agent,
 ):
     cli.add_command(command)
 

@@ -18,7 +18,15 @@ from tickets.domain.registry import NAMESPACE
 from tickets.domain.snapshots import TypedAggregate
 
 # Every kind of notification, and whether a member gets it unless they say otherwise.
-NOTIFICATION_KINDS: Final = ("assigned", "mentioned", "contact_replied", "sla_breached", "issue_done")
+NOTIFICATION_KINDS: Final = (
+    "assigned",
+    "mentioned",
+    "contact_replied",
+    "sla_breached",
+    "issue_done",
+    "agent_completed",
+    "agent_failed",
+)
 DEFAULT_NOTIFY: Final = dict.fromkeys(NOTIFICATION_KINDS, True)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -39,6 +40,14 @@ def default_handle(email: str) -> str:
     return tidy or "user"
 
 
+# A member is a person (`human`) or an agent, a program that @-mentions and rules dispatch to
+# (docs/automation.md): it has no e-mail and no token of its own, and either a dispatch URL (an
+# external agent) or a built-in behaviour.
+MemberKind = Literal["human", "agent"]
+AgentBehaviour = Literal["triage"]
+AGENT_BEHAVIOURS: tuple[AgentBehaviour, ...] = ("triage",)
+
+
 @dataclass
 class Member:
     id: UUID
@@ -46,6 +55,14 @@ class Member:
     name: str
     role: Role
     handle: str
+    kind: MemberKind = "human"
+    # An agent's: where its dispatches are POSTed (external), or which built-in behaviour runs them.
+    dispatch_url: str | None = None
+    behaviour: AgentBehaviour | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.kind == "agent"
 
 
 @dataclass
@@ -93,8 +110,9 @@ AUTO_CLOSE_DAYS_RANGE = range(1, 366)
 class Organization(TypedAggregate):
     """An org and the settings its tickets depend on."""
 
-    # Snapshots (`domain/snapshots.py`): 2 adds the push-back window; 3 the e-mail settings.
-    class_version = 3
+    # Snapshots (`domain/snapshots.py`): 2 adds the push-back window; 3 the e-mail settings; 4 agents
+    # (members' kind, dispatch URL, behaviour).
+    class_version = 4
 
     class Event(Aggregate.Event):
         actor_id: UUID | None
@@ -248,6 +266,8 @@ class Organization(TypedAggregate):
         member = self.member(user_id)
         name = _changed(changes.name, member.name)
         role = _changed(changes.role, member.role)
+        if role is not None and member.is_agent:
+            raise InvalidValueError(f"@{member.handle} is an agent: its role stays {member.role.value}")
         if role is not None and member.role == Role.ADMIN and not self._has_other_admin(user_id):
             raise ConflictError("the org's last admin cannot lose the admin role")
         if (name, role) != (None, None):
@@ -282,6 +302,139 @@ class Organization(TypedAggregate):
         member = self.members[str(user_id)]
         self.members[str(user_id)] = replace(
             member, name=_kept(name, member.name), role=member.role if role is None else Role(role)
+        )
+
+    # ------------------------------------------------------------------ agents
+
+    def agent(self, user_id: UUID) -> Member:
+        member = self.member(user_id)
+        if not member.is_agent:
+            raise NotFoundError(f"agent {user_id} not found")
+        return member
+
+    def agents(self) -> list[Member]:
+        return [m for m in self.members.values() if m.is_agent]
+
+    def find_agent(self, ref: str) -> Member:
+        """An agent by id or by @handle."""
+        ref = ref.strip()
+        for member in self.agents():
+            if ref in (str(member.id), member.handle, f"@{member.handle}"):
+                return member
+        raise NotFoundError(f"no agent {ref!r} in this org")
+
+    def add_agent(
+        self,
+        user_id: UUID,
+        name: str,
+        handle: str,
+        dispatch_url: str | None,
+        behaviour: str | None,
+        actor_id: UUID | None,
+        at: datetime,
+    ) -> Member:
+        """Add an agent: a member with an @handle, no e-mail, and a dispatch URL or a built-in behaviour."""
+        handle = handle.lower().lstrip("@")
+        if not HANDLE_PATTERN.match(handle):
+            raise InvalidValueError(f"handle {handle!r} may hold only a-z, 0-9, '.', '_' and '-'")
+        if any(m.handle == handle for m in self.members.values()):
+            raise ConflictError(f"handle @{handle} is taken; choose another handle")
+        _check_agent_target(dispatch_url, behaviour)
+        self._agent_added(
+            user_id=user_id,
+            name=name,
+            handle=handle,
+            dispatch_url=dispatch_url,
+            behaviour=behaviour,
+            actor_id=actor_id,
+            timestamp=at,
+        )
+        return self.member(user_id)
+
+    class AgentAdded(Event):
+        user_id: UUID
+        name: str
+        handle: str
+        dispatch_url: str | None
+        behaviour: str | None
+
+    @event(AgentAdded)
+    def _agent_added(
+        self,
+        user_id: UUID,
+        name: str,
+        handle: str,
+        dispatch_url: str | None,
+        behaviour: str | None,
+        actor_id: UUID | None,
+        timestamp: datetime,
+    ) -> None:
+        # Agents act as agents (the role): they write to the tickets they are dispatched to, nothing else.
+        self.members[str(user_id)] = Member(
+            user_id,
+            "",
+            name,
+            Role.AGENT,
+            handle,
+            "agent",
+            dispatch_url,
+            cast("AgentBehaviour | None", behaviour),
+        )
+
+    def update_agent(
+        self,
+        user_id: UUID,
+        name: str | Keep,
+        dispatch_url: str | Keep | None,
+        behaviour: str | Keep | None,
+        actor_id: UUID,
+        at: datetime,
+    ) -> Member:
+        """Rename an agent or change what runs its dispatches (a URL or a behaviour, never both)."""
+        agent = self.agent(user_id)
+        new_name = _or(name, agent.name)
+        new_url = _or(dispatch_url, agent.dispatch_url)
+        new_behaviour = _or(behaviour, agent.behaviour)
+        # Setting one of the two clears the other, unless both were sent.
+        if not isinstance(dispatch_url, Keep) and dispatch_url is not None and isinstance(behaviour, Keep):
+            new_behaviour = None
+        if not isinstance(behaviour, Keep) and behaviour is not None and isinstance(dispatch_url, Keep):
+            new_url = None
+        _check_agent_target(new_url, new_behaviour)
+        if (new_name, new_url, new_behaviour) != (agent.name, agent.dispatch_url, agent.behaviour):
+            self._agent_updated(
+                user_id=user_id,
+                name=new_name,
+                dispatch_url=new_url,
+                behaviour=new_behaviour,
+                actor_id=actor_id,
+                timestamp=at,
+            )
+        return self.member(user_id)
+
+    class AgentUpdated(Event):
+        """The agent's name and target after the change (all three, as they now are)."""
+
+        user_id: UUID
+        name: str
+        dispatch_url: str | None
+        behaviour: str | None
+
+    @event(AgentUpdated)
+    def _agent_updated(
+        self,
+        user_id: UUID,
+        name: str,
+        dispatch_url: str | None,
+        behaviour: str | None,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.members[str(user_id)] = replace(
+            self.members[str(user_id)],
+            name=name,
+            dispatch_url=dispatch_url,
+            behaviour=cast("AgentBehaviour | None", behaviour),
         )
 
     # ------------------------------------------------------------------ teams
@@ -725,6 +878,18 @@ class Organization(TypedAggregate):
     @event(CannedResponseDeleted)
     def _canned_response_deleted(self, canned_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
         del self.canned_responses[str(canned_id)]
+
+
+def _check_agent_target(dispatch_url: str | None, behaviour: str | None) -> None:
+    """An agent runs either at a URL (http or https) or as a built-in behaviour: exactly one."""
+    if (dispatch_url is None) == (behaviour is None):
+        raise InvalidValueError("an agent has either a dispatchUrl or a built-in behaviour (one of the two)")
+    if behaviour is not None and behaviour not in AGENT_BEHAVIOURS:
+        raise InvalidValueError(f"behaviour must be one of {', '.join(AGENT_BEHAVIOURS)}, not {behaviour!r}")
+    if dispatch_url is not None:
+        parts = urlsplit(dispatch_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidValueError(f"dispatchUrl must be an http:// or https:// URL, not {dispatch_url!r}")
 
 
 T = TypeVar("T")

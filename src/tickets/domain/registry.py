@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -38,7 +39,11 @@ class OrgSlug(TypedAggregate):
 
 
 class ApiToken(TypedAggregate):
-    """An API token, known only by its hash, and whose it is."""
+    """An API token, known only by its hash, and whose it is.
+
+    A token may be scoped to one ticket (`ticket_id`) and expire (`expires_at`): an agent's
+    dispatch token works on that ticket only, until it expires or the dispatch completes.
+    """
 
     @staticmethod
     def create_id(token_hash: str) -> UUID:
@@ -48,12 +53,41 @@ class ApiToken(TypedAggregate):
     def id_for(cls, token: str) -> UUID:
         return cls.create_id(hash_token(token))
 
-    @event("Issued")
-    def __init__(self, token_hash: str, org_id: UUID, user_id: UUID, timestamp: datetime) -> None:
+    class Issued(Aggregate.Created):
+        """Version 2 added the ticket scope and the expiry; version-1 tokens are org-wide and never expire."""
+
+        class_version = 2
+        token_hash: str
+        org_id: UUID
+        user_id: UUID
+        ticket_id: UUID | None
+        expires_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["ticket_id"] = None
+            state["expires_at"] = None
+
+    @event(Issued)
+    def __init__(
+        self,
+        token_hash: str,
+        org_id: UUID,
+        user_id: UUID,
+        timestamp: datetime,
+        ticket_id: UUID | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
         self.token_hash = token_hash
         self.org_id = org_id
         self.user_id = user_id
+        self.ticket_id = ticket_id
+        self.expires_at = expires_at
         self.revoked = False
+
+    def usable_at(self, now: datetime) -> bool:
+        """Not revoked, and not expired at `now`."""
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
 
     @event("Revoked")
     def revoke(self, timestamp: datetime) -> None:

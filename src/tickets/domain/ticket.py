@@ -167,8 +167,9 @@ class Ticket(TypedAggregate):
     # 3: contact messages; the time of the latest resolution (the push-back window).
     # 4: attachments.
     # 5: e-mail: each message's delivery, the thread's mail ids.
-    # 6: linked engineering issues.
-    class_version = 6
+    # 6: agents: each dispatch and where it stands.
+    # 7: linked engineering issues.
+    class_version = 7
 
     # Dicts of immutable values: a copy of the ticket shares the values.
     _SHALLOW_COPIED = frozenset({"messages", "attachments"})
@@ -341,6 +342,9 @@ class Ticket(TypedAggregate):
         # Engineering issues linked to it, and those of them whose completion it was told of.
         self.linked_issue_ids: list[UUID] = []
         self.done_issue_ids: list[UUID] = []
+        # Each agent dispatch of this ticket: dispatch id -> {"agent_id", "status"} (dispatched,
+        # completed, failed); plain strings, so snapshots hold them as they are.
+        self.agent_dispatches: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ derived state
 
@@ -1358,6 +1362,155 @@ class Ticket(TypedAggregate):
     ) -> None:
         self.done_issue_ids = [*self.done_issue_ids, issue_id]
 
+    # ------------------------------------------------------------------ agents
+
+    def dispatch_agent(
+        self,
+        agent_id: UUID,
+        dispatch_id: UUID,
+        instruction: str,
+        source: str,
+        actor_id: UUID | None,
+        at: datetime,
+    ) -> None:
+        """Ask an agent (a member of kind `agent`) to act on this ticket: by an @-mention in a message or
+        note (`source` "mention"), or by a rule ("rule"). The dispatcher follows this event."""
+        self._ensure_changeable()
+        if source not in ("mention", "rule"):
+            raise InvalidValueError(f"a dispatch comes from a mention or a rule, not {source!r}")
+        if str(dispatch_id) in self.agent_dispatches:
+            raise ConflictError(f"dispatch {dispatch_id} exists already")
+        self._agent_dispatched(
+            agent_id=agent_id,
+            dispatch_id=dispatch_id,
+            instruction=instruction[:AGENT_INSTRUCTION_KEPT],
+            source=source,
+            actor_id=actor_id,
+            timestamp=at,
+        )
+
+    class AgentDispatched(Event):
+        """An agent is asked to act on the ticket (members see it; the contact never does)."""
+
+        agent_id: UUID
+        dispatch_id: UUID
+        instruction: str
+        source: str
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "agent_dispatched",
+                Summary(
+                    f"{{}} dispatched by {self.source}: {{}}",
+                    (Ref("member", self.agent_id), _short(self.instruction)),
+                ),
+                new={
+                    "agent_id": self.agent_id,
+                    "dispatch_id": self.dispatch_id,
+                    "instruction": self.instruction,
+                    "source": self.source,
+                },
+            )
+
+    @event(AgentDispatched)
+    def _agent_dispatched(
+        self,
+        agent_id: UUID,
+        dispatch_id: UUID,
+        instruction: str,
+        source: str,
+        actor_id: UUID | None,
+        timestamp: datetime,
+    ) -> None:
+        self.agent_dispatches = {
+            **self.agent_dispatches,
+            str(dispatch_id): {"agent_id": str(agent_id), "status": "dispatched"},
+        }
+
+    def agent_of_dispatch(self, dispatch_id: UUID) -> UUID:
+        """The agent a dispatch of this ticket went to; NotFoundError for a dispatch of another ticket."""
+        found = self.agent_dispatches.get(str(dispatch_id))
+        if found is None:
+            raise NotFoundError(f"dispatch {dispatch_id} not found on ticket #{self.ticket_number}")
+        return UUID(found["agent_id"])
+
+    def dispatch_open(self, dispatch_id: UUID) -> bool:
+        found = self.agent_dispatches.get(str(dispatch_id))
+        return found is not None and found["status"] == "dispatched"
+
+    def record_agent_outcome(
+        self, dispatch_id: UUID, outcome: str, summary: str, actor_id: UUID | None, at: datetime
+    ) -> None:
+        """How a dispatch ended: `completed` or `failed`, with the agent's (or the dispatcher's) summary.
+        Recorded once (a second report is a conflict), also on a ticket closed meanwhile."""
+        agent_id = self.agent_of_dispatch(dispatch_id)
+        if not self.dispatch_open(dispatch_id):
+            raise ConflictError(f"dispatch {dispatch_id} has ended already")
+        trigger = {"completed": self._agent_completed, "failed": self._agent_failed}.get(outcome)
+        if trigger is None:
+            raise InvalidValueError(f"a dispatch ends completed or failed, not {outcome!r}")
+        trigger(
+            agent_id=agent_id,
+            dispatch_id=dispatch_id,
+            summary=summary[:AGENT_SUMMARY_KEPT],
+            actor_id=actor_id,
+            timestamp=at,
+        )
+
+    class AgentCompleted(Event):
+        agent_id: UUID
+        dispatch_id: UUID
+        summary: str
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "agent_completed",
+                Summary("{} completed: {}", (Ref("member", self.agent_id), _short(self.summary))),
+                new={"agent_id": self.agent_id, "dispatch_id": self.dispatch_id, "summary": self.summary},
+            )
+
+    @event(AgentCompleted)
+    def _agent_completed(
+        self, agent_id: UUID, dispatch_id: UUID, summary: str, actor_id: UUID | None, timestamp: datetime
+    ) -> None:
+        self._dispatch_ended(dispatch_id, "completed")
+
+    class AgentFailed(Event):
+        agent_id: UUID
+        dispatch_id: UUID
+        summary: str
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "agent_failed",
+                Summary("{} failed: {}", (Ref("member", self.agent_id), _short(self.summary))),
+                new={"agent_id": self.agent_id, "dispatch_id": self.dispatch_id, "summary": self.summary},
+            )
+
+    @event(AgentFailed)
+    def _agent_failed(
+        self, agent_id: UUID, dispatch_id: UUID, summary: str, actor_id: UUID | None, timestamp: datetime
+    ) -> None:
+        self._dispatch_ended(dispatch_id, "failed")
+
+    def _dispatch_ended(self, dispatch_id: UUID, status: str) -> None:
+        key = str(dispatch_id)
+        self.agent_dispatches = {
+            **self.agent_dispatches,
+            key: {**self.agent_dispatches[key], "status": status},
+        }
+
+
+# How much of an instruction and of an outcome's summary a dispatch records.
+AGENT_INSTRUCTION_KEPT = 4000
+AGENT_SUMMARY_KEPT = 2000
+
+
+def _short(text: str, length: int = 80) -> str:
+    """A one-line excerpt for a timeline summary."""
+    line = " ".join(text.split())
+    return line if len(line) <= length else line[: length - 1] + "…"
+
 
 _MAIL_NOUNS = {"reply": "reply e-mail", "acknowledgement": "receipt e-mail", "resolved": "resolve notice"}
 
@@ -1392,6 +1545,9 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.MailReceived,
     Ticket.IssueLinked,
     Ticket.LinkedIssueDone,
+    Ticket.AgentDispatched,
+    Ticket.AgentCompleted,
+    Ticket.AgentFailed,
 )
 
 

@@ -84,6 +84,34 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """Agents (docs/automation.md): the triage agent's threshold and models, external agents' POSTs."""
+
+    # The triage agent changes a field only when its model is at least this sure (else it notes its guess).
+    triage_confidence: float = 0.6
+    # Trained models go here; default `models/` beside the SQLite database, or ./var/models.
+    model_directory: Path | None = None
+    # A model is retrained when older than this, or after this many new tickets in its org.
+    retrain_after: timedelta = timedelta(days=1)
+    retrain_after_tickets: int = 50
+    # Seconds an external agent has to answer a dispatch POST.
+    dispatch_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> AgentSettings:
+        """`TICKETS_TRIAGE_CONFIDENCE` (0-1), `TICKETS_MODEL_DIR`."""
+        raw = os.environ.get("TICKETS_TRIAGE_CONFIDENCE", "").strip()
+        try:
+            confidence = float(raw) if raw else cls.triage_confidence
+        except ValueError:
+            confidence = -1.0
+        if not 0.0 <= confidence <= 1.0:
+            raise SettingsError(f"TICKETS_TRIAGE_CONFIDENCE must be a number from 0 to 1, not {raw!r}")
+        directory = os.environ.get("TICKETS_MODEL_DIR", "").strip()
+        return cls(triage_confidence=confidence, model_directory=Path(directory) if directory else None)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     attachment_limits: AttachmentLimits = AttachmentLimits()
@@ -91,6 +119,7 @@ class Settings:
     portal_link_lifetime: timedelta = timedelta(minutes=30)
     portal_session_lifetime: timedelta = timedelta(days=14)
     mail: MailSettings = MailSettings()
+    agents: AgentSettings = AgentSettings()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -100,6 +129,7 @@ class Settings:
             portal_link_lifetime=timedelta(minutes=_positive_int("TICKETS_PORTAL_LINK_MINUTES", 30)),
             portal_session_lifetime=timedelta(days=_positive_int("TICKETS_PORTAL_SESSION_DAYS", 14)),
             mail=MailSettings.from_env(),
+            agents=AgentSettings.from_env(),
         )
 
     @property
@@ -117,6 +147,14 @@ class Settings:
         if not self.is_postgres and str(path := sqlite_path(self.database_url)) != ":memory:":
             return path.parent / "mail"
         return Path("var/mail")
+
+    def model_directory(self) -> Path:
+        """Where trained models go: TICKETS_MODEL_DIR, else `models/` beside the SQLite file, else ./var/models."""
+        if self.agents.model_directory is not None:
+            return self.agents.model_directory
+        if not self.is_postgres and str(path := sqlite_path(self.database_url)) != ":memory:":
+            return path.parent / "models"
+        return Path("var/models")
 
     def attachments_directory(self) -> Path | None:
         """Where an SQLite store keeps attachment bytes: beside its file (None: PostgreSQL, or in memory)."""
