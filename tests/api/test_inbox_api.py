@@ -160,3 +160,20 @@ def test_the_stream_sends_new_notifications_and_resumes(services: Services, org:
                 if line.startswith("data:"):
                     assert json.loads(line[5:])["subject"] == "Two"
                     break
+
+
+def test_whoever_dispatched_an_agent_hears_how_it_ended(
+    client: TestClient[Any], org: Org, services: Services
+) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    admin = services.directory.authenticate(org.admin.token)
+    assert admin is not None
+    services.directory.create_agent(admin, admin.org_id, "Triage", "triage-agent", behaviour="triage")
+    _ok(client.post(f"{API}/tickets", json={"subject": "Printer"}, headers=org.admin.headers), 201)
+    note = {"content": "@triage-agent please categorize this", "isInternalNote": True}
+    _ok(client.post(f"{API}/tickets/1/messages", json=note, headers=alice.headers), 201)
+    assert services.read_side is not None
+    services.read_side.catch_up_all()
+    Follower(services.read_side, agent_dispatcher=services.agent_dispatcher).run_agents()
+    [item] = _items(client, alice.headers)
+    assert item["kind"] == "agent_completed" and item["summary"].startswith("@triage-agent finished on #1")
