@@ -318,6 +318,8 @@ def test_each_dispatch_runs_once_across_two_servers_and_a_restart(
             # A server claims the first dispatch and dies before posting it.
             assert second.read_side is not None
             second.read_side.catch_up_all()
+            # The API server's own follower may hold the queue's lock (PostgreSQL): wait for its batch.
+            assert second.read_side.wait_for(second.app.head_position(), 10, names=["agent_queue"])
             due = [d for d in second.read_side.dispatches_due(clock(), 1000) if d.instruction == "@once one"]
             assert second.agent_dispatcher._claim(
                 due[0], None, *_org_and_agent(second, admin, created), clock()
