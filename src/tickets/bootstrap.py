@@ -19,11 +19,14 @@ from tickets.application.directory import DirectoryService
 from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
 from tickets.application.tickets import TicketService
+from tickets.application.webhook_sender import WebhookSender
+from tickets.application.webhooks import WebhookService
 from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.mailer import MailTransport, MemoryTransport, open_transport
 from tickets.infrastructure.postgres import open_database
-from tickets.infrastructure.settings import AttachmentLimits, MailSettings, Settings
+from tickets.infrastructure.settings import AttachmentLimits, MailSettings, Settings, WebhookSettings
+from tickets.infrastructure.webhook_http import HttpTransport, WebhookTransport
 
 IN_MEMORY = "memory"
 
@@ -41,6 +44,9 @@ class Services:
     mail: MailIntake
     mail_sender: MailSender
     mail_settings: MailSettings
+    # Webhooks: the admin's service, and the policy that delivers the feed to them.
+    webhooks: WebhookService
+    webhook_sender: WebhookSender
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -49,6 +55,7 @@ class Services:
     # Whether that embedded loop also records `sla_breached` events as deadlines pass, and sends mail.
     record_sla_breaches: bool = True
     send_mail: bool = True
+    send_webhooks: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
 
@@ -56,6 +63,8 @@ class Services:
         if self.read_side is not None:
             self.read_side.close()
         self.attachments.blobs.close()
+        if isinstance(transport := self.webhook_sender.transport, HttpTransport):
+            transport.close()
         self.app.close()
 
 
@@ -67,6 +76,8 @@ def wire(
     attachment_limits: AttachmentLimits = AttachmentLimits(),
     mail_settings: MailSettings = MailSettings(),
     transport: MailTransport | None = None,
+    webhook_settings: WebhookSettings = WebhookSettings(),
+    webhook_transport: WebhookTransport | None = None,
 ) -> Services:
     """The services over an open application (no read side); attachment bytes and sent mail in
     memory unless `blobs` and `transport` say where."""
@@ -74,6 +85,11 @@ def wire(
     contacts = ContactService(app, clock)
     tickets = TicketService(app, directory, clock, contacts, attachment_limits)
     attachments = AttachmentService(app, tickets, blobs or MemoryBlobStore(), attachment_limits, clock)
+    webhook_sender = WebhookSender(
+        app,
+        webhook_transport or HttpTransport(webhook_settings.allow_private, webhook_settings.timeout_seconds),
+        clock,
+    )
     return Services(
         app=app,
         directory=directory,
@@ -85,6 +101,8 @@ def wire(
             app, transport or MemoryTransport(), attachments.blobs, contacts, mail_settings, clock
         ),
         mail_settings=mail_settings,
+        webhooks=WebhookService(app, webhook_sender, webhook_settings, clock),
+        webhook_sender=webhook_sender,
         clock=clock,
         store=store,
     )
@@ -109,7 +127,14 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
     store = "postgresql" if settings.is_postgres else "sqlite"
     transport = open_transport(settings.mail.smtp_url, settings.mail_directory())
     services = wire(
-        app, clock, store, open_blob_store(settings), settings.attachment_limits, settings.mail, transport
+        app,
+        clock,
+        store,
+        open_blob_store(settings),
+        settings.attachment_limits,
+        settings.mail,
+        transport,
+        settings.webhooks,
     )
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.
