@@ -108,7 +108,6 @@ class EventFeedController(Controller):
 
     @get(
         "/stream",
-        sync_to_thread=False,
         summary="The org's events as Server-Sent Events, live (admin)",
         raises=[PermissionDeniedException, ServiceUnavailableException],
     )
