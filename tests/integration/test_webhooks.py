@@ -115,7 +115,7 @@ def test_deliveries_are_signed_in_log_order_and_carry_the_feed_event(
     assert all(r.response_body is not None and len(r.response_body) <= 1024 for r in rows_after)
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """The server dies right after its request reached the receiver (before recording the outcome)."""
 
 
@@ -127,7 +127,7 @@ class CrashAfterSending:
         answer = self.transport.post(url, headers, body)
         self.sent += 1
         if self.sent == self.after:
-            raise Crash
+            raise CrashError
         return answer
 
 
@@ -140,7 +140,7 @@ def test_a_server_killed_mid_delivery_and_a_second_server_deliver_each_event_at_
     first.webhooks.create(admin, hooks.url, TYPES)
     _work(first, admin, tickets=4)
     first.webhook_sender.transport = CrashAfterSending(HttpTransport(allow_private=True), after=3)
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         _deliver(first)
     first.close()  # gone: its third delivery reached the receiver, its outcome was never recorded
 
