@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -25,10 +26,12 @@ After = Annotated[
 FeedLimit = Annotated[
     int, QueryParameter(ge=1, le=1000, description="At most this many events (default 100)")
 ]
+_ONE_TYPE = "|".join(re.escape(name) for name in FEED_TYPE_NAMES)
 Types = Annotated[
     str | None,
     QueryParameter(
         max_length=2000,
+        pattern=f"^({_ONE_TYPE})(,({_ONE_TYPE}))*$",
         description="Only these types, comma-separated (e.g. `ticket.created,ticket.status_changed`)",
     ),
 ]
@@ -108,6 +111,7 @@ class EventFeedController(Controller):
 
     @get(
         "/stream",
+        media_type="text/event-stream",
         summary="The org's events as Server-Sent Events, live (admin)",
         raises=[PermissionDeniedException, ServiceUnavailableException],
     )
