@@ -20,8 +20,11 @@ from tickets.application.feed import FEED_TYPE_NAMES, catalogue, decode
 from tickets.application.webhooks import require_feed_reader
 from tickets.bootstrap import Services
 
+# The largest integer a JSON number (a double) states exactly: the schema's bound means what it says.
+MAX_POSITION = 2**53 - 1
 After = Annotated[
-    int, QueryParameter(ge=0, le=2**62, description="Events after this log position (`nextAfter`, or 0)")
+    int,
+    QueryParameter(ge=0, le=MAX_POSITION, description="Events after this log position (`nextAfter`, or 0)"),
 ]
 FeedLimit = Annotated[
     int, QueryParameter(ge=1, le=1000, description="At most this many events (default 100)")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, Parameter
 
 from tickets.api import schemas
@@ -20,7 +21,12 @@ class MailAddressController(Controller):
     path = "/api/v1/mail-addresses"
     tags = ["mail"]
 
-    @get("/", sync_to_thread=True, summary="The org's extra receiving addresses (admin)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        summary="The org's extra receiving addresses (admin)",
+        raises=[PermissionDeniedException],
+    )
     def list_addresses(
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[schemas.MailAddressOut]:
