@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from projections.agent_queue import AGENT_QUEUE, QueuedDispatch
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
+from projections.feed import FEED, DeliveryRow, FeedRow
 from projections.inbox import INBOX, InboxItem
 from projections.issues import ISSUES, IssueRow
 from projections.outbox import OUTBOX, QueuedMail
@@ -40,6 +41,7 @@ from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
 from tickets.application.sla_breaches import record_due_breaches
+from tickets.application.webhook_sender import WebhookSender
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
 from tickets.infrastructure.stored_events import Prefetcher
@@ -53,7 +55,7 @@ SLA_BREACHES = SlaBreaches()
 READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (TICKET_LIST, TICKET_STATS, SLA_BREACHES)}
 # The read models that apply chosen event types one by one (`projections/portal.py`, `outbox.py`).
 EVENT_MODELS: dict[str, EventModel] = {
-    m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES, INBOX, AGENT_QUEUE)
+    m.name: m for m in (PORTAL, CONTACTS, OUTBOX, ISSUES, INBOX, AGENT_QUEUE, FEED)
 }
 # Every read model.
 ALL_MODELS: dict[str, ReadModel] = {**READ_MODELS, **EVENT_MODELS}
@@ -139,6 +141,8 @@ class ReadSide:
         self.clock = clock
         self.progress = ProgressSignal()
         self.wake = threading.Event()
+        # Set by `close`: whatever waits on the read side (the feed's streams) ends.
+        self.closing = threading.Event()
         self._fetch = Prefetcher(app.recorder, TICKET_TOPICS)
         self._lock = threading.Lock()
 
@@ -156,6 +160,8 @@ class ReadSide:
         return self._views
 
     def close(self) -> None:
+        self.closing.set()
+        self.progress.notify()
         self._fetch.close()
         if self._views is not None:
             self._views.close()
@@ -461,6 +467,39 @@ class ReadSide:
         with self.views.read(view) as curs:
             return AGENT_QUEUE.due(curs, view.copy, now, limit)
 
+    def feed_page(self, org_id: str, after: int, types: list[str], limit: int) -> tuple[list[FeedRow], int]:
+        """An org's feed events after `after` (of `types`, if any), and the position to ask after next:
+        the last event's when the page is full, else the position the feed has reached (so a quiet
+        org's cursor moves on too)."""
+        view = self.serving_view(FEED.name)
+        with self.views.read(view) as curs:
+            reached = view.position_in(curs)
+            rows = FEED.page(curs, view.copy, org_id, after, types, limit)
+        if len(rows) == limit:
+            return rows, rows[-1].position
+        return rows, max(after, reached, rows[-1].position if rows else 0)
+
+    def feed_position(self) -> int:
+        return self.views.position(self.serving_view(FEED.name))
+
+    def webhooks_due(self, now: datetime, limit: int) -> list[list[DeliveryRow]]:
+        """Each webhook's open deliveries whose head is due by `now`: what the webhook sender asks for."""
+        view = self.serving_view(FEED.name)
+        with self.views.read(view) as curs:
+            return FEED.due(curs, view.copy, now, limit)
+
+    def webhook_deliveries(
+        self, webhook_id: str, before: tuple[int, str] | None, limit: int
+    ) -> list[DeliveryRow]:
+        view = self.serving_view(FEED.name)
+        with self.views.read(view) as curs:
+            return FEED.deliveries(curs, view.copy, webhook_id, before, limit)
+
+    def webhook_delivery(self, delivery_id: str) -> DeliveryRow | None:
+        view = self.serving_view(FEED.name)
+        with self.views.read(view) as curs:
+            return FEED.delivery(curs, view.copy, delivery_id)
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -493,6 +532,10 @@ class Follower:
     _next_mail_round: float = field(default=0.0, init=False)
     _next_agent_round: float = field(default=0.0, init=False)
     _next_retrain: float = field(default=0.0, init=False)
+    # Delivers the feed events the webhooks' queues say are due, each round at most every `webhook_interval`.
+    webhook_sender: WebhookSender | None = None
+    webhook_interval: float = 1.0
+    _next_webhook_round: float = field(default=0.0, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _next_breach_check: float = field(default=0.0, init=False)
@@ -516,6 +559,9 @@ class Follower:
         if self.agent_dispatcher is not None and time.monotonic() >= self._next_retrain:
             self._next_retrain = time.monotonic() + self.retrain_interval
             self.agent_dispatcher.triage.retrain_stale()
+        if self.webhook_sender is not None and time.monotonic() >= self._next_webhook_round:
+            self._next_webhook_round = time.monotonic() + self.webhook_interval
+            self.send_webhooks()
         moved = result.events + customer_side.events
         return moved + (1 if result.advanced or customer_side.advanced else 0)
 
@@ -538,6 +584,12 @@ class Follower:
         if self.agent_dispatcher is None:
             return 0
         return self.agent_dispatcher.run_due(self.read_side.dispatches_due)
+
+    def send_webhooks(self) -> int:
+        """Deliver the due feed events to their webhooks (each attempt once, across servers)."""
+        if self.webhook_sender is None:
+            return 0
+        return self.webhook_sender.send_due(self.read_side.webhooks_due)
 
     def run(self) -> None:
         """Follow the log until `stop()`; errors are logged and retried after a pause."""

@@ -23,13 +23,22 @@ from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
 from tickets.application.tickets import TicketService
 from tickets.application.triage import Triage
+from tickets.application.webhook_sender import WebhookSender
+from tickets.application.webhooks import WebhookService
 from tickets.infrastructure.agent_http import DispatchTransport, HttpDispatchTransport
 from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.mailer import MailTransport, MemoryTransport, open_transport
 from tickets.infrastructure.model_store import ModelStore
 from tickets.infrastructure.postgres import open_database
-from tickets.infrastructure.settings import AgentSettings, AttachmentLimits, MailSettings, Settings
+from tickets.infrastructure.settings import (
+    AgentSettings,
+    AttachmentLimits,
+    MailSettings,
+    Settings,
+    WebhookSettings,
+)
+from tickets.infrastructure.webhook_http import HttpTransport, WebhookTransport
 
 IN_MEMORY = "memory"
 
@@ -52,6 +61,9 @@ class Services:
     # Agents: the dispatcher of @-mentions and rules' dispatches, and the built-in triage agent.
     agent_dispatcher: AgentDispatcher
     triage: Triage
+    # Webhooks: the admin's service, and the policy that delivers the feed to them.
+    webhooks: WebhookService
+    webhook_sender: WebhookSender
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -62,6 +74,7 @@ class Services:
     send_mail: bool = True
     # And runs agents' dispatches.
     run_agents: bool = True
+    send_webhooks: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
 
@@ -69,6 +82,8 @@ class Services:
         if self.read_side is not None:
             self.read_side.close()
         self.attachments.blobs.close()
+        if isinstance(transport := self.webhook_sender.transport, HttpTransport):
+            transport.close()
         self.app.close()
 
 
@@ -83,6 +98,8 @@ def wire(
     agent_settings: AgentSettings = AgentSettings(),
     models: ModelStore | None = None,
     dispatch_transport: DispatchTransport | None = None,
+    webhook_settings: WebhookSettings = WebhookSettings(),
+    webhook_transport: WebhookTransport | None = None,
 ) -> Services:
     """The services over an open application (no read side); attachment bytes, sent mail and trained
     models in memory unless `blobs`, `transport` and `models` say where."""
@@ -97,6 +114,11 @@ def wire(
         triage,
         dispatch_transport or HttpDispatchTransport(agent_settings.dispatch_timeout),
         mail_settings.public_url,
+        clock,
+    )
+    webhook_sender = WebhookSender(
+        app,
+        webhook_transport or HttpTransport(webhook_settings.allow_private, webhook_settings.timeout_seconds),
         clock,
     )
     return Services(
@@ -114,6 +136,8 @@ def wire(
         mail_settings=mail_settings,
         agent_dispatcher=dispatcher,
         triage=triage,
+        webhooks=WebhookService(app, webhook_sender, webhook_settings, clock),
+        webhook_sender=webhook_sender,
         clock=clock,
         store=store,
     )
@@ -147,6 +171,7 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
         transport,
         settings.agents,
         ModelStore(settings.model_directory()),
+        webhook_settings=settings.webhooks,
     )
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.

@@ -15,12 +15,14 @@ from tickets.api.controllers.attachments import AttachmentController, TicketAtta
 from tickets.api.controllers.common import provide_paging
 from tickets.api.controllers.contacts import ContactController, OrgController
 from tickets.api.controllers.directory import MeController, TeamController, UserController
+from tickets.api.controllers.events import EventFeedController
 from tickets.api.controllers.inbox import InboxController
 from tickets.api.controllers.issues import ConvertController, IssueController
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.mail import MailAddressController
 from tickets.api.controllers.portal import PortalApiController, PortalPages, template_config
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
+from tickets.api.controllers.webhooks import WebhookController
 from tickets.api.dependencies import provide_actor, provide_services
 from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
@@ -45,6 +47,8 @@ API_CONTROLLERS = [
     ConvertController,
     AgentController,
     AgentDispatchController,
+    EventFeedController,
+    WebhookController,
     PortalApiController,
 ]
 
@@ -63,6 +67,7 @@ def create_app(services: Services) -> Litestar:
             record_breaches=services.record_sla_breaches,
             mail_sender=services.mail_sender if services.send_mail else None,
             agent_dispatcher=services.agent_dispatcher if services.run_agents else None,
+            webhook_sender=services.webhook_sender if services.send_webhooks else None,
         )
         if services.read_side is not None and services.embedded_projections
         else None

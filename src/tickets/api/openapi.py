@@ -54,6 +54,7 @@ SECURITY_SCHEME = "bearerAuth"
 PORTAL_PREFIX = "/api/v1/portal/"
 PORTAL_SECURITY_SCHEME = "portalSession"
 COMPONENTS = "#/components/schemas/"
+EVENT_STREAM = "text/event-stream"
 
 # Why each problem status is sent; the status phrase is the response's name.
 PROBLEM_REASONS: dict[int, str] = {
@@ -247,6 +248,11 @@ def _describe_operation(
     ok["headers"] = _success_headers(method, operation, ok, schemas)
     if handler.status_code == HTTPStatus.NO_CONTENT:
         ok.pop("content", None)
+    if EVENT_STREAM in ok.get("content", {}):
+        ok["description"] = (
+            "Server-Sent Events: `id: <position>`, `event: <type>`, `data: <a feed event as JSON>`"
+        )
+        ok["content"] = {EVENT_STREAM: {"schema": {"type": "string"}}}
     headers = {p["name"].lower() for p in operation.get("parameters", []) if p.get("in") == "header"}
     if "range" in headers:
         _describe_download(responses, ok, headers)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from projections.feed import DeliveryRow
 from projections.inbox import InboxItem
 from projections.issues import IssueRow
 from projections.portal import PortalMessage, PortalTicket
@@ -21,6 +22,7 @@ from tickets.domain.organization import CannedResponse, Member, Organization, Sl
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Activity, Attachment, Message, Ref, Summary, SummaryValue, Ticket
 from tickets.domain.values import Category, IssueStatus, Priority, Source, Status
+from tickets.domain.webhook import Webhook, WebhookDelivery
 from tickets.infrastructure.markdown import render_markdown
 
 
@@ -412,4 +414,61 @@ def inbox_item(item: InboxItem, organization: Organization) -> schemas.InboxItem
         created_at=item.created_at,
         read=item.read,
         position=item.position,
+    )
+
+
+def webhook(value: Webhook, now: datetime) -> schemas.WebhookOut:
+    grace = value.previous_secret_until
+    return schemas.WebhookOut(
+        id=value.id,
+        url=value.url,
+        events=list(value.events),
+        active=value.active,
+        description=value.description,
+        disabled_reason=value.disabled_reason,
+        created_at=value.created_at,
+        previous_secret_expires_at=grace if grace is not None and grace > now else None,
+    )
+
+
+def webhook_created(value: Webhook, now: datetime) -> schemas.WebhookCreated:
+    return schemas.WebhookCreated(**msgspec.structs.asdict(webhook(value, now)), secret=value.secret)
+
+
+def webhook_delivery(row: DeliveryRow) -> schemas.WebhookDeliveryOut:
+    return schemas.WebhookDeliveryOut(
+        id=UUID(row.delivery_id),
+        webhook_id=UUID(row.webhook_id),
+        event_id=UUID(row.event_id),
+        event_type=row.event_type,
+        position=row.position,
+        status=row.state,
+        attempts=row.attempts,
+        response_status=row.status_code,
+        latency_ms=row.latency_ms,
+        error=row.error,
+        response_body=row.response_body,
+        next_attempt_at=row.due_at if row.state in ("pending", "retrying") else None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def webhook_attempt(value: WebhookDelivery) -> schemas.WebhookDeliveryOut:
+    """A delivery as its aggregate has it now (the answer to a ping or a redelivery)."""
+    return schemas.WebhookDeliveryOut(
+        id=value.id,
+        webhook_id=value.webhook_id,
+        event_id=value.event_id,
+        event_type=value.event_type,
+        position=value.position,
+        status=value.state,
+        attempts=value.attempts,
+        response_status=value.status_code,
+        latency_ms=value.latency_ms,
+        error=value.error,
+        response_body=None,
+        next_attempt_at=value.retry_at if value.state in ("pending", "retrying") else None,
+        created_at=value.first_attempt_at,
+        updated_at=value.modified_on,
     )

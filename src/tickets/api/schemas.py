@@ -10,6 +10,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 from msgspec import UNSET, Meta, UnsetType
 
+from tickets.application.feed import FeedEvent
 from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
 T = TypeVar("T")
@@ -509,6 +510,100 @@ class ActivityOut(Response):
     new_value: Any
     created_at: datetime
     version: int
+
+
+# ---------------------------------------------------------------------------- the event feed, webhooks
+
+WebhookUrl = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=2000,
+        description="Where deliveries are POSTed: http(s), resolving to public addresses only",
+        examples=["https://hooks.example.com/pfai"],
+    ),
+]
+FeedTypeName = Annotated[str, Meta(min_length=1, max_length=64, examples=["ticket.created"])]
+WebhookEvents = Annotated[
+    list[FeedTypeName],
+    Meta(
+        min_length=1,
+        max_length=50,
+        description="The feed event types to deliver (`GET /api/v1/events/types`)",
+    ),
+]
+WebhookDescription = Annotated[str, Meta(max_length=500)]
+
+
+class FeedPage(Response):
+    """Feed events in log order; ask again with `after=nextAfter` for the next ones (it moves on even
+    when nothing of this org happened)."""
+
+    items: list[FeedEvent]
+    next_after: Annotated[int, Meta(ge=0)]
+
+
+class FeedTypeOut(Response):
+    type: str
+    version: int
+    json_schema: dict[str, Any]
+
+
+class WebhookOut(Response):
+    id: UUID
+    url: str
+    events: list[str]
+    active: bool
+    description: str
+    disabled_reason: Annotated[
+        str | None, Meta(description="Why the webhook turned itself off (after a day of failed deliveries)")
+    ]
+    created_at: datetime
+    previous_secret_expires_at: Annotated[
+        datetime | None, Meta(description="Until then the previous secret also signs (after a rotation)")
+    ]
+
+
+class WebhookCreated(WebhookOut):
+    secret: Annotated[str, Meta(description="The signing secret (`whsec_...`): shown only now")]
+
+
+class WebhookSecretOut(Response):
+    secret: Annotated[str, Meta(description="The new signing secret: shown only now")]
+    previous_secret_expires_at: datetime
+
+
+class WebhookCreate(Request):
+    url: WebhookUrl
+    events: WebhookEvents
+    active: bool = True
+    description: WebhookDescription = ""
+
+
+class WebhookUpdate(Request):
+    url: WebhookUrl | UnsetType = UNSET
+    events: WebhookEvents | UnsetType = UNSET
+    active: (
+        Annotated[bool, Meta(description="`true` also turns on a webhook that disabled itself")] | UnsetType
+    ) = UNSET
+    description: WebhookDescription | UnsetType = UNSET
+
+
+class WebhookDeliveryOut(Response):
+    id: UUID
+    webhook_id: UUID
+    event_id: UUID
+    event_type: str
+    position: int | None
+    status: Annotated[str, Meta(description="pending, sending, retrying, delivered or failed (given up)")]
+    attempts: int
+    response_status: Annotated[int | None, Meta(description="The HTTP status of the last answer")]
+    latency_ms: Annotated[int | None, Meta(description="How long the last attempt took to be answered")]
+    error: str | None
+    response_body: Annotated[str | None, Meta(description="The start (at most 1 KB) of the last answer")]
+    next_attempt_at: Annotated[datetime | None, Meta(description="When the next attempt is due (retrying)")]
+    created_at: datetime
+    updated_at: datetime
 
 
 # ---------------------------------------------------------------------------- contacts

@@ -66,7 +66,9 @@ def serve(host: str, port: int) -> None:
         intake = SmtpIntake(services.mail, host, intake_port).start()
         click.echo(f"SMTP intake on {host}:{intake.port} for *@{services.mail_settings.domain}", err=True)
     try:
-        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+        # Open event streams (/api/v1/events/stream) never finish by themselves: on shutdown, uvicorn
+        # waits this long for requests, then cancels what is left (clients resume with Last-Event-ID).
+        uvicorn.run(create_app(services), host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     finally:
         if intake is not None:
             intake.stop()

@@ -13,8 +13,11 @@ from types import FrameType
 import click
 
 from projections.runner import ALL_MODELS, Follower, ReadSide, UnknownReadModelError
+from tickets.application.webhook_sender import WebhookSender
 from tickets.cli.options import examples
 from tickets.cli.store import store
+from tickets.infrastructure.settings import WebhookSettings
+from tickets.infrastructure.webhook_http import HttpTransport
 
 
 @contextmanager
@@ -45,8 +48,15 @@ def run(poll_interval: float, breach_interval: float, batch_size: int) -> None:
     is applied twice; a worker killed mid-batch leaves nothing half-done.
     """
     with opened_read_side() as read_side:
+        # The workers deliver webhooks too: with TICKETS_PROJECTIONS=external the servers do not.
+        webhooks = WebhookSettings.from_env()
+        transport = HttpTransport(webhooks.allow_private, webhooks.timeout_seconds)
         follower = Follower(
-            read_side, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
+            read_side,
+            poll_interval=poll_interval,
+            breach_interval=breach_interval,
+            batch_size=batch_size,
+            webhook_sender=WebhookSender(read_side.app, transport, read_side.clock),
         )
 
         def stop(signum: int, frame: FrameType | None) -> None:

@@ -112,6 +112,22 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Webhooks: whether they may go to private addresses (tests, local development), and their timeout."""
+
+    allow_private: bool = False
+    timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> WebhookSettings:
+        """`TICKETS_WEBHOOKS_ALLOW_PRIVATE=true` lets webhooks call loopback and private addresses."""
+        raw = os.environ.get("TICKETS_WEBHOOKS_ALLOW_PRIVATE", "").strip().lower()
+        if raw not in ("", "true", "false", "1", "0", "yes", "no"):
+            raise SettingsError(f"TICKETS_WEBHOOKS_ALLOW_PRIVATE must be true or false, not {raw!r}")
+        return cls(allow_private=raw in ("true", "1", "yes"))
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     attachment_limits: AttachmentLimits = AttachmentLimits()
@@ -120,6 +136,7 @@ class Settings:
     portal_session_lifetime: timedelta = timedelta(days=14)
     mail: MailSettings = MailSettings()
     agents: AgentSettings = AgentSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -130,6 +147,7 @@ class Settings:
             portal_session_lifetime=timedelta(days=_positive_int("TICKETS_PORTAL_SESSION_DAYS", 14)),
             mail=MailSettings.from_env(),
             agents=AgentSettings.from_env(),
+            webhooks=WebhookSettings.from_env(),
         )
 
     @property
