@@ -177,3 +177,12 @@ def test_whoever_dispatched_an_agent_hears_how_it_ended(
     Follower(services.read_side, agent_dispatcher=services.agent_dispatcher).run_agents()
     [item] = _items(client, alice.headers)
     assert item["kind"] == "agent_completed" and item["summary"].startswith("@triage-agent finished on #1")
+    # The event feed names the agent as an agent, and Alice as the member who dispatched it.
+    feed = _ok(
+        client.get(
+            f"{API}/events?types=ticket.agent_dispatched,ticket.agent_completed", headers=org.admin.headers
+        )
+    )
+    actors = [(e["type"], e["actor"]["type"]) for e in feed["items"]]
+    assert actors[0] == ("ticket.agent_dispatched", "member")
+    assert actors[-1] == ("ticket.agent_completed", "agent")
