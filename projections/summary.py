@@ -223,7 +223,13 @@ def _version_only(event: Any, summary: TicketSummary | None) -> TicketSummary | 
     return summary
 
 
-for _event_type in (Ticket.EmailQueued, Ticket.EmailSent, Ticket.EmailFailed, Ticket.MailReceived):
+for _event_type in (
+    Ticket.EmailQueued,
+    Ticket.EmailSent,
+    Ticket.EmailFailed,
+    Ticket.MailReceived,
+    Ticket.RuleRun,  # a rule's bookkeeping; the changes it makes are events of their own
+):
     evolve.register(_event_type, _version_only)
 
 

@@ -70,6 +70,7 @@ def services(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[
     # Tests move the clock by hand: breaches are recorded when a test asks, never behind its back.
     built.record_sla_breaches = False
     built.send_mail = False  # and mail is sent when a test asks (tests/integration/test_email_channel.py)
+    built.run_rules = False  # and trigger rules run when a test asks (tests/integration/test_rules.py)
     try:
         yield built
     finally:

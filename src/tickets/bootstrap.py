@@ -18,6 +18,7 @@ from tickets.application.contacts import ContactService
 from tickets.application.directory import DirectoryService
 from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
+from tickets.application.rules import RuleEngine, RuleService
 from tickets.application.tickets import TicketService
 from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
@@ -41,6 +42,9 @@ class Services:
     mail: MailIntake
     mail_sender: MailSender
     mail_settings: MailSettings
+    # Trigger rules: managing them, and the engine the read side's follower runs (`run_rules`).
+    rules: RuleService
+    rule_engine: RuleEngine
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -49,6 +53,7 @@ class Services:
     # Whether that embedded loop also records `sla_breached` events as deadlines pass, and sends mail.
     record_sla_breaches: bool = True
     send_mail: bool = True
+    run_rules: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
 
@@ -74,6 +79,7 @@ def wire(
     contacts = ContactService(app, clock)
     tickets = TicketService(app, directory, clock, contacts, attachment_limits)
     attachments = AttachmentService(app, tickets, blobs or MemoryBlobStore(), attachment_limits, clock)
+    rule_engine = RuleEngine(app, clock)
     return Services(
         app=app,
         directory=directory,
@@ -85,6 +91,8 @@ def wire(
             app, transport or MemoryTransport(), attachments.blobs, contacts, mail_settings, clock
         ),
         mail_settings=mail_settings,
+        rules=RuleService(directory, tickets, rule_engine),
+        rule_engine=rule_engine,
         clock=clock,
         store=store,
     )
@@ -114,6 +122,8 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.
     services.contacts.index = read_side.contact
+    # Assigning to the team member with the fewest open tickets counts them in the ticket list.
+    services.rule_engine.open_counts = read_side.open_ticket_counts
     services.contacts.link_lifetime = settings.portal_link_lifetime
     services.contacts.session_lifetime = settings.portal_session_lifetime
     # TICKETS_PROJECTIONS=external when `pfai projections run` workers follow the log instead of the server.

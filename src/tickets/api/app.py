@@ -17,6 +17,7 @@ from tickets.api.controllers.directory import MeController, TeamController, User
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.mail import MailAddressController
 from tickets.api.controllers.portal import PortalApiController, PortalPages, template_config
+from tickets.api.controllers.rules import RuleController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.dependencies import provide_actor, provide_services
 from tickets.api.openapi import docs_assets_router, openapi_config
@@ -37,6 +38,7 @@ API_CONTROLLERS = [
     ContactController,
     OrgController,
     MailAddressController,
+    RuleController,
     PortalApiController,
 ]
 
@@ -54,6 +56,7 @@ def create_app(services: Services) -> Litestar:
             services.read_side,
             record_breaches=services.record_sla_breaches,
             mail_sender=services.mail_sender if services.send_mail else None,
+            rule_engine=services.rule_engine if services.run_rules else None,
         )
         if services.read_side is not None and services.embedded_projections
         else None
