@@ -96,7 +96,15 @@ def test_the_org_settings_replay_through_the_upcast_update_events(release_store:
     assert old_shapes >= 5, "the fixture holds update events of the version-1 shape"
     app = TicketsApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(release_store)})
     try:
-        assert org_seen(app.repository.get(UUID(RELEASE["org"]))) == RELEASE["org_seen"]
+        org = app.repository.get(UUID(RELEASE["org"]))
+        seen: dict[str, dict[str, dict[str, object]]] = org_seen(org)  # type: ignore[assignment]
+        # Fields added since the release (a team's members) are compared only as empty: it had none.
+        assert all(team.member_ids == () for team in org.teams.values())
+        then = {
+            part: {k: {f: item[f] for f in RELEASE["org_seen"][part][k]} for k, item in items.items()}
+            for part, items in seen.items()
+        }
+        assert then == RELEASE["org_seen"]
     finally:
         app.close()
 
