@@ -9,6 +9,7 @@ from tickets.cli.admin import admin
 from tickets.cli.commands.account import login, logout, whoami
 from tickets.cli.commands.api import api
 from tickets.cli.commands.contact import contact, portal_link
+from tickets.cli.commands.rules import rule
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
 from tickets.cli.mail import mail
@@ -95,6 +96,7 @@ for command in (
     tag,
     sla_policy,
     canned,
+    rule,
     api,
     projections,
     mail,
