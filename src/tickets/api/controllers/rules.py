@@ -6,6 +6,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
 from tickets.api import presenters, schemas
@@ -19,7 +20,13 @@ class RuleController(Controller):
     path = "/api/v1/rules"
     tags = ["rules"]
 
-    @get("/", sync_to_thread=True, summary="List trigger rules (admin; paged, in the order they run)")
+    # Reads are for admins too: the 403 is documented (writes document theirs already).
+    @get(
+        "/",
+        sync_to_thread=True,
+        summary="List trigger rules (admin; paged, in the order they run)",
+        raises=[PermissionDeniedException],
+    )
     def list_rules(
         self,
         services: NamedDependency[Services],
@@ -28,7 +35,12 @@ class RuleController(Controller):
     ) -> schemas.Page[schemas.RuleOut]:
         return paging.page("rules", services.rules.rules(actor), rule_order, presenters.rule)
 
-    @get("/{rule_id:uuid}", sync_to_thread=True, summary="Read a trigger rule (admin)")
+    @get(
+        "/{rule_id:uuid}",
+        sync_to_thread=True,
+        summary="Read a trigger rule (admin)",
+        raises=[PermissionDeniedException],
+    )
     def get_rule(
         self, rule_id: FromPath[UUID], services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> schemas.RuleOut:
