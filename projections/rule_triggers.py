@@ -23,7 +23,7 @@ from eventsourcing.application import Application
 from projections.base import BatchResult
 from projections.portal import EventModel
 from projections.views import Copy, Cursor, View, ViewDatabase
-from tickets.domain.rules import TRIGGER_EVENT_TYPES, same_save
+from tickets.domain.rules import RULE_ENGINE_EVENT_TYPES, same_save
 
 
 def _nothing(self: Any, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
@@ -31,12 +31,13 @@ def _nothing(self: Any, curs: Cursor, copy: Copy, e: Any, position: int) -> None
 
 
 class RuleTriggers(EventModel):
-    """The trigger events' topics and the engine's tracking record."""
+    """The topics of the trigger events (and of the rules' runs, which separate saves) and the engine's
+    tracking record."""
 
     name = "rule_triggers"
     tables: ClassVar[dict[str, str]] = {}
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = dict.fromkeys(
-        TRIGGER_EVENT_TYPES, _nothing
+        RULE_ENGINE_EVENT_TYPES, _nothing
     )
 
 

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services, in_memory
 from tickets.domain.commands import NewTicket, RuleSpec, TicketChanges
-from tickets.domain.rules import MAX_DEPTH, TRIGGER_EVENT_TYPES, Action, Condition, facts_of, triggers_of
+from tickets.domain.rules import MAX_DEPTH, RULE_ENGINE_EVENT_TYPES, Action, Condition, facts_of, triggers_of
 from tickets.domain.ticket import Ticket
 from tickets.domain.values import Priority, Role, Status
 from tickets.infrastructure.clock import ManualClock
 from tickets.infrastructure.patterns import matches
 
-TOPICS = tuple(f"{c.__module__}:{c.__qualname__}" for c in TRIGGER_EVENT_TYPES)
+TOPICS = tuple(f"{c.__module__}:{c.__qualname__}" for c in RULE_ENGINE_EVENT_TYPES)
 
 conditions = st.sampled_from(
     [

@@ -430,6 +430,9 @@ TRIGGER_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.TagRemoved,
     *_MESSAGES,
 )
+# What the rule engine reads of the log: the triggers, and the rules' runs, which end a save's group
+# (two saves by one rule at one moment are two triggers: a `RuleRun` stands between them).
+RULE_ENGINE_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (*TRIGGER_EVENT_TYPES, Ticket.RuleRun)
 
 
 def _is_update(e: Any) -> bool:
@@ -478,6 +481,9 @@ def triggers_of(events: Sequence[Any]) -> list[Trigger]:
         pending.clear()
 
     for e in events:
+        if isinstance(e, Ticket.RuleRun):
+            flush()
+            continue
         if _is_update(e):
             if pending and not same_save(pending[-1], e):
                 flush()
@@ -576,6 +582,7 @@ __all__ = [
     "FIELDS",
     "MAX_DEPTH",
     "OPS",
+    "RULE_ENGINE_EVENT_TYPES",
     "TRIGGERS",
     "TRIGGER_EVENT_TYPES",
     "Action",
