@@ -74,9 +74,15 @@ def _facts(curs: Cursor, copy: Copy, ticket_id: UUID) -> TicketFacts | None:
     return TicketFacts(UUID(row["org_id"]), int(row["number"]), UUID(contact) if contact else None)
 
 
-def _agent_added(self: Feed, curs: Cursor, copy: Copy, e: Organization.AgentAdded, position: int) -> None:
-    """Agents act as members do; the feed names them `agent`."""
-    curs.execute(f"INSERT INTO {copy.prefix}_agents (agent_id) VALUES (?)", (str(e.user_id),))
+def _actor_kind(kind: str, key: str) -> Callable[[Feed, Cursor, Copy, Any, int], None]:
+    """Agents and rules act on tickets as members do; the feed names them by what they are."""
+
+    def handler(self: Feed, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+        curs.execute(
+            f"INSERT INTO {copy.prefix}_actors (actor_id, kind) VALUES (?, ?)", (str(getattr(e, key)), kind)
+        )
+
+    return handler
 
 
 def _ticket_event(self: Feed, curs: Cursor, copy: Copy, e: Ticket.Event, position: int) -> None:
@@ -90,8 +96,9 @@ def _ticket_event(self: Feed, curs: Cursor, copy: Copy, e: Ticket.Event, positio
     if facts is None:  # a ticket whose creation this copy never saw: cannot happen in one log
         return
     if e.actor_id is not None:
-        curs.execute(f"SELECT 1 AS agent FROM {copy.prefix}_agents WHERE agent_id = ?", (str(e.actor_id),))
-        facts = replace(facts, actor_is_agent=curs.fetchone() is not None)
+        curs.execute(f"SELECT kind FROM {copy.prefix}_actors WHERE actor_id = ?", (str(e.actor_id),))
+        known = curs.fetchone()
+        facts = replace(facts, actor_kind=known["kind"] if known else None)
     feed_event = integration_event(e, facts, position)
     if isinstance(e, Ticket.ContactChanged):
         contact = contact_id_for(facts.org_id, e.email) if e.email else None
@@ -243,7 +250,7 @@ class Feed(EventModel):
     name = "feed"
     tables: ClassVar[dict[str, str]] = {
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number BIGINT NOT NULL, contact_id TEXT",
-        "agents": "agent_id TEXT PRIMARY KEY",
+        "actors": "actor_id TEXT PRIMARY KEY, kind TEXT NOT NULL",
         "events": "position BIGINT PRIMARY KEY, org_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL",
         "webhooks": "webhook_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, events TEXT NOT NULL, active INTEGER NOT NULL",
         "deliveries": "delivery_id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL, org_id TEXT NOT NULL, "
@@ -253,7 +260,8 @@ class Feed(EventModel):
     }
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
         **dict.fromkeys(FEED_TYPES, _ticket_event),
-        Organization.AgentAdded: _agent_added,
+        Organization.AgentAdded: _actor_kind("agent", "user_id"),
+        Organization.RuleCreated: _actor_kind("rule", "rule_id"),
         Webhook.Registered: _webhook_registered,
         Webhook.Updated: _webhook_updated,
         Webhook.Disabled: _webhook_disabled,

@@ -9,10 +9,11 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from projections.agent_queue import AGENT_QUEUE, QueuedDispatch
 from projections.base import BatchResult, EventHook, ReadModel, apply_batch, scope_asked
@@ -30,6 +31,7 @@ from projections.portal import (
     PortalTicket,
     apply_events,
 )
+from projections.rule_triggers import RULE_TRIGGERS, apply_rules
 from projections.sla_breaches import SlaBreaches
 from projections.summary import TICKET_TOPICS
 from projections.ticket_list import ListFilters, ListPage, TicketList
@@ -40,6 +42,7 @@ from tickets.application.app import TicketsApp
 from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
+from tickets.application.rules import RuleEngine
 from tickets.application.sla_breaches import record_due_breaches
 from tickets.application.webhook_sender import WebhookSender
 from tickets.infrastructure.clock import Clock, system_clock
@@ -167,9 +170,10 @@ class ReadSide:
             self._views.close()
             self._views = None
 
-    def serving_view(self, name: str) -> View:
-        """The copy that serves reads, created (empty, to be caught up) if there is none."""
-        model = read_model(name)
+    def serving_view(self, name: str, model: ReadModel | None = None) -> View:
+        """The copy that serves reads, created (empty, to be caught up) if there is none (`model`: one
+        that is not among the read models, as the rule engine's)."""
+        model = model or read_model(name)
         generation = self.views.active_generation(name)
         if generation is None:
             with self._lock:
@@ -500,6 +504,18 @@ class ReadSide:
         with self.views.read(view) as curs:
             return FEED.delivery(curs, view.copy, delivery_id)
 
+    def run_rules(self, engine: RuleEngine, limit: int = 500) -> BatchResult:
+        """Hand the next trigger events of the log to the rule engine (`projections/rule_triggers.py`)."""
+        view = self.serving_view(RULE_TRIGGERS.name, RULE_TRIGGERS)
+        return apply_rules(self.views, self.app, view, engine.run, limit)
+
+    def open_ticket_counts(self, org_id: UUID, member_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """How many open (not resolved or closed) tickets each of these members is assigned."""
+        view = self.serving_view(TICKET_LIST.name)
+        with self.views.read(view) as curs:
+            counts = TICKET_LIST.open_counts(curs, view.copy, str(org_id), [str(m) for m in member_ids])
+        return {UUID(k): v for k, v in counts.items()}
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -529,6 +545,8 @@ class Follower:
     agent_dispatcher: AgentDispatcher | None = None
     agent_interval: float = 1.0
     retrain_interval: float = 3600.0
+    # Runs the trigger rules for the new events of the log (`application/rules.py`), every round.
+    rule_engine: RuleEngine | None = None
     _next_mail_round: float = field(default=0.0, init=False)
     _next_agent_round: float = field(default=0.0, init=False)
     _next_retrain: float = field(default=0.0, init=False)
@@ -564,6 +582,9 @@ class Follower:
             self.send_webhooks()
         moved = result.events + customer_side.events
         return moved + (1 if result.advanced or customer_side.advanced else 0)
+        rules = self.run_rules()
+        moved = result.events + customer_side.events + rules.events
+        return moved + (1 if result.advanced or customer_side.advanced or rules.advanced else 0)
 
     def run_policies(self) -> None:
         """The policies time drives: record SLA breaches, close tickets whose push-back window ran out,
@@ -590,6 +611,12 @@ class Follower:
         if self.webhook_sender is None:
             return 0
         return self.webhook_sender.send_due(self.read_side.webhooks_due)
+
+    def run_rules(self) -> BatchResult:
+        """Run the trigger rules for the next batch of trigger events (once each, across servers)."""
+        if self.rule_engine is None:
+            return BatchResult()
+        return self.read_side.run_rules(self.rule_engine)
 
     def run(self) -> None:
         """Follow the log until `stop()`; errors are logged and retried after a pause."""

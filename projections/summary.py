@@ -225,7 +225,13 @@ def _version_only(event: Any, summary: TicketSummary | None) -> TicketSummary | 
     return summary
 
 
-for _event_type in (Ticket.EmailQueued, Ticket.EmailSent, Ticket.EmailFailed, Ticket.MailReceived):
+for _event_type in (
+    Ticket.EmailQueued,
+    Ticket.EmailSent,
+    Ticket.EmailFailed,
+    Ticket.MailReceived,
+    Ticket.RuleRun,  # a rule's bookkeeping; the changes it makes are events of their own
+):
     evolve.register(_event_type, _version_only)
 # An agent's dispatch and its outcome are bookkeeping too: what the agent changes are events of their own.
 for _event_type in (Ticket.AgentDispatched, Ticket.AgentCompleted, Ticket.AgentFailed):

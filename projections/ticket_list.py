@@ -147,6 +147,18 @@ class TicketList(ReadModel):
             next_after = (int(last["sort_key"]), int(last["number"]))
         return ListPage(rows, next_after)
 
+    def open_counts(self, curs: Cursor, copy: Copy, org_id: str, member_ids: Sequence[str]) -> dict[str, int]:
+        """How many open tickets (not resolved or closed) each of these members is assigned."""
+        if not member_ids:
+            return {}
+        members, params = copy.dialect.in_list("assignee_id", member_ids)
+        curs.execute(
+            f"SELECT assignee_id, COUNT(*) AS n FROM {copy.prefix}_tickets WHERE org_id = ? AND {members} "
+            "AND status NOT IN ('resolved', 'closed') GROUP BY assignee_id",
+            (org_id, *params),
+        )
+        return {r["assignee_id"]: int(r["n"]) for r in curs.fetchall()}
+
     @staticmethod
     def _where(dialect: Dialect, org_id: str, f: ListFilters, now: datetime) -> tuple[list[str], list[Any]]:
         where = ["org_id = ?"]

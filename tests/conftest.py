@@ -77,6 +77,7 @@ def services(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[
     built.send_mail = False  # and mail is sent when a test asks (tests/integration/test_email_channel.py)
     built.run_agents = False  # and agents run when a test asks (tests/integration/test_agents.py)
     built.send_webhooks = False  # and so are webhooks (tests/integration/test_webhooks.py)
+    built.run_rules = False  # and trigger rules run when a test asks (tests/integration/test_rules.py)
     try:
         yield built
     finally:

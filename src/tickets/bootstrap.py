@@ -21,6 +21,7 @@ from tickets.application.inbox import InboxService
 from tickets.application.issues import IssueService
 from tickets.application.mail_intake import MailIntake
 from tickets.application.mail_sender import MailSender
+from tickets.application.rules import RuleEngine, RuleService
 from tickets.application.tickets import TicketService
 from tickets.application.triage import Triage
 from tickets.application.webhook_sender import WebhookSender
@@ -64,6 +65,9 @@ class Services:
     # Webhooks: the admin's service, and the policy that delivers the feed to them.
     webhooks: WebhookService
     webhook_sender: WebhookSender
+    # Trigger rules: managing them, and the engine the read side's follower runs (`run_rules`).
+    rules: RuleService
+    rule_engine: RuleEngine
     clock: Clock
     store: str
     # The read models (list, stats, SLA breaches); `embedded_projections`: the server follows the log itself.
@@ -75,6 +79,7 @@ class Services:
     # And runs agents' dispatches.
     run_agents: bool = True
     send_webhooks: bool = True
+    run_rules: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
 
@@ -121,6 +126,7 @@ def wire(
         webhook_transport or HttpTransport(webhook_settings.allow_private, webhook_settings.timeout_seconds),
         clock,
     )
+    rule_engine = RuleEngine(app, clock)
     return Services(
         app=app,
         directory=directory,
@@ -138,6 +144,8 @@ def wire(
         triage=triage,
         webhooks=WebhookService(app, webhook_sender, webhook_settings, clock),
         webhook_sender=webhook_sender,
+        rules=RuleService(directory, tickets, rule_engine),
+        rule_engine=rule_engine,
         clock=clock,
         store=store,
     )
@@ -176,6 +184,8 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.
     services.contacts.index = read_side.contact
+    # Assigning to the team member with the fewest open tickets counts them in the ticket list.
+    services.rule_engine.open_counts = read_side.open_ticket_counts
     services.contacts.link_lifetime = settings.portal_link_lifetime
     services.contacts.session_lifetime = settings.portal_session_lifetime
     # TICKETS_PROJECTIONS=external when `pfai projections run` workers follow the log instead of the server.

@@ -21,6 +21,7 @@ from tickets.api.controllers.issues import ConvertController, IssueController
 from tickets.api.controllers.listing import TicketListController
 from tickets.api.controllers.mail import MailAddressController
 from tickets.api.controllers.portal import PortalApiController, PortalPages, template_config
+from tickets.api.controllers.rules import RuleController
 from tickets.api.controllers.settings import CannedResponseController, SlaPolicyController, TagController
 from tickets.api.controllers.webhooks import WebhookController
 from tickets.api.dependencies import provide_actor, provide_services
@@ -49,6 +50,7 @@ API_CONTROLLERS = [
     AgentDispatchController,
     EventFeedController,
     WebhookController,
+    RuleController,
     PortalApiController,
 ]
 
@@ -68,6 +70,7 @@ def create_app(services: Services) -> Litestar:
             mail_sender=services.mail_sender if services.send_mail else None,
             agent_dispatcher=services.agent_dispatcher if services.run_agents else None,
             webhook_sender=services.webhook_sender if services.send_webhooks else None,
+            rule_engine=services.rule_engine if services.run_rules else None,
         )
         if services.read_side is not None and services.embedded_projections
         else None

@@ -16,9 +16,11 @@ from projections.issues import IssueRow
 from projections.portal import PortalMessage, PortalTicket
 from projections.summary import TicketSummary
 from tickets.api import schemas
+from tickets.application.rules import DryRun
 from tickets.domain.contact import Contact
 from tickets.domain.issue import Issue
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
+from tickets.domain.rules import Action, Condition, Rule
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Activity, Attachment, Message, Ref, Summary, SummaryValue, Ticket
 from tickets.domain.values import Category, IssueStatus, Priority, Source, Status
@@ -299,12 +301,18 @@ def portal_message(
 
 
 def activity(entry: Activity, organization: Organization) -> schemas.ActivityOut:
-    """A timeline entry as clients see it: camelCase keys, times in UTC, names in the summary."""
+    """A timeline entry as clients see it: camelCase keys, times in UTC, names in the summary; a rule's
+    change says so (`… by rule 'VIP routing'`)."""
+    actor_type = organization.actor_type(entry.actor_id)
+    said = summary(entry.summary, organization)
+    if actor_type == "rule" and entry.type != "rule_run":
+        said = f"{said} by rule {_name(Ref('rule', entry.actor_id), organization)}"
     return schemas.ActivityOut(
         id=entry.id,
         type=entry.type,
-        summary=summary(entry.summary, organization),
+        summary=said,
         actor_id=entry.actor_id,
+        actor=schemas.ActorOut(type=actor_type, id=entry.actor_id),
         old_value=_json_value(entry.old_value),
         new_value=_json_value(entry.new_value),
         created_at=entry.created_at,
@@ -354,6 +362,8 @@ def _name(ref: Ref, organization: Organization) -> str:
         return organization.teams[key].name
     if ref.kind == "tag" and key in organization.tags:
         return organization.tags[key].name
+    if ref.kind == "rule" and key in organization.rule_names:
+        return f"'{organization.rule_names[key]}'"
     return key[:8]
 
 
@@ -471,4 +481,57 @@ def webhook_attempt(value: WebhookDelivery) -> schemas.WebhookDeliveryOut:
         next_attempt_at=value.retry_at if value.state in ("pending", "retrying") else None,
         created_at=value.first_attempt_at,
         updated_at=value.modified_on,
+    )
+
+
+def condition(value: Condition) -> schemas.ConditionOut:
+    return schemas.ConditionOut(field=value.field, op=value.op, value=value.value)
+
+
+def action(value: Action) -> schemas.ActionOut:
+    return schemas.ActionOut(
+        type=value.type,
+        value=value.value,
+        team_id=value.team_id,
+        user_id=value.user_id,
+        tag_id=value.tag_id,
+        canned_response_id=value.canned_response_id,
+        text=value.text,
+        agent=value.agent,
+    )
+
+
+def rule(value: Rule) -> schemas.RuleOut:
+    return schemas.RuleOut(
+        id=value.id,
+        name=value.name,
+        on=list(value.on),
+        conditions=schemas.ConditionsOut(
+            all=[condition(c) for c in value.all_of], any=[condition(c) for c in value.any_of]
+        ),
+        actions=[action(a) for a in value.actions],
+        active=value.active,
+        position=value.position,
+        active_since=value.since.astimezone(UTC),
+    )
+
+
+def dry_run(value: DryRun) -> schemas.RuleDryRunOut:
+    return schemas.RuleDryRunOut(
+        rule_id=value.rule.id,
+        ticket_id=value.ticket.id,
+        ticket_number=value.ticket.ticket_number,
+        matched=value.matched,
+        conditions=[
+            schemas.ConditionResultOut(
+                group="all" if r.group == "all" else "any",
+                field=r.condition.field,
+                op=r.condition.op,
+                value=r.condition.value,
+                holds=r.holds,
+            )
+            for r in value.conditions
+        ],
+        changes=[activity(a, value.org) for a in value.changes],
+        error=value.error,
     )

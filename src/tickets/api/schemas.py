@@ -11,6 +11,8 @@ from litestar.datastructures import UploadFile
 from msgspec import UNSET, Meta, UnsetType
 
 from tickets.application.feed import FeedEvent
+from tickets.domain.commands import KEEP, RuleChanges, RuleSpec
+from tickets.domain.rules import ACTION_TYPES, FIELDS, OPS, TRIGGERS, Action, Condition
 from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
 T = TypeVar("T")
@@ -494,6 +496,14 @@ class MessageUpdate(Request):
     content: Content
 
 
+class ActorOut(Response):
+    """Who made a change: a member, the ticket's contact, a trigger rule, an agent, or the system
+    itself (`id` null)."""
+
+    type: Literal["member", "contact", "rule", "agent", "system"]
+    id: UUID | None
+
+
 class ActivityOut(Response):
     id: UUID
     type: str
@@ -506,6 +516,7 @@ class ActivityOut(Response):
         ),
     ]
     actor_id: UUID | None
+    actor: ActorOut
     old_value: Any
     new_value: Any
     created_at: datetime
@@ -764,3 +775,178 @@ class ConvertToIssue(Request):
 
 class IssueLinkCreate(Request):
     ticket_id: Annotated[str, Meta(min_length=1, max_length=64, description="The ticket's UUID or number")]
+
+
+# ---------------------------------------------------------------------------- trigger rules
+
+# The names of fields, ops, events and action types are checked by the domain, so that an unknown one
+# is a 422 saying what may be used; the schema lists them (`enum`) all the same.
+RuleEvent = Annotated[
+    str, Meta(max_length=64, extra_json_schema={"enum": list(TRIGGERS)}, examples=["ticket.created"])
+]
+ConditionField = Annotated[str, Meta(max_length=64, extra_json_schema={"enum": list(FIELDS)})]
+ConditionOp = Annotated[str, Meta(max_length=64, extra_json_schema={"enum": list(OPS)})]
+ConditionValue = Annotated[
+    str | list[Annotated[str, Meta(max_length=1000)]] | None,
+    Meta(
+        description="A string (ids as UUIDs; a regular expression for `matches`), a list for `in`, "
+        "null for `changed` (and for `is` null: no team, unassigned)"
+    ),
+]
+
+
+class ConditionIn(Request):
+    """`{field, op, value}`: see docs/automation.md#rules for which ops each field takes."""
+
+    field: ConditionField
+    op: ConditionOp
+    value: ConditionValue = None
+
+
+class ConditionsIn(Request):
+    all: Annotated[list[ConditionIn], Meta(max_length=50, description="Every one must hold")] = []
+    any: Annotated[list[ConditionIn], Meta(max_length=50, description="One must hold (if any)")] = []
+
+
+class ActionIn(Request):
+    """`type` and the one parameter it takes: `value` (set_priority, set_category, set_status),
+    `teamId` (set_team, assign_round_robin, assign_least_busy), `userId` (assign), `tagId` (add_tag,
+    remove_tag), `text` (add_note), `cannedResponseId` (reply), `agent` and an optional `text`
+    (dispatch_agent)."""
+
+    type: Annotated[str, Meta(max_length=64, extra_json_schema={"enum": list(ACTION_TYPES)})]
+    value: Annotated[str, Meta(max_length=64)] | None = None
+    team_id: UUID | None = None
+    user_id: UUID | None = None
+    tag_id: UUID | None = None
+    canned_response_id: UUID | None = None
+    text: Annotated[str, Meta(max_length=65_536)] | None = None
+    agent: Annotated[str, Meta(max_length=65, description="The agent's @handle")] | None = None
+
+
+RuleEvents = Annotated[list[RuleEvent], Meta(min_length=1, max_length=4)]
+RuleActions = Annotated[list[ActionIn], Meta(min_length=1, max_length=20)]
+Position = Annotated[int, Meta(ge=0, le=1_000_000, description="Rules run by position, then name")]
+
+
+class RuleCreate(Request):
+    name: Name
+    on: RuleEvents
+    actions: RuleActions
+    conditions: ConditionsIn = msgspec.field(default_factory=ConditionsIn)
+    active: bool = True
+    position: Position = 0
+
+
+class RuleUpdate(Request):
+    """The fields sent replace the rule's (`conditions` and `actions` as wholes)."""
+
+    name: Name | UnsetType = UNSET
+    on: RuleEvents | UnsetType = UNSET
+    conditions: ConditionsIn | UnsetType = UNSET
+    actions: RuleActions | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    position: Position | UnsetType = UNSET
+
+
+class ConditionOut(Response):
+    field: str
+    op: str
+    value: str | list[str] | None
+
+
+class ConditionsOut(Response):
+    all: list[ConditionOut]
+    any: list[ConditionOut]
+
+
+class ActionOut(Response, omit_defaults=True):
+    """An action: `type` and the parameter it takes (the others are left out)."""
+
+    type: str
+    value: str | None = None
+    team_id: UUID | None = None
+    user_id: UUID | None = None
+    tag_id: UUID | None = None
+    canned_response_id: UUID | None = None
+    text: str | None = None
+    agent: str | None = None
+
+
+class RuleOut(Response):
+    id: UUID
+    name: str
+    on: list[str]
+    conditions: ConditionsOut
+    actions: list[ActionOut]
+    active: bool
+    position: int
+    active_since: Annotated[
+        datetime,
+        Meta(description="It reacts to events from this moment (its last change) on, never to older ones"),
+    ]
+
+
+class DryRunRequest(Request):
+    ticket_id: Annotated[str, Meta(min_length=1, max_length=64, description="The ticket's id or number")]
+
+
+class ConditionResultOut(Response):
+    group: Literal["all", "any"]
+    field: str
+    op: str
+    value: str | list[str] | None
+    holds: bool
+
+
+class RuleDryRunOut(Response):
+    """What the rule would do to the ticket now; nothing was changed."""
+
+    rule_id: UUID
+    ticket_id: UUID
+    ticket_number: int
+    matched: Annotated[bool, Meta(description="Whether its conditions hold for the ticket as it is")]
+    conditions: list[ConditionResultOut]
+    changes: Annotated[
+        list[ActivityOut],
+        Meta(description="The timeline entries its actions would record (whether or not it matched)"),
+    ]
+    error: Annotated[str | None, Meta(description="Why its actions could not apply now")]
+
+
+def _conditions(items: list[ConditionIn]) -> list[Condition]:
+    return [Condition(c.field, c.op, c.value) for c in items]
+
+
+def _actions(items: list[ActionIn]) -> list[Action]:
+    return [
+        Action(a.type, a.value, a.team_id, a.user_id, a.tag_id, a.canned_response_id, a.text, a.agent)
+        for a in items
+    ]
+
+
+def rule_spec(body: RuleCreate) -> RuleSpec:
+    """The domain's command a rule's create body asks for."""
+    return RuleSpec(
+        name=body.name,
+        on=list(body.on),
+        actions=_actions(body.actions),
+        all_of=_conditions(body.conditions.all),
+        any_of=_conditions(body.conditions.any),
+        active=body.active,
+        position=body.position,
+    )
+
+
+def rule_changes(body: RuleUpdate) -> RuleChanges:
+    """The domain's command a rule's PATCH asks for (fields not sent are kept)."""
+    conditions = body.conditions
+    return RuleChanges(
+        name=KEEP if isinstance(body.name, UnsetType) else body.name,
+        on=KEEP if isinstance(body.on, UnsetType) else list(body.on),
+        actions=KEEP if isinstance(body.actions, UnsetType) else _actions(body.actions),
+        all_of=KEEP if isinstance(conditions, UnsetType) else _conditions(conditions.all),
+        any_of=KEEP if isinstance(conditions, UnsetType) else _conditions(conditions.any),
+        active=KEEP if isinstance(body.active, UnsetType) else body.active,
+        position=KEEP if isinstance(body.position, UnsetType) else body.position,
+    )

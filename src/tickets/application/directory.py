@@ -229,7 +229,7 @@ class DirectoryService:
 
     def update_member(self, actor: Actor, user_id: UUID, changes: MemberChanges) -> Saved[Member]:
         actor.require(Role.ADMIN)
-        return self._change_org(
+        return self.change_org(
             actor, lambda org, now: org.update_member(user_id, changes, actor.user_id, now)
         )
 
@@ -246,7 +246,7 @@ class DirectoryService:
                 org.set_acknowledge_new_tickets(acknowledge_new_tickets, actor.user_id, now)
             return org
 
-        return self._change_org(actor, change)
+        return self.change_org(actor, change)
 
     # ------------------------------------------------------------------ agents
 
@@ -388,7 +388,7 @@ class DirectoryService:
 
         return retry_on_conflict(attempt)
 
-    def _change_org(self, actor: Actor, change: Callable[[Organization, Any], T]) -> Saved[T]:
+    def change_org(self, actor: Actor, change: Callable[[Organization, Any], T]) -> Saved[T]:
         """Load the caller's org, apply `change(org, now)`, save; retried on a version clash."""
 
         def attempt() -> Saved[T]:
@@ -409,17 +409,33 @@ class DirectoryService:
     def create_team(self, actor: Actor, name: str, description: str) -> Saved[Team]:
         actor.require(Role.ADMIN)
         team_id = uuid4()
-        return self._change_org(
+        return self.change_org(
             actor, lambda org, now: org.create_team(team_id, name, description, actor.user_id, now)
         )
 
     def update_team(self, actor: Actor, team_id: UUID, changes: TeamChanges) -> Saved[Team]:
         actor.require(Role.ADMIN)
-        return self._change_org(actor, lambda org, now: org.update_team(team_id, changes, actor.user_id, now))
+        return self.change_org(actor, lambda org, now: org.update_team(team_id, changes, actor.user_id, now))
 
     def delete_team(self, actor: Actor, team_id: UUID) -> Saved[None]:
         actor.require(Role.ADMIN)
-        return self._change_org(actor, lambda org, now: org.delete_team(team_id, actor.user_id, now))
+        return self.change_org(actor, lambda org, now: org.delete_team(team_id, actor.user_id, now))
+
+    def team_members(self, actor: Actor, team_id: UUID) -> list[Member]:
+        """The team's members (any member of the org may read them)."""
+        return self.org(actor.org_id).team_members(team_id)
+
+    def add_team_member(self, actor: Actor, team_id: UUID, user_id: UUID) -> Saved[Member]:
+        actor.require(Role.ADMIN)
+        return self.change_org(
+            actor, lambda org, now: org.add_team_member(team_id, user_id, actor.user_id, now)
+        )
+
+    def remove_team_member(self, actor: Actor, team_id: UUID, user_id: UUID) -> Saved[None]:
+        actor.require(Role.ADMIN)
+        return self.change_org(
+            actor, lambda org, now: org.remove_team_member(team_id, user_id, actor.user_id, now)
+        )
 
     # ------------------------------------------------------------------ tags
 
@@ -435,17 +451,17 @@ class DirectoryService:
     def create_tag(self, actor: Actor, name: str, color: str, team_id: UUID | None) -> Saved[Tag]:
         actor.require(Role.AGENT)
         tag_id = uuid4()
-        return self._change_org(
+        return self.change_org(
             actor, lambda org, now: org.create_tag(tag_id, name, color, team_id, actor.user_id, now)
         )
 
     def update_tag(self, actor: Actor, tag_id: UUID, changes: TagChanges) -> Saved[Tag]:
         actor.require(Role.AGENT)
-        return self._change_org(actor, lambda org, now: org.update_tag(tag_id, changes, actor.user_id, now))
+        return self.change_org(actor, lambda org, now: org.update_tag(tag_id, changes, actor.user_id, now))
 
     def delete_tag(self, actor: Actor, tag_id: UUID) -> Saved[None]:
         actor.require(Role.AGENT)
-        return self._change_org(actor, lambda org, now: org.delete_tag(tag_id, actor.user_id, now))
+        return self.change_org(actor, lambda org, now: org.delete_tag(tag_id, actor.user_id, now))
 
     # ------------------------------------------------------------------ SLA policies
 
@@ -466,17 +482,17 @@ class DirectoryService:
     ) -> Saved[SlaPolicy]:
         actor.require(Role.ADMIN)
         policy = SlaPolicy(uuid4(), priority, first_response_minutes, resolution_minutes, team_id)
-        return self._change_org(actor, lambda org, now: org.create_sla_policy(policy, actor.user_id, now))
+        return self.change_org(actor, lambda org, now: org.create_sla_policy(policy, actor.user_id, now))
 
     def update_sla_policy(self, actor: Actor, policy_id: UUID, changes: SlaPolicyChanges) -> Saved[SlaPolicy]:
         actor.require(Role.ADMIN)
-        return self._change_org(
+        return self.change_org(
             actor, lambda org, now: org.update_sla_policy(policy_id, changes, actor.user_id, now)
         )
 
     def delete_sla_policy(self, actor: Actor, policy_id: UUID) -> Saved[None]:
         actor.require(Role.ADMIN)
-        return self._change_org(actor, lambda org, now: org.delete_sla_policy(policy_id, actor.user_id, now))
+        return self.change_org(actor, lambda org, now: org.delete_sla_policy(policy_id, actor.user_id, now))
 
     # ------------------------------------------------------------------ canned responses
 
@@ -501,9 +517,7 @@ class DirectoryService:
     ) -> Saved[CannedResponse]:
         self._require_canned_scope(actor, team_id)
         canned = CannedResponse(uuid4(), title, body, team_id, actor.user_id)
-        return self._change_org(
-            actor, lambda org, now: org.create_canned_response(canned, actor.user_id, now)
-        )
+        return self.change_org(actor, lambda org, now: org.create_canned_response(canned, actor.user_id, now))
 
     def update_canned_response(
         self, actor: Actor, canned_id: UUID, changes: CannedResponseChanges
@@ -512,12 +526,12 @@ class DirectoryService:
         self._require_canned_scope(actor, current.team_id)
         if not isinstance(changes.team_id, Keep):
             self._require_canned_scope(actor, changes.team_id)
-        return self._change_org(
+        return self.change_org(
             actor, lambda org, now: org.update_canned_response(canned_id, changes, actor.user_id, now)
         )
 
     def delete_canned_response(self, actor: Actor, canned_id: UUID) -> Saved[None]:
         self._require_canned_scope(actor, self.canned_response(actor, canned_id).team_id)
-        return self._change_org(
+        return self.change_org(
             actor, lambda org, now: org.delete_canned_response(canned_id, actor.user_id, now)
         )

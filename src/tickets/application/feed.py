@@ -37,13 +37,17 @@ class ActorRef(msgspec.Struct, frozen=True):
     id: UUID | None
 
 
-def actor_of(actor_id: UUID | None, contact_id: UUID | None, is_agent: bool = False) -> ActorRef:
-    """The one place that decides an event's actor type (rules add theirs here)."""
+def actor_of(actor_id: UUID | None, contact_id: UUID | None, known: str | None = None) -> ActorRef:
+    """An event's actor as the feed names it: the system (no actor), the ticket's contact, a rule or an
+    agent (`known`: the feed read model knows rules' and agents' ids, as `Organization.actor_type`
+    decides them for timelines), else a member."""
     if actor_id is None:
         return ActorRef("system", None)
     if contact_id is not None and actor_id == contact_id:
         return ActorRef("contact", actor_id)
-    if is_agent:
+    if known == "rule":
+        return ActorRef("rule", actor_id)
+    if known == "agent":
         return ActorRef("agent", actor_id)
     return ActorRef("member", actor_id)
 
@@ -443,9 +447,10 @@ FEED_TYPES: dict[type[Ticket.Event], FeedType] = {
 }
 
 # Ticket events that stay inside: the SLA clock's bookkeeping (its outcome is `ticket.sla_breached`,
-# its due times are not part of the contract yet) and the mail queue (its outcome is email_sent/failed).
+# its due times are not part of the contract yet), the mail queue (its outcome is email_sent/failed)
+# and a rule's run marker (its changes are in the feed, each with the rule as its actor).
 INTERNAL: frozenset[type[Ticket.Event]] = frozenset(
-    {Ticket.SlaDeadlineSet, Ticket.SlaClockResumed, Ticket.EmailQueued}
+    {Ticket.SlaDeadlineSet, Ticket.SlaClockResumed, Ticket.EmailQueued, Ticket.RuleRun}
 )
 
 # Every feed type, in catalogue order.
@@ -460,8 +465,8 @@ class TicketFacts:
     org_id: UUID
     ticket_number: int
     contact_id: UUID | None
-    # Whether the event's actor is an agent (a member of kind agent).
-    actor_is_agent: bool = False
+    # What the event's actor is, when the feed knows it: "rule" or "agent".
+    actor_kind: str | None = None
 
 
 def feed_event_id(ticket_id: UUID, version: int) -> UUID:
@@ -485,7 +490,7 @@ def integration_event(e: Ticket.Event, facts: TicketFacts, position: int) -> Fee
         org_id=facts.org_id,
         ticket_id=e.originator_id,
         ticket_number=facts.ticket_number,
-        actor=actor_of(e.actor_id, facts.contact_id, facts.actor_is_agent),
+        actor=actor_of(e.actor_id, facts.contact_id, facts.actor_kind),
         data=data,  # type: ignore[call-arg]
     )
 

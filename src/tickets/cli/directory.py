@@ -49,6 +49,7 @@ KINDS: dict[str, tuple[str, Callable[[Item], Iterable[str]]]] = {
     "tag": ("/ticket-tags", named),
     "canned response": ("/canned-responses", named),
     "SLA policy": ("/sla-policies", lambda policy: []),
+    "rule": ("/rules", named),
 }
 
 

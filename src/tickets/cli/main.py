@@ -12,6 +12,7 @@ from tickets.cli.commands.api import api
 from tickets.cli.commands.contact import contact, portal_link
 from tickets.cli.commands.inbox import inbox
 from tickets.cli.commands.issue import convert_ticket, issue
+from tickets.cli.commands.rules import rule
 from tickets.cli.commands.settings import canned, sla_policy, tag
 from tickets.cli.commands.ticket import ticket
 from tickets.cli.mail import mail
@@ -102,6 +103,7 @@ for command in (
     tag,
     sla_policy,
     canned,
+    rule,
     api,
     projections,
     mail,

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Final
 from uuid import UUID
 
+from tickets.domain.rules import Action, Condition
 from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
 
@@ -112,3 +113,29 @@ class CannedResponseChanges:
     title: str | Keep = KEEP
     body: str | Keep = KEEP
     team_id: UUID | Keep | None = KEEP
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A trigger rule as a caller writes it (`domain/rules.py` checks it)."""
+
+    name: str
+    on: list[str]
+    actions: list[Action]
+    all_of: list[Condition] = field(default_factory=list)
+    any_of: list[Condition] = field(default_factory=list)
+    active: bool = True
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class RuleChanges:
+    """A PATCH of a rule: each field sent replaces the rule's (conditions and actions as wholes)."""
+
+    name: str | Keep = KEEP
+    on: list[str] | Keep = KEEP
+    actions: list[Action] | Keep = KEEP
+    all_of: list[Condition] | Keep = KEEP
+    any_of: list[Condition] | Keep = KEEP
+    active: bool | Keep = KEEP
+    position: int | Keep = KEEP

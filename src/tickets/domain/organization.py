@@ -26,6 +26,7 @@ from tickets.domain.commands import (
     TeamChanges,
 )
 from tickets.domain.errors import ConflictError, InvalidValueError, NotFoundError
+from tickets.domain.rules import Rule, check_rule, rule_order
 from tickets.domain.snapshots import TypedAggregate
 from tickets.domain.values import Priority, Role, SlaTargets
 
@@ -70,6 +71,8 @@ class Team:
     id: UUID
     name: str
     description: str
+    # Its members, in the order they joined (round-robin assignment goes round in this order).
+    member_ids: tuple[UUID, ...] = ()
 
 
 @dataclass
@@ -106,13 +109,17 @@ class CannedResponse:
 DEFAULT_AUTO_CLOSE_DAYS = 7
 AUTO_CLOSE_DAYS_RANGE = range(1, 366)
 
+# Who an event's actor is (`Organization.actor_type`); `agent` is for members that are agents.
+ActorType = Literal["member", "contact", "rule", "agent", "system"]
+
 
 class Organization(TypedAggregate):
     """An org and the settings its tickets depend on."""
 
     # Snapshots (`domain/snapshots.py`): 2 adds the push-back window; 3 the e-mail settings; 4 agents
-    # (members' kind, dispatch URL, behaviour).
-    class_version = 4
+    # (members' kind, dispatch URL, behaviour); 5 team members and trigger rules (a snapshot of an
+    # earlier version would restore teams without members and no rules, so it is ignored).
+    class_version = 5
 
     class Event(Aggregate.Event):
         actor_id: UUID | None
@@ -134,6 +141,29 @@ class Organization(TypedAggregate):
         # E-mail: a receipt for each new emailed or portal ticket; extra addresses -> their team.
         self.acknowledge_new_tickets = True
         self.mail_addresses: dict[str, UUID | None] = {}
+        # Trigger rules by id, and the name of every rule there ever was (deleted ones too), so a
+        # ticket's history still says "by rule 'VIP routing'".
+        self.rules: dict[str, Rule] = {}
+        self.rule_names: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ actors
+
+    def actor_type(self, actor_id: UUID | None) -> ActorType:
+        """Who an event's `actor_id` is: the one place that decides it (timelines, the event feed).
+
+        None is the system itself (the closer, the breach recorder); a rule's id (of a rule that
+        exists or existed) a rule; an agent (a member of kind agent) an agent; an org member a
+        member; any other id a contact (contacts act under their derived id, `contact_id_for`;
+        members are never removed).
+        """
+        if actor_id is None:
+            return "system"
+        key = str(actor_id)
+        if key in self.rule_names:
+            return "rule"
+        if key in self.members:
+            return "agent" if self.members[key].is_agent else "member"
+        return "contact"
 
     # ------------------------------------------------------------------ e-mail
 
@@ -514,6 +544,7 @@ class Organization(TypedAggregate):
                 ("tag(s)", [t for t in self.tags.values() if t.team_id == team_id]),
                 ("SLA policy(ies)", [p for p in self.sla_policies.values() if p.team_id == team_id]),
                 ("canned response(s)", [c for c in self.canned_responses.values() if c.team_id == team_id]),
+                ("rule(s)", [r for r in self.rules.values() if team_id in {a.team_id for a in r.actions}]),
             )
             if items
         ]
@@ -527,6 +558,135 @@ class Organization(TypedAggregate):
     @event(TeamDeleted)
     def _team_deleted(self, team_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
         del self.teams[str(team_id)]
+
+    # ------------------------------------------------------------------ team members
+
+    def add_team_member(self, team_id: UUID, user_id: UUID, actor_id: UUID, at: datetime) -> Member:
+        """Make an org member a member of the team (again: nothing changes)."""
+        team = self.team(team_id)
+        member = self.member(user_id)
+        if user_id not in team.member_ids:
+            self._team_member_added(team_id=team_id, user_id=user_id, actor_id=actor_id, timestamp=at)
+        return member
+
+    class TeamMemberAdded(Event):
+        team_id: UUID
+        user_id: UUID
+
+    @event(TeamMemberAdded)
+    def _team_member_added(self, team_id: UUID, user_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        team = self.teams[str(team_id)]
+        self.teams[str(team_id)] = replace(team, member_ids=(*team.member_ids, user_id))
+
+    def remove_team_member(self, team_id: UUID, user_id: UUID, actor_id: UUID, at: datetime) -> None:
+        team = self.team(team_id)
+        if user_id not in team.member_ids:
+            raise NotFoundError(f"user {user_id} is not a member of team {team.name!r}")
+        self._team_member_removed(team_id=team_id, user_id=user_id, actor_id=actor_id, timestamp=at)
+
+    class TeamMemberRemoved(Event):
+        team_id: UUID
+        user_id: UUID
+
+    @event(TeamMemberRemoved)
+    def _team_member_removed(self, team_id: UUID, user_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        team = self.teams[str(team_id)]
+        self.teams[str(team_id)] = replace(team, member_ids=tuple(m for m in team.member_ids if m != user_id))
+
+    def team_members(self, team_id: UUID) -> list[Member]:
+        """The team's members, in the order they joined."""
+        return [self.members[str(m)] for m in self.team(team_id).member_ids]
+
+    # ------------------------------------------------------------------ trigger rules
+
+    def rule(self, rule_id: UUID) -> Rule:
+        found = self.rules.get(str(rule_id))
+        if found is None:
+            raise NotFoundError(f"rule {rule_id} not found")
+        return found
+
+    def ordered_rules(self) -> list[Rule]:
+        """The rules in the order they run: by position, then name."""
+        return sorted(self.rules.values(), key=rule_order)
+
+    def _check_rule(self, rule: Rule) -> Rule:
+        """The rule checked (`domain/rules.py`) and its references to this org's teams, members, tags and
+        canned responses checked too; a name taken by another rule is a conflict."""
+        checked = check_rule(rule)
+        for i, action in enumerate(checked.actions):
+            where = f"actions[{i}]"
+            if action.team_id is not None and str(action.team_id) not in self.teams:
+                raise InvalidValueError(f"{where}.teamId: {action.team_id} is not a team of this org")
+            if action.user_id is not None and str(action.user_id) not in self.members:
+                raise InvalidValueError(f"{where}.userId: {action.user_id} is not a member of this org")
+            if action.tag_id is not None and str(action.tag_id) not in self.tags:
+                raise InvalidValueError(f"{where}.tagId: {action.tag_id} is not a tag of this org")
+            canned = action.canned_response_id
+            if canned is not None and str(canned) not in self.canned_responses:
+                raise InvalidValueError(
+                    f"{where}.cannedResponseId: {canned} is not a canned response of this org"
+                )
+        for other in self.rules.values():
+            if other.id != checked.id and other.name.lower() == checked.name.lower():
+                raise ConflictError(f"a rule named {checked.name!r} already exists")
+        return checked
+
+    def create_rule(self, rule: Rule, actor_id: UUID, at: datetime) -> Rule:
+        checked = self._check_rule(rule)
+        self._rule_created(
+            rule_id=checked.id, definition=checked.definition(), actor_id=actor_id, timestamp=at
+        )
+        return self.rule(checked.id)
+
+    class RuleCreated(Event):
+        """A trigger rule; `definition` is `Rule.definition()`: plain JSON values."""
+
+        rule_id: UUID
+        definition: dict[str, Any]
+
+    @event(RuleCreated)
+    def _rule_created(
+        self, rule_id: UUID, definition: dict[str, Any], actor_id: UUID, timestamp: datetime
+    ) -> None:
+        rule = Rule.from_definition(rule_id, definition, timestamp)
+        self.rules[str(rule_id)] = rule
+        self.rule_names[str(rule_id)] = rule.name
+
+    def replace_rule(self, rule: Rule, actor_id: UUID, at: datetime) -> Rule:
+        """Give an existing rule a new definition (what `PATCH` and `pfai rule apply` make); from now on
+        it reacts to events after this moment only."""
+        current = self.rule(rule.id)
+        checked = self._check_rule(rule)
+        if checked.definition() != current.definition():
+            self._rule_updated(
+                rule_id=checked.id, definition=checked.definition(), actor_id=actor_id, timestamp=at
+            )
+        return self.rule(checked.id)
+
+    class RuleUpdated(Event):
+        """The rule's whole new definition."""
+
+        rule_id: UUID
+        definition: dict[str, Any]
+
+    @event(RuleUpdated)
+    def _rule_updated(
+        self, rule_id: UUID, definition: dict[str, Any], actor_id: UUID, timestamp: datetime
+    ) -> None:
+        rule = Rule.from_definition(rule_id, definition, timestamp)
+        self.rules[str(rule_id)] = rule
+        self.rule_names[str(rule_id)] = rule.name
+
+    def delete_rule(self, rule_id: UUID, actor_id: UUID, at: datetime) -> None:
+        self.rule(rule_id)
+        self._rule_deleted(rule_id=rule_id, actor_id=actor_id, timestamp=at)
+
+    class RuleDeleted(Event):
+        rule_id: UUID
+
+    @event(RuleDeleted)
+    def _rule_deleted(self, rule_id: UUID, actor_id: UUID, timestamp: datetime) -> None:
+        del self.rules[str(rule_id)]
 
     # ------------------------------------------------------------------ tags
 

@@ -39,7 +39,7 @@ from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 class Ref:
     """A member, team, tag or ticket named in a summary: the edge shows it by name."""
 
-    kind: Literal["member", "team", "tag", "ticket", "contact"]
+    kind: Literal["member", "team", "tag", "ticket", "contact", "rule"]
     id: UUID | None
 
 
@@ -169,7 +169,8 @@ class Ticket(TypedAggregate):
     # 5: e-mail: each message's delivery, the thread's mail ids.
     # 6: agents: each dispatch and where it stands.
     # 7: linked engineering issues.
-    class_version = 7
+    # 8: trigger rules: the (rule, trigger) pairs run, and the rule and depth of the latest run.
+    class_version = 8
 
     # Dicts of immutable values: a copy of the ticket shares the values.
     _SHALLOW_COPIED = frozenset({"messages", "attachments"})
@@ -345,6 +346,12 @@ class Ticket(TypedAggregate):
         # Each agent dispatch of this ticket: dispatch id -> {"agent_id", "status"} (dispatched,
         # completed, failed); plain strings, so snapshots hold them as they are.
         self.agent_dispatches: dict[str, dict[str, str]] = {}
+        # Trigger rules (`domain/rules.py`): "<rule id>:<trigger version>" -> outcome, for each rule run on
+        # this ticket (so each runs once per trigger), and the rule whose changes are being recorded
+        # now with the depth of its chain (so a rule's own changes do not trigger it, and chains end).
+        self.rule_runs: dict[str, str] = {}
+        self.rule_actor: UUID | None = None
+        self.rule_depth = 0
 
     # ------------------------------------------------------------------ derived state
 
@@ -1262,6 +1269,76 @@ class Ticket(TypedAggregate):
         if message_id is not None and (message := self.messages.get(str(message_id))) is not None:
             self.messages[str(message_id)] = replace(message, delivery=delivery)
 
+    # ------------------------------------------------------------------ trigger rules
+
+    def rule_ran(self, rule_id: UUID, trigger_version: int) -> bool:
+        """Whether the rule already ran (or was stopped, or failed) for the trigger at that version."""
+        return f"{rule_id}:{trigger_version}" in self.rule_runs
+
+    def trigger_depth(self, actor_id: UUID | None) -> int:
+        """How deep in a chain of rules an event by `actor_id` recorded now is: a rule's changes are at
+        the depth it ran at; anyone else's at 0."""
+        return self.rule_depth if actor_id is not None and actor_id == self.rule_actor else 0
+
+    def record_rule_run(
+        self,
+        rule_id: UUID,
+        trigger_version: int,
+        depth: int,
+        outcome: Literal["applied", "failed", "stopped"],
+        detail: str | None,
+        at: datetime,
+    ) -> None:
+        """Record that a rule ran for a trigger: its changes (recorded next, by the rule) follow this."""
+        if self.rule_ran(rule_id, trigger_version):
+            raise ConflictError(f"rule {rule_id} already ran for version {trigger_version}")
+        self._rule_run(
+            rule_id=rule_id,
+            trigger_version=trigger_version,
+            depth=depth,
+            outcome=outcome,
+            detail=detail,
+            actor_id=rule_id,
+            timestamp=at,
+        )
+
+    class RuleRun(Event):
+        """A trigger rule ran for the trigger recorded at `trigger_version`: `applied` (its changes
+        follow, by the rule), `failed` (`detail` says why; nothing changed) or `stopped` (the chain of
+        rules was too deep; a note follows)."""
+
+        rule_id: UUID
+        trigger_version: int
+        depth: int
+        outcome: str
+        detail: str | None
+
+        def activity(self) -> Activity:
+            rule = Ref("rule", self.rule_id)
+            if self.outcome == "applied":
+                summary = Summary("rule {} applied", (rule,))
+            elif self.outcome == "failed":
+                summary = Summary("rule {} failed: {}", (rule, self.detail))
+            else:
+                summary = Summary("rule {} not run: {}", (rule, self.detail))
+            detail = {"trigger_version": self.trigger_version, "depth": self.depth, "outcome": self.outcome}
+            return self._activity("rule_run", summary, new={"rule_id": self.rule_id, **detail})
+
+    @event(RuleRun)
+    def _rule_run(
+        self,
+        rule_id: UUID,
+        trigger_version: int,
+        depth: int,
+        outcome: str,
+        detail: str | None,
+        actor_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.rule_runs[f"{rule_id}:{trigger_version}"] = outcome
+        self.rule_actor = rule_id
+        self.rule_depth = depth
+
     def record_mail_received(
         self, mail_message_id: str, message_id: UUID | None, dropped: list[dict[str, Any]], at: datetime
     ) -> None:
@@ -1548,6 +1625,7 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.AgentDispatched,
     Ticket.AgentCompleted,
     Ticket.AgentFailed,
+    Ticket.RuleRun,
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, Team
+from tickets.domain.rules import Action, Condition, Rule
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Attachment, Delivery, Message
 
@@ -23,6 +24,9 @@ SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (
     Tag,
     SlaPolicy,
     CannedResponse,
+    Rule,
+    Condition,
+    Action,
 )
 
 

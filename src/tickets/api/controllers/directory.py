@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -137,3 +137,45 @@ class TeamController(Controller):
         self, team_id: FromPath[UUID], services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> Response[None]:
         return written(None, services.directory.delete_team(actor, team_id), 204)
+
+    @get("/{team_id:uuid}/members", sync_to_thread=True, summary="List a team's members (paged, by name)")
+    def list_team_members(
+        self,
+        team_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        paging: NamedDependency[Paging],
+    ) -> schemas.Page[schemas.UserOut]:
+        members = services.directory.team_members(actor, team_id)
+        return paging.page("team-members", members, member_order, presenters.user)
+
+    @put(
+        "/{team_id:uuid}/members/{user_id:uuid}",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Add a member to a team (admin; adding one again changes nothing)",
+    )
+    def add_team_member(
+        self,
+        team_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[schemas.UserOut]:
+        saved = services.directory.add_team_member(actor, team_id, user_id)
+        return written(presenters.user(saved.value), saved)
+
+    @delete(
+        "/{team_id:uuid}/members/{user_id:uuid}",
+        sync_to_thread=True,
+        status_code=204,
+        summary="Remove a member from a team (admin)",
+    )
+    def remove_team_member(
+        self,
+        team_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[None]:
+        return written(None, services.directory.remove_team_member(actor, team_id, user_id), 204)
