@@ -380,3 +380,14 @@ def test_a_reply_carries_its_public_files_and_a_resolve_notice_names_the_window(
     notice_text = notice.get_body(("plain",))
     assert notice_text is not None and "within 3 days" in notice_text.get_content()
     assert notice["Auto-Submitted"] == "auto-replied" and reply["Auto-Submitted"] is None
+
+
+def test_a_very_long_mail_is_cut_to_what_a_message_may_hold(server: Services, intake: int) -> None:
+    slug, admin = _org(server)
+    body = "word " * 20_000  # 100,000 characters
+    send(
+        intake, mail(f"{'N' * 300} <cara@example.com>", f"{slug}@{DOMAIN}", "Long", body, "long@example.com")
+    )
+    ticket = server.tickets.get(admin, "1")
+    assert len(ticket.description) <= 65_536 and ticket.description.endswith("longer than 65,536 characters]")
+    assert ticket.contact_name is not None and len(ticket.contact_name) == 200
