@@ -380,3 +380,33 @@ def test_a_reply_carries_its_public_files_and_a_resolve_notice_names_the_window(
     notice_text = notice.get_body(("plain",))
     assert notice_text is not None and "within 3 days" in notice_text.get_content()
     assert notice["Auto-Submitted"] == "auto-replied" and reply["Auto-Submitted"] is None
+
+
+def test_a_very_long_mail_is_cut_to_what_a_message_may_hold(server: Services, intake: int) -> None:
+    slug, admin = _org(server)
+    body = "word " * 20_000  # 100,000 characters
+    send(
+        intake, mail(f"{'N' * 300} <cara@example.com>", f"{slug}@{DOMAIN}", "Long", body, "long@example.com")
+    )
+    ticket = server.tickets.get(admin, "1")
+    assert len(ticket.description) <= 65_536 and ticket.description.endswith("longer than 65,536 characters]")
+    assert ticket.contact_name is not None and len(ticket.contact_name) == 200
+
+
+def test_the_outbox_rebuilt_from_the_log_is_the_same_and_sends_nothing_again(
+    server: Services, intake: int, sink: tuple[SinkHandler, int]
+) -> None:
+    slug, admin = _org(server)
+    send(intake, mail("cara@example.com", f"{slug}@{DOMAIN}", "Help", "Help", "rb1@example.com"))
+    server.tickets.add_message(admin, "1", "Answer", is_internal_note=False)
+    _send_due(server)
+    assert server.read_side is not None
+    server.read_side.catch_up_all()
+    before = server.read_side.dump("outbox")
+    assert {
+        row[-1] for row in before["mail"] if row[1].startswith(f"ticket:{server.tickets.get(admin, '1').id}")
+    } == {"sent"}
+    server.read_side.rebuild_all(["outbox"])
+    assert server.read_side.dump("outbox") == before
+    _send_due(server)
+    assert len(_ours(sink, slug)) == 2  # the receipt and the reply, still once each

@@ -41,8 +41,12 @@ logger = logging.getLogger("tickets.mail")
 
 # The ids of our own mails: `ticket.<ticket id>.<mail id>@<domain>` (and the thread root `ticket.<id>@`).
 OUR_MESSAGE_ID = re.compile(r"^ticket\.([0-9a-f-]{36})[.@]", re.IGNORECASE)
+# The limits the API puts on what people type apply to what they mail, too.
 SUBJECT_MAX = 500
+TEXT_MAX = 65_536
+NAME_MAX = 200
 EMPTY_BODY = "(no text)"
+TRUNCATED = "\n\n[… the rest of the mail was cut: it was longer than 65,536 characters]"
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ class MailIntake:
         contact = ContactActor(contact_id_for(route.org_id, mail.sender), route.org_id)
         files, dropped = self._store_parts(mail)
         receipt = MailReceipt(mail.message_id, normalize_email(mail.sender), tuple(dropped))
-        body = mail.body.strip()
+        body = _within(mail.body.strip())
         try:
             ticket = self._thread_of(route.org_id, contact, mail)
             if ticket is not None:
@@ -141,7 +145,7 @@ class MailIntake:
                     files,
                     source=Source.EMAIL,
                     team_id=route.team_id,
-                    name=mail.sender_name or None,
+                    name=mail.sender_name.strip()[:NAME_MAX] or None,
                     mail=receipt,
                 )
                 outcome = "created"
@@ -206,6 +210,11 @@ class MailIntake:
             except DomainError as refused:
                 dropped.append(_dropped(part.filename, len(part.data), str(refused)))
         return stored, dropped
+
+
+def _within(text: str) -> str:
+    """The text, cut (and saying so) if longer than a message may be."""
+    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - len(TRUNCATED)] + TRUNCATED
 
 
 def _dropped(filename: str, size: int, reason: str) -> dict[str, Any]:
