@@ -4,7 +4,9 @@ roles and other orgs (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from litestar.testing import TestClient
@@ -12,6 +14,9 @@ from litestar.testing import TestClient
 from tests.conftest import Org
 from tickets.api.controllers import events as events_controller
 from tickets.bootstrap import Services
+from tickets.domain.errors import ForbiddenError, InvalidValueError
+from tickets.domain.registry import ApiToken
+from tickets.infrastructure.clock import ManualClock
 
 API = "/api/v1"
 PUBLIC_URL = "https://93.184.215.14/hooks"  # an IP literal: no DNS needed, and public
@@ -204,3 +209,36 @@ def test_webhooks_are_for_admins_of_their_own_org(
         f"{API}/webhooks", json={"url": PUBLIC_URL, "events": ["nope"]}, headers=org.admin.headers
     )
     assert unknown.status_code == 422
+
+
+def test_an_events_read_token_opens_the_feed_and_nothing_else(
+    client: TestClient[Any], org: Org, services: Services, clock: ManualClock
+) -> None:
+    """An integration's token: created by the operator for an admin, scoped, expiring, revocable."""
+    org_id = UUID(org.admin.org_id)
+    admin_email = f"admin@{org.slug}.test"
+    token = services.directory.scoped_token(org_id, admin_email, ["events:read"], clock() + timedelta(days=1))
+    h = {"Authorization": f"Bearer {token}"}
+    client.post(f"{API}/tickets", json={"subject": "Fed"}, headers=org.admin.headers)
+    assert services.read_side is not None
+    services.read_side.catch_up_all()
+    assert [e["type"] for e in client.get(f"{API}/events", headers=h).json()["items"]][-1] == "ticket.created"
+    for path in ("/tickets", "/webhooks", "/users", "/org", "/tickets/1"):
+        refused = client.get(f"{API}{path}", headers=h)
+        assert refused.status_code == 403 and "events:read" in refused.json()["detail"], path
+    assert client.post(f"{API}/tickets", json={"subject": "x"}, headers=h).status_code == 403
+    # Only admins get one; only known scopes.
+    agent = org.add_member("agent", email=f"agent@{org.slug}.test")
+    assert agent
+    with pytest.raises(ForbiddenError):
+        services.directory.scoped_token(org_id, f"agent@{org.slug}.test", ["events:read"], None)
+    with pytest.raises(InvalidValueError):
+        services.directory.scoped_token(org_id, admin_email, ["tickets:write"], None)
+    # It expires, and it can be revoked.
+    clock.advance(days=2)
+    assert client.get(f"{API}/events", headers=h).status_code == 401
+    forever = services.directory.scoped_token(org_id, admin_email, ["events:read"], None)
+    issued: ApiToken = services.app.repository.get(ApiToken.id_for(forever))
+    issued.revoke(timestamp=clock())
+    services.app.save(issued)
+    assert client.get(f"{API}/events", headers={"Authorization": f"Bearer {forever}"}).status_code == 401

@@ -9,7 +9,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
 from tickets.application.actors import Actor
@@ -58,10 +58,16 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any], services: Servi
         )
     # A token scoped to one ticket (an agent's dispatch token) reaches that ticket's routes only:
     # nothing org-wide (lists, members, settings) answers it. Another ticket is 404 (`TicketService`).
-    if not actor.org_wide and not str(connection.scope.get("path_template", "")).startswith(SCOPED_ROUTES):
+    route = str(connection.scope.get("path_template", ""))
+    if not actor.org_wide and not route.startswith(SCOPED_ROUTES):
         actor.require_org_wide()
+    # An integration token opens the routes of its scopes only.
+    if actor.scopes and not any(route.startswith(SCOPE_ROUTES[scope]) for scope in actor.scopes):
+        raise PermissionDeniedException(detail=f"this token is scoped to {', '.join(actor.scopes)} only")
     return actor
 
 
 # The routes a ticket-scoped token may call: one ticket's.
 SCOPED_ROUTES = "/api/v1/tickets/{ticket_ref"
+# The routes each integration scope opens (`domain/registry.py` TOKEN_SCOPES).
+SCOPE_ROUTES = {"events:read": "/api/v1/events"}

@@ -23,6 +23,8 @@ class Actor:
     org_id: UUID
     role: Role
     ticket_id: UUID | None = None
+    # An integration token's scopes (e.g. `events:read`); empty for a member's own token.
+    scopes: tuple[str, ...] = ()
 
     @property
     def org_wide(self) -> bool:

@@ -28,7 +28,7 @@ from tickets.domain.commands import (
 from tickets.domain.errors import ConflictError, ForbiddenError, InvalidValueError, NotFoundError
 from tickets.domain.mail import MailAddress, normalize_address
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
-from tickets.domain.registry import ApiToken, OrgSlug, TicketCounter, hash_token
+from tickets.domain.registry import TOKEN_SCOPES, ApiToken, OrgSlug, TicketCounter, hash_token
 from tickets.domain.values import Role
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.ssrf import check_public_url
@@ -164,7 +164,39 @@ class DirectoryService:
         member = org.members.get(str(issued.user_id))
         if member is None or (member.is_agent and issued.ticket_id is None):
             return None
-        return Actor(user_id=member.id, org_id=org.id, role=member.role, ticket_id=issued.ticket_id)
+        return Actor(
+            user_id=member.id,
+            org_id=org.id,
+            role=member.role,
+            ticket_id=issued.ticket_id,
+            scopes=tuple(issued.scopes),
+        )
+
+    def scoped_token(self, org_id: UUID, email: str, scopes: list[str], expires_at: datetime | None) -> str:
+        """A new token of the member with this e-mail that opens only `scopes` (an integration's: the
+        event feed), saved; shown this once. The member must be an admin (the feed is theirs)."""
+        unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
+        if not scopes or unknown:
+            raise InvalidValueError(
+                f"scopes must be some of {', '.join(TOKEN_SCOPES)}; not {', '.join(unknown) or 'none'}"
+            )
+        org = self.org(org_id)
+        member = next((m for m in org.members.values() if m.email == email.strip().lower()), None)
+        if member is None or member.is_agent:
+            raise NotFoundError(f"no member {email} in this org")
+        if member.role != Role.ADMIN:
+            raise ForbiddenError(f"{email} is {member.role.value}: an integration token is an admin's")
+        token = new_token()
+        issued = ApiToken(
+            token_hash=hash_token(token),
+            org_id=org_id,
+            user_id=member.id,
+            timestamp=self.clock(),
+            expires_at=expires_at,
+            scopes=sorted(set(scopes)),
+        )
+        self.app.save(issued)
+        return token
 
     def ticket_token(
         self, org_id: UUID, user_id: UUID, ticket_id: UUID, expires_at: datetime

@@ -26,8 +26,10 @@ from tickets.infrastructure.webhook_http import UnsafeUrlError, check_url, new_s
 
 
 def require_feed_reader(actor: Actor) -> None:
-    """Who may read the org's event feed (`GET /api/v1/events`): admins (token scopes will add theirs here)."""
-    actor.require(Role.ADMIN)
+    """Who may read the org's event feed (`GET /api/v1/events`): admins, and tokens with the
+    `events:read` scope (an integration's, `pfai admin create-token`)."""
+    if "events:read" not in actor.scopes:
+        actor.require(Role.ADMIN)
 
 
 @dataclass(frozen=True)

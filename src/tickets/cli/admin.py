@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import click
 
 from tickets.cli.options import examples
 from tickets.cli.store import store
+from tickets.domain.registry import TOKEN_SCOPES
 from tickets.domain.values import Role
 
 
@@ -65,6 +67,48 @@ def create_user(org_slug: str, email: str, name: str, role: str, handle: str | N
         org_id = services.directory.org_id_for_slug(org_slug)
         created = services.directory.create_user(org_id, email, name, Role(role), handle)
     _emit(as_json, created.org_id, created.user_id, created.token, f"Added {email} to {org_slug!r}.")
+
+
+@admin.command("create-token")
+@click.option("--org", "org_slug", required=True, help="Slug of the org.")
+@click.option("--email", required=True, help="The admin the token acts for.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(TOKEN_SCOPES)),
+    help="What it opens.",
+)
+@click.option(
+    "--expires-days", type=click.IntRange(1, 3650), default=None, help="Days until it stops working."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the token.")
+@examples("pfai admin create-token --org acme --email alice@acme.test --scope events:read --expires-days 365")
+def create_token(
+    org_slug: str, email: str, scopes: tuple[str, ...], expires_days: int | None, as_json: bool
+) -> None:
+    """Create an integration token that opens only its scopes (events:read: the event feed and its
+    stream), for an admin of the org; printed once, stored as its hash, revocable."""
+    with store() as services:
+        org_id = services.directory.org_id_for_slug(org_slug)
+        expires = services.clock() + timedelta(days=expires_days) if expires_days else None
+        token = services.directory.scoped_token(org_id, email, list(scopes), expires)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "token": token,
+                    "scopes": sorted(set(scopes)),
+                    "expiresAt": expires.isoformat() if expires else None,
+                }
+            )
+        )
+    else:
+        click.echo(
+            f"token:   {token}\nscopes:  {', '.join(sorted(set(scopes)))}\nexpires: {expires or 'never'}"
+        )
+        click.echo("Keep the token: it is shown only once.", err=True)
 
 
 @admin.command("revoke-token")

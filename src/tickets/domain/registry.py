@@ -42,7 +42,8 @@ class ApiToken(TypedAggregate):
     """An API token, known only by its hash, and whose it is.
 
     A token may be scoped to one ticket (`ticket_id`) and expire (`expires_at`): an agent's
-    dispatch token works on that ticket only, until it expires or the dispatch completes.
+    dispatch token works on that ticket only, until it expires or the dispatch completes. A token
+    with `scopes` (an integration's, e.g. `events:read`) opens only what those scopes name.
     """
 
     @staticmethod
@@ -54,19 +55,25 @@ class ApiToken(TypedAggregate):
         return cls.create_id(hash_token(token))
 
     class Issued(Aggregate.Created):
-        """Version 2 added the ticket scope and the expiry; version-1 tokens are org-wide and never expire."""
+        """Version 2 added the ticket scope and the expiry (version-1 tokens are org-wide and never
+        expire); version 3 the scopes (earlier tokens have none: a member's full token)."""
 
-        class_version = 2
+        class_version = 3
         token_hash: str
         org_id: UUID
         user_id: UUID
         ticket_id: UUID | None
         expires_at: datetime | None
+        scopes: list[str]
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["ticket_id"] = None
             state["expires_at"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["scopes"] = []
 
     @event(Issued)
     def __init__(
@@ -77,12 +84,14 @@ class ApiToken(TypedAggregate):
         timestamp: datetime,
         ticket_id: UUID | None = None,
         expires_at: datetime | None = None,
+        scopes: list[str] | None = None,
     ) -> None:
         self.token_hash = token_hash
         self.org_id = org_id
         self.user_id = user_id
         self.ticket_id = ticket_id
         self.expires_at = expires_at
+        self.scopes: list[str] = list(scopes or [])
         self.revoked = False
 
     def usable_at(self, now: datetime) -> bool:
@@ -92,6 +101,10 @@ class ApiToken(TypedAggregate):
     @event("Revoked")
     def revoke(self, timestamp: datetime) -> None:
         self.revoked = True
+
+
+# What an integration token may be scoped to: the routes each opens (see `api/dependencies.py`).
+TOKEN_SCOPES = ("events:read",)
 
 
 class TicketCounter(TypedAggregate):
