@@ -116,3 +116,55 @@ def test_admin_adds_members_with_handles(client: TestClient[Any], org: Org) -> N
     assert custom.json()["user"]["handle"] == "bob2"
     last_admin = client.patch(f"{API}/users/{org.admin.user_id}", json={"role": "agent"}, headers=h)
     assert last_admin.status_code == 409
+
+
+def test_what_is_scoped_to_a_team_is_changed_by_its_members_and_admins(client: Any, org: Any) -> None:
+    member = org.add_member("agent", email=f"in@{org.slug}.test")
+    outsider = org.add_member("agent", email=f"out@{org.slug}.test")
+    h = org.admin.headers
+    team = client.post("/api/v1/teams", json={"name": "Billing"}, headers=h).json()
+    assert client.put(f"/api/v1/teams/{team['id']}/members/{member.user_id}", headers=h).status_code in (
+        200,
+        204,
+    )
+    tag = {"name": "refund", "teamId": team["id"]}
+    refused = client.post("/api/v1/ticket-tags", json=tag, headers=outsider.headers)
+    assert refused.status_code == 403 and "Billing" in refused.json()["detail"]
+    created = client.post("/api/v1/ticket-tags", json=tag, headers=member.headers)
+    assert created.status_code == 201
+    tag_id = created.json()["id"]
+    assert (
+        client.patch(
+            f"/api/v1/ticket-tags/{tag_id}", json={"name": "x"}, headers=outsider.headers
+        ).status_code
+        == 403
+    )
+    assert client.delete(f"/api/v1/ticket-tags/{tag_id}", headers=outsider.headers).status_code == 403
+    canned = {"title": "Refunds", "body": "We refund within 5 days.", "teamId": team["id"]}
+    assert client.post("/api/v1/canned-responses", json=canned, headers=outsider.headers).status_code == 403
+    assert client.post("/api/v1/canned-responses", json=canned, headers=member.headers).status_code == 201
+    # Admins change anything; org-wide tags stay any agent's.
+    assert (
+        client.patch(f"/api/v1/ticket-tags/{tag_id}", json={"name": "refunds"}, headers=h).status_code == 200
+    )
+    assert (
+        client.post("/api/v1/ticket-tags", json={"name": "general"}, headers=outsider.headers).status_code
+        == 201
+    )
+
+
+def test_an_assignee_outside_the_tickets_team_is_allowed_and_shown(client: Any, org: Any) -> None:
+    member = org.add_member("agent", email=f"m@{org.slug}.test")
+    outsider = org.add_member("agent", email=f"o@{org.slug}.test")
+    h = org.admin.headers
+    team = client.post("/api/v1/teams", json={"name": "Tier 1"}, headers=h).json()
+    ticket = client.post(
+        "/api/v1/tickets",
+        json={"subject": "x", "teamId": team["id"], "assigneeId": outsider.user_id},
+        headers=h,
+    ).json()
+    assert ticket["assigneeOutsideTeam"] is False  # the team has no members yet: nobody is outside it
+    client.put(f"/api/v1/teams/{team['id']}/members/{member.user_id}", headers=h)
+    assert client.get("/api/v1/tickets/1", headers=h).json()["assigneeOutsideTeam"] is True
+    client.post("/api/v1/tickets/1/assign", json={"assigneeId": member.user_id}, headers=h)
+    assert client.get("/api/v1/tickets/1", headers=h).json()["assigneeOutsideTeam"] is False

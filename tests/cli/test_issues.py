@@ -34,3 +34,13 @@ def test_the_inbox_lists_and_marks_read(pfai: Pfai) -> None:
     assert ok(empty) == "" and "Nothing new." in empty.stderr
     assert ok_json(pfai("inbox", "--all", "-o", "json")) == []
     assert ok(pfai("inbox", "--read-all")) == "Marked every notification read.\n"
+
+
+def test_a_teams_queue_is_its_unassigned_tickets(pfai: Pfai) -> None:
+    ok(pfai("api", "POST", "/api/v1/teams", "-d", '{"name": "Support"}'))
+    ok(pfai("ticket", "create", "--subject", "In the queue", "--team", "Support"))
+    ok(pfai("ticket", "create", "--subject", "Taken", "--team", "Support", "--assignee", "me"))
+    ok(pfai("ticket", "create", "--subject", "Elsewhere"))
+    assert ok_json(pfai("ticket", "ls", "--queue", "support", "--query", "[].subject")) == ["In the queue"]
+    both = pfai("ticket", "ls", "--queue", "support", "--team", "support")
+    assert both.exit_code == 2 and "--queue" in both.stderr

@@ -119,6 +119,12 @@ def tag_refs(organization: Organization, tag_ids: Iterable[object]) -> list[sche
     return [schemas.TagRef(id=t.id, name=t.name, color=t.color) for t in tags if t is not None]
 
 
+def assignee_outside_team(organization: Organization, team_id: UUID | None, assignee_id: UUID | None) -> bool:
+    """Whether a ticket's assignee is outside its team: only a team with members can tell."""
+    team = organization.teams.get(str(team_id)) if team_id else None
+    return bool(team and team.member_ids and assignee_id and assignee_id not in team.member_ids)
+
+
 def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.TicketOut:
     return schemas.TicketOut(
         id=value.id,
@@ -148,6 +154,7 @@ def ticket(value: Ticket, organization: Organization, now: datetime) -> schemas.
         **sla_state(value.sla, value.status, now),
         follow_up_of=value.follow_up_of,
         follow_up_ids=list(value.follow_up_ids),
+        assignee_outside_team=assignee_outside_team(organization, value.team_id, value.assignee_id),
         linked_issue_ids=list(value.linked_issue_ids),
         deleted=value.deleted,
         created_at=value.created_on,

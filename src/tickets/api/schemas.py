@@ -360,6 +360,12 @@ class TicketOut(Response):
     resolution_breached: bool
     follow_up_of: UUID | None
     follow_up_ids: list[UUID]
+    assignee_outside_team: Annotated[
+        bool,
+        Meta(
+            description="The assignee is not a member of the ticket's team (allowed; teams with members only)"
+        ),
+    ]
     linked_issue_ids: Annotated[
         list[UUID], Meta(description="Engineering issues linked to this ticket (`POST .../convert-to-issue`)")
     ]

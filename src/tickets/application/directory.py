@@ -480,8 +480,22 @@ class DirectoryService:
     def tag(self, actor: Actor, tag_id: UUID) -> Tag:
         return self.org(actor.org_id).tag(tag_id)
 
+    def _require_team_member(self, actor: Actor, *team_ids: UUID | None | Keep) -> None:
+        """What is scoped to a team (a tag, a canned response) is changed by that team's members and
+        by admins only."""
+        if actor.role == Role.ADMIN:
+            return
+        org = self.org(actor.org_id)
+        for team_id in team_ids:
+            if isinstance(team_id, UUID) and str(team_id) in org.teams:
+                if actor.user_id not in org.teams[str(team_id)].member_ids:
+                    raise ForbiddenError(
+                        f"only members of team {org.teams[str(team_id)].name!r} (and admins) change what is scoped to it"
+                    )
+
     def create_tag(self, actor: Actor, name: str, color: str, team_id: UUID | None) -> Saved[Tag]:
         actor.require(Role.AGENT)
+        self._require_team_member(actor, team_id)
         tag_id = uuid4()
         return self.change_org(
             actor, lambda org, now: org.create_tag(tag_id, name, color, team_id, actor.user_id, now)
@@ -489,10 +503,12 @@ class DirectoryService:
 
     def update_tag(self, actor: Actor, tag_id: UUID, changes: TagChanges) -> Saved[Tag]:
         actor.require(Role.AGENT)
+        self._require_team_member(actor, self.tag(actor, tag_id).team_id, changes.team_id)
         return self.change_org(actor, lambda org, now: org.update_tag(tag_id, changes, actor.user_id, now))
 
     def delete_tag(self, actor: Actor, tag_id: UUID) -> Saved[None]:
         actor.require(Role.AGENT)
+        self._require_team_member(actor, self.tag(actor, tag_id).team_id)
         return self.change_org(actor, lambda org, now: org.delete_tag(tag_id, actor.user_id, now))
 
     # ------------------------------------------------------------------ SLA policies
@@ -537,12 +553,12 @@ class DirectoryService:
     def canned_response(self, actor: Actor, canned_id: UUID) -> CannedResponse:
         return self.org(actor.org_id).canned_response(canned_id)
 
-    @staticmethod
-    def _require_canned_scope(actor: Actor, team_id: UUID | None) -> None:
-        """Agents manage team-scoped canned responses; org-wide ones are for admins."""
+    def _require_canned_scope(self, actor: Actor, team_id: UUID | None) -> None:
+        """Agents manage their teams' canned responses; org-wide ones are for admins."""
         actor.require(Role.AGENT)
         if team_id is None and actor.role != Role.ADMIN:
             raise ForbiddenError("org-wide canned responses are managed by admins; set a teamId")
+        self._require_team_member(actor, team_id)
 
     def create_canned_response(
         self, actor: Actor, title: str, body: str, team_id: UUID | None

@@ -229,8 +229,12 @@ LIST_FILTERS = {
     help="Only tickets changed at or after this RFC 3339 time, e.g. 2026-01-05T09:00:00Z.",
 )
 @click.option("--all", "every_page", is_flag=True, help="Follow every page, not only the first.")
+@click.option(
+    "--queue", metavar="TEAM", help="A team's queue: its unassigned tickets (= --team TEAM --assignee none)."
+)
 @examples(
     "pfai ticket ls",
+    "pfai ticket ls --queue support --status open",
     "pfai ticket list --status open --priority high",
     "pfai ticket ls --assignee me --breached",
     "pfai ticket ls --assignee none --team support --tag regression",
@@ -238,7 +242,7 @@ LIST_FILTERS = {
     'pfai ticket ls --q "password reset" --all -o json',
     "pfai ticket ls --query '[].ticketNumber'",
 )
-def list_tickets(every_page: bool, **given: Any) -> None:
+def list_tickets(every_page: bool, queue: str | None, **given: Any) -> None:
     """List tickets, newest first unless --sort says otherwise.
 
     Several values of one filter are alternatives; different filters must all hold.
@@ -246,6 +250,10 @@ def list_tickets(every_page: bool, **given: Any) -> None:
     directory = Directory(api_client())
     # Besides the field filters, the options are named as the query parameters they are.
     filters = {name: given.pop(name) for name in LIST_FILTERS}
+    if queue is not None:
+        if filters.get("team") or filters.get("assignee"):
+            raise click.UsageError("--queue is --team TEAM --assignee none: give it alone")
+        filters["team"], filters["assignee"] = (queue,), ("none",)
     params = api_values(directory, "list", filters) | given
     pages = list(directory.client.pages("/tickets", params, follow=every_page))
     items = [item for page in pages for item in page["items"]]
