@@ -480,18 +480,18 @@ class DirectoryService:
     def tag(self, actor: Actor, tag_id: UUID) -> Tag:
         return self.org(actor.org_id).tag(tag_id)
 
-    def _require_team_member(self, actor: Actor, *team_ids: UUID | None | Keep) -> None:
+    def _require_team_member(self, actor: Actor, *team_ids: UUID | Keep | None) -> None:
         """What is scoped to a team (a tag, a canned response) is changed by that team's members and
         by admins only."""
         if actor.role == Role.ADMIN:
             return
         org = self.org(actor.org_id)
         for team_id in team_ids:
-            if isinstance(team_id, UUID) and str(team_id) in org.teams:
-                if actor.user_id not in org.teams[str(team_id)].member_ids:
-                    raise ForbiddenError(
-                        f"only members of team {org.teams[str(team_id)].name!r} (and admins) change what is scoped to it"
-                    )
+            team = org.teams.get(str(team_id)) if isinstance(team_id, UUID) else None
+            if team is not None and actor.user_id not in team.member_ids:
+                raise ForbiddenError(
+                    f"only members of team {team.name!r} (and admins) change what is scoped to it"
+                )
 
     def create_tag(self, actor: Actor, name: str, color: str, team_id: UUID | None) -> Saved[Tag]:
         actor.require(Role.AGENT)
