@@ -210,7 +210,8 @@ def test_a_mention_in_a_note_dispatches_to_the_agent_with_a_token_for_that_ticke
     with _api(database_url, clock, tmp_path) as api:
         state.api = api
         services.tickets.add_message(admin, number, "@helper-bot please look at this", is_internal_note=True)
-        assert _run_agents(services) == 1
+        # (On PostgreSQL the database holds other tests' dispatches: what counts is what reached this receiver.)
+        _run_agents(services)
 
     [payload] = state.received
     assert state.refused == []
@@ -238,7 +239,7 @@ def test_a_mention_in_a_note_dispatches_to_the_agent_with_a_token_for_that_ticke
     agent_note = [m for m in ticket.visible_messages() if m.content == "On it."]
     assert [m.author_id for m in agent_note] == [created.value.agent.id]
     # Nothing more is due: the run ended.
-    assert _run_agents(services) == 0
+    _run_agents(services)
     assert len(state.received) == 1
 
 
@@ -456,8 +457,9 @@ def test_triage_sets_what_it_is_sure_of_and_notes_the_rest(services: Services) -
     )
     number = str(saved.value.ticket_number)
     services.tickets.add_message(admin, number, "@triage-agent please categorize this", is_internal_note=True)
-    assert _run_agents(services) == 1
+    _run_agents(services)
     ticket = services.tickets.get(admin, number)
+    assert _types(services, admin, number).count("agent_completed") == 1
     assert ticket.category == Category.BILLING
     note = _triage_note(services, admin, number)
     assert "category: set to **billing**" in note
