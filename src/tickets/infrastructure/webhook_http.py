@@ -1,10 +1,8 @@
 """Webhook requests: where they may go (no SSRF), how they are signed, and how they are sent.
 
-- `check_url` refuses a URL unless it is http(s) and *every* address its host resolves to is a
-  public one: loopback, private, link-local (which includes the cloud metadata address
-  169.254.169.254), shared, reserved, unspecified and multicast addresses are refused, also
-  inside IPv4-mapped IPv6 addresses. It runs at registration and again before each delivery
-  (DNS can change), unless the server runs with `TICKETS_WEBHOOKS_ALLOW_PRIVATE=true`.
+- `check_url` (`ssrf.py`, shared with agents' dispatches) refuses a URL unless every address its
+  host resolves to is public. It runs at registration and again before each delivery (DNS can
+  change), unless the server runs with `TICKETS_WEBHOOKS_ALLOW_PRIVATE=true`.
 - `HttpTransport.post` then connects to an address it checked (the request names the host in
   `Host` and, for https, in TLS SNI, so the certificate is verified for the host): a second DNS
   answer between the check and the connection cannot send it elsewhere. It follows no redirects,
@@ -16,9 +14,7 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,78 +26,9 @@ import httpx
 from standardwebhooks import Webhook as StandardWebhook
 
 from tickets.domain.webhook import RESPONSE_BODY_KEPT
+from tickets.infrastructure.ssrf import UnsafeUrlError, check_url
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 USER_AGENT = "pfai-webhooks/1"
-
-
-class UnsafeUrlError(ValueError):
-    """The URL may not receive webhooks (its scheme, or an address its host resolves to)."""
-
-
-def _refused(address: IPAddress) -> str | None:
-    """Why an address may not be called, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _refused(address.ipv4_mapped)
-    for reason, flag in (
-        ("a loopback", address.is_loopback),
-        ("an unspecified", address.is_unspecified),
-        ("a link-local (or cloud metadata)", address.is_link_local),
-        ("a multicast", address.is_multicast),
-        ("a private", address.is_private),
-        ("a reserved", address.is_reserved),
-    ):
-        if flag:
-            return f"{reason} address"
-    if not address.is_global:
-        return "a non-public address"
-    return None
-
-
-def parse_url(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a webhook URL; UnsafeUrlError unless it is a plain http(s) URL."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise UnsafeUrlError(f"not a valid URL: {error}") from None
-    if parts.scheme not in ("http", "https"):
-        raise UnsafeUrlError("the URL must start with http:// or https://")
-    if not parts.hostname:
-        raise UnsafeUrlError("the URL names no host")
-    if parts.username is not None or parts.password is not None:
-        raise UnsafeUrlError("the URL may not carry a user name or password")
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
-
-
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address `host` resolves to now."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        raise UnsafeUrlError(f"{host} does not resolve ({error})") from None
-    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if not found:
-        raise UnsafeUrlError(f"{host} does not resolve")
-    return list(dict.fromkeys(found))
-
-
-def check_url(url: str, allow_private: bool) -> list[IPAddress]:
-    """The addresses to call for `url`, each checked (none to pin when private addresses are allowed)."""
-    _, host, port = parse_url(url)
-    if allow_private:
-        return []
-    addresses = resolve(host, port)
-    for address in addresses:
-        if (reason := _refused(address)) is not None:
-            raise UnsafeUrlError(
-                f"{host} resolves to {address}, {reason}: webhooks only go to public addresses"
-            )
-    return addresses
 
 
 def new_secret() -> str:
