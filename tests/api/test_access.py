@@ -88,11 +88,11 @@ def test_agents_cannot_manage_admin_things(client: TestClient[Any], org: Org) ->
         response = client.request(method, path, json=body, headers=agent.headers)
         assert response.status_code == 403, (method, path, response.text)
     team = client.post(f"{API}/teams", json={"name": "Support"}, headers=org.admin.headers).json()
-    scoped = client.post(
-        f"{API}/canned-responses",
-        json={"title": "Hi", "body": "Hello", "teamId": team["id"]},
-        headers=agent.headers,
-    )
+    canned = {"title": "Hi", "body": "Hello", "teamId": team["id"]}
+    # A team's canned responses are its members' (and admins') to manage.
+    assert client.post(f"{API}/canned-responses", json=canned, headers=agent.headers).status_code == 403
+    client.put(f"{API}/teams/{team['id']}/members/{agent.user_id}", headers=org.admin.headers)
+    scoped = client.post(f"{API}/canned-responses", json=canned, headers=agent.headers)
     assert scoped.status_code == 201
     tag = client.post(f"{API}/ticket-tags", json={"name": "vip", "color": "#00ff00"}, headers=agent.headers)
     assert tag.status_code == 201
