@@ -90,9 +90,7 @@ def check_url(url: str, allow_private: bool) -> list[IPAddress]:
     addresses = resolve(host, port)
     for address in addresses:
         if (reason := _refused(address)) is not None:
-            raise UnsafeUrlError(
-                f"{host} resolves to {address}, {reason}: only public addresses are called"
-            )
+            raise UnsafeUrlError(f"{host} resolves to {address}, {reason}: only public addresses are called")
     return addresses
 
 
