@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from tickets.domain.leases import attempt_due
 from tickets.domain.registry import NAMESPACE
 from tickets.domain.snapshots import TypedAggregate
 
@@ -105,9 +106,7 @@ class AgentRun(TypedAggregate):
         agent's report, or its retry is not due."""
         if self.finished or self.state == "waiting":
             return False
-        if self.state == "running" and now < self.lease_until:
-            return False
-        if self.state == "retrying" and self.retry_at is not None and now < self.retry_at:
+        if not attempt_due(self.state, "running", self.lease_until, self.retry_at, now):
             return False
         self._reclaimed(lease_until=now + lease, token_ids=token_ids, timestamp=now)
         return True

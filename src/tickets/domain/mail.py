@@ -13,6 +13,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from tickets.domain.leases import attempt_due
 from tickets.domain.registry import NAMESPACE
 from tickets.domain.snapshots import TypedAggregate
 
@@ -75,11 +76,7 @@ class OutgoingMail(TypedAggregate):
 
     def claim(self, now: datetime, lease: timedelta = SEND_LEASE) -> bool:
         """Take the next attempt, unless it is finished, another server holds it, or its retry is not due."""
-        if self.finished:
-            return False
-        if self.state == "sending" and now < self.lease_until:
-            return False
-        if self.state == "retrying" and self.retry_at is not None and now < self.retry_at:
+        if self.finished or not attempt_due(self.state, "sending", self.lease_until, self.retry_at, now):
             return False
         self._reclaimed(lease_until=now + lease, timestamp=now)
         return True
