@@ -103,6 +103,7 @@ class InboxController(Controller):
 
     @get(
         "/stream",
+        media_type="text/event-stream",
         summary="My new notifications as Server-Sent Events",
         raises=[ServiceUnavailableException],
     )
