@@ -133,3 +133,13 @@ def make_org(services: Services) -> Callable[..., Org]:
 @pytest.fixture
 def org(make_org: Callable[..., Org]) -> Org:
     return make_org()
+
+
+def settle(services: Services) -> None:
+    """Bring every read model to the head of the log: a batch here, or, when the test server's own
+    follower holds a copy's lock (PostgreSQL), its batch waited for."""
+    from projections.runner import ALL_MODELS
+
+    assert services.read_side is not None
+    services.read_side.catch_up_all()
+    assert services.read_side.wait_for(services.app.head_position(), 10, names=list(ALL_MODELS))

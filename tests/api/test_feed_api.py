@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import Org
+from tests.conftest import Org, settle
 from tickets.api.controllers import events as events_controller
 from tickets.bootstrap import Services
 from tickets.domain.errors import ForbiddenError, InvalidValueError
@@ -220,8 +220,7 @@ def test_an_events_read_token_opens_the_feed_and_nothing_else(
     token = services.directory.scoped_token(org_id, admin_email, ["events:read"], clock() + timedelta(days=1))
     h = {"Authorization": f"Bearer {token}"}
     client.post(f"{API}/tickets", json={"subject": "Fed"}, headers=org.admin.headers)
-    assert services.read_side is not None
-    services.read_side.catch_up_all()
+    settle(services)
     assert [e["type"] for e in client.get(f"{API}/events", headers=h).json()["items"]][-1] == "ticket.created"
     for path in ("/tickets", "/webhooks", "/users", "/org", "/tickets/1"):
         refused = client.get(f"{API}{path}", headers=h)

@@ -11,7 +11,7 @@ import httpx
 from litestar.testing import TestClient
 
 from projections.runner import Follower
-from tests.conftest import Org
+from tests.conftest import Org, settle
 from tests.live_server import serving
 from tickets.api.app import create_app
 from tickets.bootstrap import Services
@@ -106,9 +106,10 @@ def test_the_contact_a_breach_and_a_done_issue_reach_the_assignee_and_preference
     services.mail.receive(route, InboundMail("m2@x.test", "cara@x.test", "Cara", "Re: [#1] Help", "More"))
     _ok(client.post(f"{API}/tickets/1/convert-to-issue", json={}, headers=h), 201)
     _ok(client.patch(f"{API}/issues/1", json={"status": "done"}, headers=h))
+    settle(services)
     assert services.read_side is not None
-    services.read_side.catch_up_all()
     Follower(services.read_side).run_policies()
+    settle(services)
     assert [i["kind"] for i in _items(client, alice.headers)] == ["issue_done", "contact_replied", "assigned"]
 
     # Alice turns mentions off: from then on, none.
@@ -172,9 +173,10 @@ def test_whoever_dispatched_an_agent_hears_how_it_ended(
     _ok(client.post(f"{API}/tickets", json={"subject": "Printer"}, headers=org.admin.headers), 201)
     note = {"content": "@triage-agent please categorize this", "isInternalNote": True}
     _ok(client.post(f"{API}/tickets/1/messages", json=note, headers=alice.headers), 201)
+    settle(services)
     assert services.read_side is not None
-    services.read_side.catch_up_all()
     Follower(services.read_side, agent_dispatcher=services.agent_dispatcher).run_agents()
+    settle(services)
     [item] = _items(client, alice.headers)
     assert item["kind"] == "agent_completed" and item["summary"].startswith("@triage-agent finished on #1")
     # The event feed names the agent as an agent, and Alice as the member who dispatched it.

@@ -8,7 +8,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from projections.runner import Follower
-from tests.conftest import Org
+from tests.conftest import Org, settle
 from tickets.bootstrap import Services
 
 API = "/api/v1"
@@ -21,10 +21,10 @@ def _ok(response: Any, status: int = 200) -> Any:
 
 def _follow(services: Services) -> None:
     """What the server's follower does: bring the read models up, then run the policies."""
+    settle(services)
     assert services.read_side is not None
-    services.read_side.catch_up_all()
     Follower(services.read_side).run_policies()
-    services.read_side.catch_up_all()
+    settle(services)
 
 
 def test_a_ticket_converts_into_an_issue_whose_completion_comes_back(

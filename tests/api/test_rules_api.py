@@ -320,7 +320,10 @@ def test_each_action_is_recorded_by_the_rule(client: TestClient[Any], services: 
     # The event feed names the rule as the actor of its changes too.
     assert services.read_side is not None
     services.read_side.catch_up_all()
-    feed = client.get(f"{API}/events?types=ticket.updated,ticket.agent_dispatched", headers=h).json()["items"]
+    # (The test server's own follower may hold the feed's lock on PostgreSQL: wait for its batch.)
+    assert services.read_side.wait_for(services.app.head_position(), 10, names=["feed"])
+    types = "ticket.updated,ticket.agent_dispatched"
+    feed = client.get(f"{API}/events?types={types}&limit=1000", headers=h).json()["items"]
     by_rule = [e for e in feed if e["ticketId"] == t["id"] and e["actor"]["type"] == "rule"]
     assert {e["type"] for e in by_rule} == {"ticket.updated", "ticket.agent_dispatched"}
     by_rule = [e for e in entries if e["actor"] == {"type": "rule", "id": rule["id"]}]
