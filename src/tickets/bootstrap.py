@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
-from projections.runner import ReadSide
+from projections.runner import Follower, ReadSide
 from tickets.application.agent_dispatcher import AgentDispatcher
 from tickets.application.app import TicketsApp
 from tickets.application.attachments import AttachmentService
@@ -148,6 +149,23 @@ def wire(
         rule_engine=rule_engine,
         clock=clock,
         store=store,
+    )
+
+
+def follower_of(services: Services, **options: Any) -> Follower:
+    """The read side's follower with every policy the deployment runs: breaches, the closer and done
+    issues (`record_sla_breaches`), mail, agents, webhooks and rules (each unless its flag is off).
+    The server embeds it; with TICKETS_PROJECTIONS=external, `pfai projections run` workers run it."""
+    if services.read_side is None:
+        raise ValueError("these services have no read side to follow the log with")
+    return Follower(
+        services.read_side,
+        record_breaches=services.record_sla_breaches,
+        mail_sender=services.mail_sender if services.send_mail else None,
+        agent_dispatcher=services.agent_dispatcher if services.run_agents else None,
+        webhook_sender=services.webhook_sender if services.send_webhooks else None,
+        rule_engine=services.rule_engine if services.run_rules else None,
+        **options,
     )
 
 

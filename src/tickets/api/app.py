@@ -8,7 +8,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.routes import HTTPRoute
 from litestar.types import HTTPResponseStartEvent, Message, Scope
 
-from projections.runner import Follower
 from tickets.api import schemas
 from tickets.api.controllers.agents import AgentController, AgentDispatchController
 from tickets.api.controllers.attachments import AttachmentController, TicketAttachmentController
@@ -29,7 +28,7 @@ from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
 from tickets.api.query import CheckQueryParameters
 from tickets.api.requests import ApiRequest
-from tickets.bootstrap import Services
+from tickets.bootstrap import Services, follower_of
 
 API_CONTROLLERS = [
     TicketListController,
@@ -64,16 +63,7 @@ def create_app(services: Services) -> Litestar:
     """A Litestar app over the given services."""
 
     follower = (
-        Follower(
-            services.read_side,
-            record_breaches=services.record_sla_breaches,
-            mail_sender=services.mail_sender if services.send_mail else None,
-            agent_dispatcher=services.agent_dispatcher if services.run_agents else None,
-            webhook_sender=services.webhook_sender if services.send_webhooks else None,
-            rule_engine=services.rule_engine if services.run_rules else None,
-        )
-        if services.read_side is not None and services.embedded_projections
-        else None
+        follower_of(services) if services.read_side is not None and services.embedded_projections else None
     )
 
     def on_startup() -> None:

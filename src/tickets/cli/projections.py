@@ -12,12 +12,10 @@ from types import FrameType
 
 import click
 
-from projections.runner import ALL_MODELS, Follower, ReadSide, UnknownReadModelError
-from tickets.application.webhook_sender import WebhookSender
+from projections.runner import ALL_MODELS, ReadSide, UnknownReadModelError
+from tickets.bootstrap import follower_of
 from tickets.cli.options import examples
 from tickets.cli.store import store
-from tickets.infrastructure.settings import WebhookSettings
-from tickets.infrastructure.webhook_http import HttpTransport
 
 
 @contextmanager
@@ -47,17 +45,13 @@ def run(poll_interval: float, breach_interval: float, batch_size: int) -> None:
     Several workers may run at once: each batch holds its read model's lock, so no event
     is applied twice; a worker killed mid-batch leaves nothing half-done.
     """
-    with opened_read_side() as read_side:
-        # The workers deliver webhooks too: with TICKETS_PROJECTIONS=external the servers do not.
-        webhooks = WebhookSettings.from_env()
-        transport = HttpTransport(webhooks.allow_private, webhooks.timeout_seconds)
-        follower = Follower(
-            read_side,
-            poll_interval=poll_interval,
-            breach_interval=breach_interval,
-            batch_size=batch_size,
-            webhook_sender=WebhookSender(read_side.app, transport, read_side.clock),
+    with store() as services:
+        # The workers run every policy too (mail, rules, agents, webhooks, breaches): with
+        # TICKETS_PROJECTIONS=external the servers run none of them.
+        follower = follower_of(
+            services, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
         )
+        read_side = follower.read_side
 
         def stop(signum: int, frame: FrameType | None) -> None:
             follower.stop_soon()
