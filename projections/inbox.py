@@ -20,7 +20,9 @@ from projections.base import micros
 from projections.portal import EventModel, from_micros, text
 from projections.views import Copy, Cursor
 from tickets.domain.inbox import Inbox
+from tickets.domain.organization import Organization
 from tickets.domain.ticket import Ticket
+from tickets.domain.webhook import Webhook
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,9 @@ class InboxItem:
     item_id: str
     position: int
     kind: str
-    ticket_id: str
-    ticket_number: int
+    ticket_id: str | None
+    ticket_number: int | None
+    # The ticket's subject; for an org's notice (a webhook disabled), what it is about.
     subject: str
     actor_id: str | None
     created_at: datetime
@@ -151,6 +154,61 @@ def _to_dispatcher(kind: str) -> Callable[[InboxModel, Cursor, Copy, Any, int], 
     return handler
 
 
+def _member_role(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+    """Who the org's admins are (they hear of what concerns the whole org)."""
+    if e.role is None:
+        return
+    curs.execute(
+        f"DELETE FROM {copy.prefix}_admins WHERE org_id = ? AND member_id = ?",
+        (str(e.originator_id), str(e.user_id)),
+    )
+    if e.role == "admin":
+        curs.execute(
+            f"INSERT INTO {copy.prefix}_admins (org_id, member_id) VALUES (?, ?)",
+            (str(e.originator_id), str(e.user_id)),
+        )
+
+
+def _webhook_registered(
+    self: InboxModel, curs: Cursor, copy: Copy, e: Webhook.Registered, position: int
+) -> None:
+    curs.execute(
+        f"INSERT INTO {copy.prefix}_webhooks (webhook_id, org_id, url) VALUES (?, ?, ?)",
+        (str(e.originator_id), str(e.org_id), text(e.url)),
+    )
+
+
+def _webhook_disabled(self: InboxModel, curs: Cursor, copy: Copy, e: Webhook.Disabled, position: int) -> None:
+    """Every admin of the org hears that a webhook stopped itself, and why."""
+    curs.execute(
+        f"SELECT org_id, url FROM {copy.prefix}_webhooks WHERE webhook_id = ?", (str(e.originator_id),)
+    )
+    hook = curs.fetchone()
+    if hook is None:
+        return
+    curs.execute(f"SELECT member_id FROM {copy.prefix}_admins WHERE org_id = ?", (hook["org_id"],))
+    for admin in [r["member_id"] for r in curs.fetchall()]:
+        curs.execute(
+            f"SELECT enabled FROM {copy.prefix}_prefs WHERE member_id = ? AND kind = 'webhook_disabled'",
+            (admin,),
+        )
+        pref = curs.fetchone()
+        if pref is not None and not pref["enabled"]:
+            continue
+        curs.execute(
+            f"INSERT INTO {copy.prefix}_items (item_id, org_id, member_id, position, kind, ticket_id, ticket_number, "
+            "subject, actor_id, created_at, read) VALUES (?, ?, ?, ?, 'webhook_disabled', NULL, NULL, ?, NULL, ?, 0)",
+            (
+                item_id(position, admin),
+                hook["org_id"],
+                admin,
+                position,
+                text(f"{hook['url']}: {e.reason}"),
+                micros(e.timestamp),
+            ),
+        )
+
+
 def _items_read(self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.ItemsRead, position: int) -> None:
     member = _member_of(curs, copy, str(e.originator_id))
     for read in e.item_ids:
@@ -197,9 +255,12 @@ class InboxModel(EventModel):
 
     name = "inbox"
     tables: ClassVar[dict[str, str]] = {
+        # A ticket's notification names its ticket; an org's (a webhook disabled) names none.
         "items": "item_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, member_id TEXT NOT NULL, position BIGINT NOT NULL, "
-        "kind TEXT NOT NULL, ticket_id TEXT NOT NULL, ticket_number INTEGER NOT NULL, subject TEXT NOT NULL, "
+        "kind TEXT NOT NULL, ticket_id TEXT, ticket_number INTEGER, subject TEXT NOT NULL, "
         "actor_id TEXT, created_at BIGINT NOT NULL, read INTEGER NOT NULL",
+        "admins": "org_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (org_id, member_id)",
+        "webhooks": "webhook_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL",
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number INTEGER NOT NULL, subject TEXT NOT NULL, "
         "assignee_id TEXT",
         "inboxes": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
@@ -218,6 +279,10 @@ class InboxModel(EventModel):
         Ticket.AgentDispatched: _agent_dispatched,
         Ticket.AgentCompleted: _to_dispatcher("agent_completed"),
         Ticket.AgentFailed: _to_dispatcher("agent_failed"),
+        Organization.MemberAdded: _member_role,
+        Organization.MemberUpdated: _member_role,
+        Webhook.Registered: _webhook_registered,
+        Webhook.Disabled: _webhook_disabled,
         Inbox.Opened: _opened,
         Inbox.ItemsRead: _items_read,
         Inbox.AllRead: _all_read,
@@ -259,7 +324,7 @@ class InboxModel(EventModel):
                 position=int(r["position"]),
                 kind=r["kind"],
                 ticket_id=r["ticket_id"],
-                ticket_number=int(r["ticket_number"]),
+                ticket_number=None if r["ticket_number"] is None else int(r["ticket_number"]),
                 subject=r["subject"],
                 actor_id=r["actor_id"],
                 created_at=from_micros(r["created_at"]),

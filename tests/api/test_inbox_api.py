@@ -188,3 +188,35 @@ def test_whoever_dispatched_an_agent_hears_how_it_ended(
     actors = [(e["type"], e["actor"]["type"]) for e in feed["items"]]
     assert actors[0] == ("ticket.agent_dispatched", "member")
     assert actors[-1] == ("ticket.agent_completed", "agent")
+
+
+def test_admins_hear_that_a_webhook_disabled_itself(
+    client: TestClient[Any], org: Org, services: Services
+) -> None:
+    from uuid import UUID
+
+    from tickets.domain.webhook import Webhook
+
+    agent = org.add_member("agent", email=f"agent@{org.slug}.test")
+    second_admin = org.add_member("admin", email=f"admin2@{org.slug}.test")
+    hook = _ok(
+        client.post(
+            f"{API}/webhooks",
+            json={"url": "https://93.184.215.14/hooks", "events": ["ticket.created"]},
+            headers=org.admin.headers,
+        ),
+        201,
+    )
+    # A day of failures gives up and disables it (tests/integration/test_webhooks.py); here, the outcome.
+    webhook: Webhook = services.app.repository.get(UUID(hook["id"]))
+    webhook.disable("failing for 24 hours: 503 Service Unavailable", services.clock())
+    services.app.save(webhook)
+    settle(services)
+    for admin in (org.admin, second_admin):
+        [item] = _items(client, admin.headers)
+        assert item["kind"] == "webhook_disabled" and item["ticketId"] is None
+        assert (
+            item["summary"]
+            == "webhook disabled: https://93.184.215.14/hooks: failing for 24 hours: 503 Service Unavailable"
+        )
+    assert _items(client, agent.headers) == []

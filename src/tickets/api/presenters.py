@@ -413,6 +413,7 @@ _INBOX_SUMMARIES = {
     "issue_done": "a linked issue is done on",
     "agent_completed": "{actor} finished on",
     "agent_failed": "{actor} failed on",
+    "webhook_disabled": "webhook disabled:",
 }
 
 
@@ -420,11 +421,12 @@ def inbox_item(item: InboxItem, organization: Organization) -> schemas.InboxItem
     """A notification, with a one-line summary naming who did it (a member by @handle)."""
     actor = _name(Ref("member", UUID(item.actor_id)), organization) if item.actor_id else "a rule"
     text = _INBOX_SUMMARIES[item.kind].format(actor=actor)
+    about = f"#{item.ticket_number} {item.subject}" if item.ticket_number is not None else item.subject
     return schemas.InboxItemOut(
         id=item.item_id,
         kind=item.kind,
-        summary=f"{text} #{item.ticket_number} {item.subject}",
-        ticket_id=UUID(item.ticket_id),
+        summary=f"{text} {about}",
+        ticket_id=UUID(item.ticket_id) if item.ticket_id else None,
         ticket_number=item.ticket_number,
         subject=item.subject,
         actor_id=UUID(item.actor_id) if item.actor_id else None,

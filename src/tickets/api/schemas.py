@@ -146,10 +146,16 @@ class MeUpdate(Request):
 
 class InboxItemOut(Response):
     id: str
-    kind: Annotated[str, Meta(description="assigned, mentioned, contact_replied, sla_breached or issue_done")]
+    kind: Annotated[
+        str,
+        Meta(
+            description="assigned, mentioned, contact_replied, sla_breached, issue_done, agent_completed, "
+            "agent_failed, webhook_disabled (admins)"
+        ),
+    ]
     summary: Annotated[str, Meta(description='In words, e.g. "@alice mentioned you on #42 Printer on fire"')]
-    ticket_id: UUID
-    ticket_number: int
+    ticket_id: Annotated[UUID | None, Meta(description="null for an org's notice (a webhook disabled)")]
+    ticket_number: int | None
     subject: str
     actor_id: UUID | None
     created_at: datetime

@@ -26,6 +26,7 @@ NOTIFICATION_KINDS: Final = (
     "issue_done",
     "agent_completed",
     "agent_failed",
+    "webhook_disabled",
 )
 DEFAULT_NOTIFY: Final = dict.fromkeys(NOTIFICATION_KINDS, True)
 
