@@ -512,3 +512,43 @@ def test_dry_run_shows_what_a_rule_would_do_and_changes_nothing(
     )
     missing = client.post(f"{API}/rules/{rule['id']}/dry-run", json={"ticketId": "999"}, headers=h)
     assert missing.status_code == 404
+
+
+def test_a_rule_tells_the_contact_when_a_linked_issue_is_done(
+    client: TestClient[Any], services: Services, org: Org
+) -> None:
+    from projections.runner import Follower
+    from tests.conftest import settle
+
+    h = org.admin.headers
+    canned = client.post(
+        f"{API}/canned-responses",
+        json={"title": "Fixed", "body": "Hello {{contact.name}}, a fix for #{{ticket.number}} shipped."},
+        headers=h,
+    ).json()["id"]
+    make_rule(
+        client,
+        org,
+        name="Fix shipped",
+        on=["issue.done"],
+        actions=[{"type": "reply", "cannedResponseId": canned}],
+    )
+    t = new_ticket(client, org, contactEmail="cara@example.com", contactName="Cara")
+    client.post(f"{API}/tickets/{t['id']}/convert-to-issue", json={}, headers=h)
+    run_rules(services)
+    assert all(
+        not m["content"].startswith("Hello")
+        for m in client.get(f"{API}/tickets/{t['id']}/messages", headers=h).json()["items"]
+    )
+    client.patch(f"{API}/issues/1", json={"status": "done"}, headers=h)
+    settle(services)
+    assert services.read_side is not None
+    Follower(services.read_side).run_policies()  # the ticket hears that its issue is done
+    run_rules(services)
+    run_rules(services)
+    public = [
+        m["content"]
+        for m in client.get(f"{API}/tickets/{t['id']}/messages", headers=h).json()["items"]
+        if not m["isInternalNote"]
+    ]
+    assert public == [f"Hello Cara, a fix for #{t['ticketNumber']} shipped."]

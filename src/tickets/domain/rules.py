@@ -29,7 +29,9 @@ from tickets.domain.values import Category, Priority, Source, Status
 
 # ---------------------------------------------------------------------------- the vocabulary
 
-TRIGGERS: tuple[str, ...] = ("ticket.created", "ticket.updated", "message.added", "note.added")
+# `issue.done`: an engineering issue linked to the ticket reached done (docs/issues.md), so a rule can
+# tell the contact that a fix shipped.
+TRIGGERS: tuple[str, ...] = ("ticket.created", "ticket.updated", "message.added", "note.added", "issue.done")
 
 # A rule triggered by a rule's change runs one level deeper; a rule that would run deeper than this
 # is not run, and the ticket gets an internal note saying why (so a loop of rules ends).
@@ -429,6 +431,7 @@ TRIGGER_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.TagAdded,
     Ticket.TagRemoved,
     *_MESSAGES,
+    Ticket.LinkedIssueDone,
 )
 # What the rule engine reads of the log: the triggers, and the rules' runs, which end a save's group
 # (two saves by one rule at one moment are two triggers: a `RuleRun` stands between them).
@@ -491,10 +494,9 @@ def triggers_of(events: Sequence[Any]) -> list[Trigger]:
             continue
         flush()
         version = e.originator_version
-        if isinstance(e, Ticket.Created):
-            triggers.append(
-                Trigger("ticket.created", e.originator_id, version, version, e.actor_id, e.timestamp)
-            )
+        if isinstance(e, Ticket.Created | Ticket.LinkedIssueDone):
+            kind = "ticket.created" if isinstance(e, Ticket.Created) else "issue.done"
+            triggers.append(Trigger(kind, e.originator_id, version, version, e.actor_id, e.timestamp))
         elif type(e) in _MESSAGES:
             triggers.append(
                 Trigger(
