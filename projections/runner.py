@@ -92,6 +92,23 @@ class Stats(NamedTuple):
     sla_breached_total: int  # ever breached: decided, or breached now
 
 
+def _minus(whole: Stats, part: Stats) -> Stats:
+    """`whole` without `part` (a team's figures taken from its org's)."""
+
+    def less(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        return {k: n - b.get(k, 0) for k, n in a.items() if n - b.get(k, 0)}
+
+    counts = Counts(
+        whole.counts.total - part.counts.total,
+        less(whole.counts.by_status, part.counts.by_status),
+        less(whole.counts.by_priority, part.counts.by_priority),
+        less(whole.counts.by_category, part.counts.by_category),
+    )
+    return Stats(
+        counts, whole.sla_breached - part.sla_breached, whole.sla_breached_total - part.sla_breached_total
+    )
+
+
 # Progress callback of a rebuild: (events folded so far, position reached, target head).
 Progress = Callable[[int, int, int], None]
 
@@ -373,8 +390,28 @@ class ReadSide:
             return TICKET_LIST.page(curs, view.copy, org_id, filters, now, sort, after, limit)
 
     def stats(
-        self, org_id: str, now: datetime, team_id: str | None = None, assignee_id: str | None = None
+        self,
+        org_id: str,
+        now: datetime,
+        team_id: str | None = None,
+        assignee_id: str | None = None,
+        hidden_team_ids: Iterable[str] = (),
     ) -> Stats:
+        """Counts and SLA breaches of the org, a team or an assignee. The tickets of `hidden_team_ids`
+        (private teams the reader is not in) are left out of the org's figures, by taking those teams'
+        own figures away; a hidden team's figures are all zero. (An assignee's figures are not split
+        by team: they still count the assignee's tickets in hidden teams.)"""
+        hidden = set(hidden_team_ids)
+        if team_id is not None and team_id in hidden:
+            return Stats(Counts(0, {}, {}, {}), 0, 0)
+        stats = self._stats(org_id, now, team_id, assignee_id)
+        if team_id is not None or assignee_id is not None or not hidden:
+            return stats
+        for hidden_team in sorted(hidden):
+            stats = _minus(stats, self._stats(org_id, now, hidden_team, None))
+        return stats
+
+    def _stats(self, org_id: str, now: datetime, team_id: str | None, assignee_id: str | None) -> Stats:
         scope, scope_id = scope_asked(team_id, assignee_id)
         stats_view, sla_view = self.serving_view(TICKET_STATS.name), self.serving_view(SLA_BREACHES.name)
         with self.views.read(stats_view) as curs:

@@ -44,6 +44,8 @@ class ListFilters:
     query: str = ""
     breached: bool | None = None
     updated_since: datetime | None = None  # only tickets changed at or after this time
+    # Private teams the reader is not in: their tickets are left out (`Organization.hidden_team_ids`).
+    hidden_team_ids: list[str] = field(default_factory=list)
 
 
 class ListPage(NamedTuple):
@@ -191,6 +193,9 @@ class TicketList(ReadModel):
             add(*dialect.set_contains("words", query_words, every=True))
         if f.updated_since is not None:
             add("updated_at >= ?", [micros(f.updated_since)])
+        if f.hidden_team_ids:
+            condition, values = dialect.in_list("team_id", f.hidden_team_ids)
+            add(f"(team_id IS NULL OR NOT {condition})", values)
         if f.breached is not None:
             breached = breached_now("sla_running", "sla_deadline")
             add(breached if f.breached else f"NOT ({breached})", [micros(now)])

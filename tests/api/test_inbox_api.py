@@ -220,3 +220,8 @@ def test_admins_hear_that_a_webhook_disabled_itself(
             == "webhook disabled: https://93.184.215.14/hooks: failing for 24 hours: 503 Service Unavailable"
         )
     assert _items(client, agent.headers) == []
+
+
+def test_the_count_says_which_position_it_read(client: TestClient[Any], org: Org) -> None:
+    counted = client.get(f"{API}/inbox/count", headers=org.admin.headers)
+    assert counted.status_code == 200 and counted.headers["x-projection-position"].isdigit()

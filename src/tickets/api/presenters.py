@@ -68,7 +68,7 @@ def org(organization: Organization, mail_domain: str) -> schemas.OrgOut:
 
 
 def team(value: Team) -> schemas.TeamOut:
-    return schemas.TeamOut(id=value.id, name=value.name, description=value.description)
+    return schemas.TeamOut(id=value.id, name=value.name, description=value.description, private=value.private)
 
 
 def tag(value: Tag) -> schemas.TagOut:

@@ -237,20 +237,28 @@ class DispatchComplete(Request):
     summary: Annotated[str, Meta(max_length=2000, description="What the agent did, in a line or two")] = ""
 
 
+Private = Annotated[
+    bool, Meta(description="A private team's tickets are seen by its members and admins only (everywhere)")
+]
+
+
 class TeamOut(Response):
     id: UUID
     name: str
     description: str
+    private: Private
 
 
 class TeamCreate(Request):
     name: Name
     description: Markdown = ""
+    private: Private = False
 
 
 class TeamUpdate(Request):
     name: Name | UnsetType = UNSET
     description: Markdown | UnsetType = UNSET
+    private: Private | UnsetType = UNSET
 
 
 # ---------------------------------------------------------------------------- tags, SLA, canned

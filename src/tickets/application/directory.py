@@ -438,16 +438,26 @@ class DirectoryService:
     def team(self, actor: Actor, team_id: UUID) -> Team:
         return self.org(actor.org_id).team(team_id)
 
-    def create_team(self, actor: Actor, name: str, description: str) -> Saved[Team]:
+    def create_team(self, actor: Actor, name: str, description: str, private: bool = False) -> Saved[Team]:
         actor.require(Role.ADMIN)
         team_id = uuid4()
-        return self.change_org(
-            actor, lambda org, now: org.create_team(team_id, name, description, actor.user_id, now)
-        )
+
+        def change(org: Organization, now: datetime) -> Team:
+            org.create_team(team_id, name, description, actor.user_id, now)
+            return org.set_team_private(team_id, private, actor.user_id, now)
+
+        return self.change_org(actor, change)
 
     def update_team(self, actor: Actor, team_id: UUID, changes: TeamChanges) -> Saved[Team]:
         actor.require(Role.ADMIN)
-        return self.change_org(actor, lambda org, now: org.update_team(team_id, changes, actor.user_id, now))
+
+        def change(org: Organization, now: datetime) -> Team:
+            team = org.update_team(team_id, changes, actor.user_id, now)
+            if isinstance(changes.private, bool):
+                team = org.set_team_private(team_id, changes.private, actor.user_id, now)
+            return team
+
+        return self.change_org(actor, change)
 
     def delete_team(self, actor: Actor, team_id: UUID) -> Saved[None]:
         actor.require(Role.ADMIN)

@@ -144,6 +144,12 @@ class TicketService:
         # So is every ticket but its own to a token scoped to one ticket (an agent's dispatch token).
         if isinstance(actor, Actor) and actor.ticket_id is not None and ticket.id != actor.ticket_id:
             raise NotFoundError(f"ticket {ticket_id} not found")
+        # And a private team's ticket to whoever is neither its member nor an admin (a dispatch
+        # token reaches its own ticket: the agent was asked to act on it).
+        if isinstance(actor, Actor) and ticket.team_id is not None and actor.ticket_id != ticket.id:
+            hidden = self.directory.org(actor.org_id).hidden_team_ids(actor.user_id, actor.role)
+            if str(ticket.team_id) in hidden:
+                raise NotFoundError(f"ticket {ticket_id} not found")
         if ticket.deleted and not include_deleted:
             raise NotFoundError(f"ticket #{ticket.ticket_number} has been deleted")
         if version is not None and ticket.version != version:

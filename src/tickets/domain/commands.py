@@ -91,6 +91,7 @@ class MemberChanges:
 class TeamChanges:
     name: str | Keep = KEEP
     description: str | Keep = KEEP
+    private: bool | Keep = KEEP
 
 
 @dataclass(frozen=True)

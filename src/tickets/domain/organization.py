@@ -73,6 +73,8 @@ class Team:
     description: str
     # Its members, in the order they joined (round-robin assignment goes round in this order).
     member_ids: tuple[UUID, ...] = ()
+    # A private team's tickets are seen by its members and admins only.
+    private: bool = False
 
 
 @dataclass
@@ -534,6 +536,29 @@ class Organization(TypedAggregate):
         self.teams[str(team_id)] = replace(
             team, name=_kept(name, team.name), description=_kept(description, team.description)
         )
+
+    def set_team_private(self, team_id: UUID, private: bool, actor_id: UUID, at: datetime) -> Team:
+        """Make a team private (its tickets seen by its members and admins only) or not."""
+        if self.team(team_id).private != private:
+            self._team_privacy_changed(team_id=team_id, private=private, actor_id=actor_id, timestamp=at)
+        return self.team(team_id)
+
+    class TeamPrivacyChanged(Event):
+        team_id: UUID
+        private: bool
+
+    @event(TeamPrivacyChanged)
+    def _team_privacy_changed(
+        self, team_id: UUID, private: bool, actor_id: UUID, timestamp: datetime
+    ) -> None:
+        self.teams[str(team_id)] = replace(self.teams[str(team_id)], private=private)
+
+    def hidden_team_ids(self, user_id: UUID, role: Role) -> set[str]:
+        """The private teams whose tickets this member may not see: the one rule of who sees what.
+        Admins see every team's; a member sees a private team's only as one of its members."""
+        if role == Role.ADMIN:
+            return set()
+        return {key for key, team in self.teams.items() if team.private and user_id not in team.member_ids}
 
     def delete_team(self, team_id: UUID, actor_id: UUID, at: datetime) -> None:
         """Delete a team that no tag, SLA policy or canned response is scoped to."""

@@ -118,7 +118,7 @@ class TeamController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.TeamOut]:
-        saved = services.directory.create_team(actor, data.name, data.description)
+        saved = services.directory.create_team(actor, data.name, data.description, data.private)
         return written(presenters.team(saved.value), saved, 201)
 
     @patch("/{team_id:uuid}", sync_to_thread=True, summary="Update a team (admin)")

@@ -78,10 +78,9 @@ class InboxController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
         read_position: NamedDependency[int],
-    ) -> schemas.InboxCount:
-        return schemas.InboxCount(
-            unread=_read_side(services).inbox_unread(str(actor.org_id), str(actor.user_id))
-        )
+    ) -> Response[schemas.InboxCount]:
+        unread = _read_side(services).inbox_unread(str(actor.org_id), str(actor.user_id))
+        return Response(schemas.InboxCount(unread=unread), headers=_position_header(read_position))
 
     @post(
         "/{item_id:str}/read",

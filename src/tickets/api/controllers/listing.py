@@ -221,6 +221,7 @@ class TicketListController(TicketController):
             query=q or "",
             breached=breached,
             updated_since=updated_since,
+            hidden_team_ids=sorted(org.hidden_team_ids(actor.user_id, actor.role)),
         )
         read_side, headers = _read_side(services), _position_header(read_position)
         now = services.clock()
@@ -256,11 +257,13 @@ class TicketListController(TicketController):
                 extra=[{"key": "teamId", "message": "cannot be combined with assigneeId"}],
             )
         read_side, headers = _read_side(services), _position_header(read_position)
+        org = services.directory.org(actor.org_id)
         stats = read_side.stats(
             str(actor.org_id),
             services.clock(),
             team_id=str(team_id) if team_id else None,
             assignee_id=str(assignee_id) if assignee_id else None,
+            hidden_team_ids=org.hidden_team_ids(actor.user_id, actor.role),
         )
         body = schemas.TicketStats(
             total=stats.counts.total,
