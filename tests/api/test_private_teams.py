@@ -42,6 +42,14 @@ def test_a_private_teams_tickets_are_invisible_to_everyone_else(client: TestClie
         response = client.request(method, f"{API}{path}", json=body, headers=bob.headers)
         assert response.status_code == 404, (method, path, response.status_code)
     assert client.get(f"{API}/tickets/1", headers=alice.headers).status_code == 200
+    # Its files too: found by their own id, they are as missing as the ticket.
+    uploaded = client.post(
+        f"{API}/tickets/1/attachments", files={"file": ("log.txt", b"secret log", "text/plain")}, headers=h
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    attachment_id = uploaded.json()[0]["id"]
+    assert client.get(f"{API}/attachments/{attachment_id}", headers=bob.headers).status_code == 404
+    assert client.get(f"{API}/attachments/{attachment_id}", headers=alice.headers).status_code == 200
 
     stats = client.get(f"{API}/tickets/stats", headers=bob.headers).json()
     assert (stats["total"], stats["byPriority"].get("urgent", 0)) == (1, 0)

@@ -211,7 +211,12 @@ class AttachmentService:
         in their org, discarded (unused for a day), hidden with its deleted message or ticket."""
         index = self._index(attachment_id)
         self._require_reader(actor, index)
-        ticket = self._ticket(index)
+        # Through the ticket service, so every rule of who reads a ticket holds here too (its org, a
+        # private team, a token scoped to another ticket, a deleted ticket).
+        try:
+            ticket = self.tickets.get(actor, str(index.ticket_id))
+        except NotFoundError:
+            raise NotFoundError(f"attachment {attachment_id} not found") from None
         attachment = ticket.live_attachment(attachment_id, self.clock())
         if self.blobs.size(attachment.sha256) is None:
             # The log says the bytes exist: this is the store's fault, not the client's.
@@ -233,10 +238,6 @@ class AttachmentService:
         except AggregateNotFoundError:
             raise NotFoundError(f"attachment {attachment_id} not found") from None
         return index
-
-    def _ticket(self, index: AttachmentIndex) -> Ticket:
-        ticket: Ticket = self.app.repository.get(index.ticket_id)
-        return ticket
 
     # ------------------------------------------------------------------ sweep
 
