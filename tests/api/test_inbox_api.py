@@ -225,3 +225,11 @@ def test_admins_hear_that_a_webhook_disabled_itself(
 def test_the_count_says_which_position_it_read(client: TestClient[Any], org: Org) -> None:
     counted = client.get(f"{API}/inbox/count", headers=org.admin.headers)
     assert counted.status_code == 200 and counted.headers["x-projection-position"].isdigit()
+
+
+def test_a_read_position_header_is_a_whole_number_not_null(client: TestClient[Any], org: Org) -> None:
+    h = org.admin.headers
+    for path in ("/inbox/count", "/tickets", "/tickets/stats"):
+        assert client.get(f"{API}{path}", headers={**h, "X-Min-Position": "null"}).status_code == 400
+        assert client.get(f"{API}{path}", headers={**h, "X-Min-Position": "-3"}).status_code == 400
+        assert client.get(f"{API}{path}", headers={**h, "X-Min-Position": "0"}).status_code == 200

@@ -39,6 +39,7 @@ from litestar.enums import RequestEncodingType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import ParameterKwarg
 from litestar.routes import HTTPRoute
 from litestar.serialization import encode_json
 from litestar.static_files import create_static_files_router
@@ -234,6 +235,7 @@ def _describe_operation(
         operation["security"] = [{SECURITY_SCHEME: []}]
     for parameter in operation.get("parameters", []):
         _describe_parameter(parameter)
+        _declared_bounds(parameter, handler)
     if "data" in handler.parsed_fn_signature.parameters and "requestBody" in operation:
         if _is_multipart(handler):
             _describe_upload(operation["requestBody"], handler, schemas)
@@ -268,6 +270,35 @@ def _describe_parameter(parameter: dict[str, Any]) -> None:
     if parameter.get("in") != "query":  # these two apply to query parameters only
         parameter.pop("allowEmptyValue", None)
         parameter.pop("allowReserved", None)
+
+
+def _declared_bounds(parameter: dict[str, Any], handler: Any) -> None:
+    """The bounds a parameter declares (`ge`, `le`), which Litestar leaves out of an optional one's
+    schema (an optional `X-Min-Position` lost its minimum 0)."""
+    schema = parameter.get("schema")
+    if not isinstance(schema, dict) or schema.get("type") != "integer":
+        return
+    for definition in _signature_parameters(handler):
+        kwarg = definition.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg) and parameter.get("name") in (
+            kwarg.name,
+            kwarg.header,
+            kwarg.query,
+        ):
+            if kwarg.ge is not None:
+                schema.setdefault("minimum", kwarg.ge)
+            if kwarg.le is not None:
+                schema.setdefault("maximum", kwarg.le)
+
+
+def _signature_parameters(handler: Any) -> list[Any]:
+    """The handler's parameters and those of its dependencies (where a header like X-Min-Position is read)."""
+    found = list(handler.parsed_fn_signature.parameters.values())
+    for provider in (handler.dependencies or {}).values():
+        signature = getattr(provider, "parsed_fn_signature", None)
+        if signature is not None:
+            found.extend(signature.parameters.values())
+    return found
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
@@ -71,8 +71,19 @@ def read_position_of(*names: str) -> Callable[..., Awaitable[int]]:
     """A dependency that waits for the read models `names` (default: list, stats, SLA) as below."""
 
     async def provide(
-        services: NamedDependency[Services], actor: NamedDependency[Actor], min_position: MinPosition = None
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        min_position: MinPosition = None,
     ) -> int:
+        # A header is sent or not: `null` is no position (Litestar would read it as "not sent").
+        if request.headers.get(MIN_POSITION_HEADER, "").strip().lower() == "null":
+            raise ValidationException(
+                detail=f"{MIN_POSITION_HEADER}: a log position (a whole number), not null",
+                extra=[
+                    {"key": MIN_POSITION_HEADER, "message": "a whole number, not null", "source": "header"}
+                ],
+            )
         return await provide_read_position(services, actor, min_position, names)
 
     return provide
