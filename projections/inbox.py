@@ -275,6 +275,7 @@ class InboxModel(EventModel):
         Ticket.NoteAdded: _mentioned,
         Ticket.ContactMessageAdded: _to_assignee("contact_replied"),
         Ticket.SlaBreached: _to_assignee("sla_breached"),
+        Ticket.SlaWarned: _to_assignee("sla_warning"),
         Ticket.LinkedIssueDone: _to_assignee("issue_done"),
         Ticket.AgentDispatched: _agent_dispatched,
         Ticket.AgentCompleted: _to_dispatcher("agent_completed"),

@@ -43,7 +43,7 @@ from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
 from tickets.application.rules import RuleEngine
-from tickets.application.sla_breaches import record_due_breaches
+from tickets.application.sla_breaches import record_due_breaches, record_due_warnings
 from tickets.application.webhook_sender import WebhookSender
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
@@ -553,6 +553,14 @@ class ReadSide:
             counts = TICKET_LIST.open_counts(curs, view.copy, str(org_id), [str(m) for m in member_ids])
         return {UUID(k): v for k, v in counts.items()}
 
+    def due_sla_warnings(
+        self, now: datetime, percent_of: Callable[[str], int | None], limit: int
+    ) -> list[str]:
+        """Tickets about to breach, not yet warned of: what the warning recorder asks for."""
+        view = self.serving_view(SLA_BREACHES.name)
+        with self.views.read(view) as curs:
+            return SLA_BREACHES.due_warnings(curs, view.copy, now, percent_of, limit)
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -626,6 +634,7 @@ class Follower:
         tell tickets of their linked issues that are done."""
         read_side = self.read_side
         record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
+        record_due_warnings(read_side.app, read_side.due_sla_warnings, read_side.clock())
         close_after_window(read_side.app, read_side.push_back_over, read_side.clock())
         tell_tickets_of_done_issues(read_side.app, read_side.done_issue_links, read_side.clock())
 

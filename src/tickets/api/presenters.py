@@ -64,6 +64,7 @@ def org(organization: Organization, mail_domain: str) -> schemas.OrgOut:
         auto_close_after_days=organization.auto_close_after_days,
         acknowledge_new_tickets=organization.acknowledge_new_tickets,
         mail_address=f"{organization.slug}@{mail_domain}",
+        sla_warning_percent=organization.sla_warning_percent,
     )
 
 
@@ -410,6 +411,7 @@ _INBOX_SUMMARIES = {
     "mentioned": "{actor} mentioned you on",
     "contact_replied": "the contact replied on",
     "sla_breached": "SLA breached on",
+    "sla_warning": "SLA deadline approaching on",
     "issue_done": "a linked issue is done on",
     "agent_completed": "{actor} finished on",
     "agent_failed": "{actor} failed on",

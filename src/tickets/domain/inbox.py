@@ -1,7 +1,8 @@
 """A member's inbox: what they have read, and what they want to be told of.
 
 The notifications themselves are a read model built from the log (`projections/inbox.py`): being
-assigned, @-mentioned, a contact's reply on one's ticket, an SLA breach on it, a linked issue done.
+assigned, @-mentioned, a contact's reply on one's ticket, an SLA breach on it or one about to
+happen, a linked issue done.
 What the member does with them is theirs, and is recorded here: items read, everything read up to a
 point, and which kinds they want at all (from when they say so).
 """
@@ -23,6 +24,7 @@ NOTIFICATION_KINDS: Final = (
     "mentioned",
     "contact_replied",
     "sla_breached",
+    "sla_warning",
     "issue_done",
     "agent_completed",
     "agent_failed",
