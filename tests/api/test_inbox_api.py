@@ -284,7 +284,10 @@ def test_an_sla_about_to_breach_warns_the_assignee_once_at_the_orgs_share(
     _warn_and_breach(services)
     assert kinds()[0] == "sla_warning"
     second = _ok(client.post(f"{API}/tickets", json=body, headers=h), 201)
-    assert _ok(client.patch(f"{API}/org", json={"slaWarningPercent": None}, headers=h))["slaWarningPercent"] is None
+    assert (
+        _ok(client.patch(f"{API}/org", json={"slaWarningPercent": None}, headers=h))["slaWarningPercent"]
+        is None
+    )
     clock.advance(minutes=99)
     _warn_and_breach(services)
     about_second = [i for i in _items(client, alice.headers) if i["ticketId"] == second["id"]]
