@@ -9,7 +9,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -397,18 +397,17 @@ class ReadSide:
         assignee_id: str | None = None,
         hidden_team_ids: Iterable[str] = (),
     ) -> Stats:
-        """Counts and SLA breaches of the org, a team or an assignee. The tickets of `hidden_team_ids`
-        (private teams the reader is not in) are left out of the org's figures, by taking those teams'
-        own figures away; a hidden team's figures are all zero. (An assignee's figures are not split
-        by team: they still count the assignee's tickets in hidden teams.)"""
+        """Counts and SLA breaches of the org, a team, an assignee (or an assignee within a team). The
+        tickets of `hidden_team_ids` (private teams the reader is not in) are left out, by taking those
+        teams' own figures (or the assignee's in them) away; a hidden team's figures are all zero."""
         hidden = set(hidden_team_ids)
         if team_id is not None and team_id in hidden:
             return Stats(Counts(0, {}, {}, {}), 0, 0)
         stats = self._stats(org_id, now, team_id, assignee_id)
-        if team_id is not None or assignee_id is not None or not hidden:
+        if team_id is not None:
             return stats
         for hidden_team in sorted(hidden):
-            stats = _minus(stats, self._stats(org_id, now, hidden_team, None))
+            stats = _minus(stats, self._stats(org_id, now, hidden_team, assignee_id))
         return stats
 
     def _stats(self, org_id: str, now: datetime, team_id: str | None, assignee_id: str | None) -> Stats:
@@ -467,22 +466,31 @@ class ReadSide:
             return ISSUES.page(curs, view.copy, org_id, status, assignee_id, before, limit)
 
     def inbox(
-        self, org_id: str, member_id: str, unread: bool, before: int | None, limit: int
+        self,
+        org_id: str,
+        member_id: str,
+        unread: bool,
+        before: int | None,
+        limit: int,
+        hidden_team_ids: Collection[str] = (),
     ) -> tuple[list[InboxItem], int | None]:
-        """A page of a member's notifications, newest first, and the position to continue before."""
+        """A page of a member's notifications, newest first, and the position to continue before; none
+        about the tickets of `hidden_team_ids` (private teams the member is not in)."""
         view = self.serving_view(INBOX.name)
         with self.views.read(view) as curs:
-            return INBOX.items(curs, view.copy, org_id, member_id, unread, before, limit)
+            return INBOX.items(curs, view.copy, org_id, member_id, unread, before, limit, hidden_team_ids)
 
-    def inbox_item(self, org_id: str, member_id: str, item_id: str) -> InboxItem | None:
+    def inbox_item(
+        self, org_id: str, member_id: str, item_id: str, hidden_team_ids: Collection[str] = ()
+    ) -> InboxItem | None:
         view = self.serving_view(INBOX.name)
         with self.views.read(view) as curs:
-            return INBOX.item(curs, view.copy, org_id, member_id, item_id)
+            return INBOX.item(curs, view.copy, org_id, member_id, item_id, hidden_team_ids)
 
-    def inbox_unread(self, org_id: str, member_id: str) -> int:
+    def inbox_unread(self, org_id: str, member_id: str, hidden_team_ids: Collection[str] = ()) -> int:
         view = self.serving_view(INBOX.name)
         with self.views.read(view) as curs:
-            return INBOX.unread_count(curs, view.copy, org_id, member_id)
+            return INBOX.unread_count(curs, view.copy, org_id, member_id, hidden_team_ids)
 
     def done_issue_links(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(issue, ticket) links of done issues whose ticket was not told yet: the issue policy's work."""

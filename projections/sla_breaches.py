@@ -105,7 +105,7 @@ class SlaBreaches(CounterModel):
         now_micros = micros(now)
         today = now_micros // DAY
         span = today // SPAN
-        narrow = f" AND {scope.column} = ?" if scope.column else ""
+        narrow, narrow_values = scope.narrow(scope_id)
         counter = scope.name
         if undecided_only:
             narrow += " AND NOT decided"
@@ -122,7 +122,7 @@ class SlaBreaches(CounterModel):
                 *(org_id, counter, scope_id, span),
                 *(org_id, counter, scope_id, span * SPAN, today),
                 org_id,
-                *([scope_id] if scope.column else []),
+                *narrow_values,
                 now_micros,
                 today * DAY,
             ],

@@ -116,7 +116,10 @@ class ContactController(Controller):
         after = (key[0], key[1]) if key else None
         org = services.directory.org(actor.org_id)
         now = services.clock()
-        filters = ListFilters(contact_emails=[contact.email])
+        filters = ListFilters(
+            contact_emails=[contact.email],
+            hidden_team_ids=sorted(org.hidden_team_ids(actor.user_id, actor.role)),
+        )
         page = _read_side(services).list_tickets(str(actor.org_id), filters, now, sort, after, limit)
         body = schemas.Page(
             items=[presenters.ticket_list_item(row, org, now) for row in page.rows],
