@@ -552,4 +552,3 @@ def test_a_rule_tells_the_contact_when_a_linked_issue_is_done(
         if not m["isInternalNote"]
     ]
     assert public == [f"Hello Cara, a fix for #{t['ticketNumber']} shipped."]
-
