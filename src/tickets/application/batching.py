@@ -10,9 +10,11 @@ accepted so far.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +29,13 @@ class SameAggregateCreatedTwiceError(Exception):
     another command of the batch created or loaded): it must run in a later batch."""
 
 
+@dataclass
+class Result:
+    """What a command of the batch answers."""
+
+    value: Any
+
+
 class UnitOfWork:
     """The aggregates a batch has loaded or created (one instance each) and the events it accepted."""
 
@@ -37,6 +46,8 @@ class UnitOfWork:
         self._base_versions: dict[UUID, int | None] = {}
         self._accepted: dict[UUID, list[AggregateEvent]] = {}
         self.events: list[AggregateEvent] = []
+        # Results that are aggregates of the batch, by id: copied before a later command loads them.
+        self._handed_out: dict[UUID, list[Result]] = {}
 
     def get(self, aggregate_id: UUID, load: Callable[[], Aggregate]) -> Aggregate:
         held = self._instances.get(aggregate_id)
@@ -44,7 +55,19 @@ class UnitOfWork:
             held = load()
             self._instances[aggregate_id] = held
             self._base_versions[aggregate_id] = held.version
+        elif results := self._handed_out.pop(aggregate_id, None):
+            # An earlier command answers with this aggregate as it left it, not as later ones change it.
+            as_left = copy.deepcopy(held)
+            for result in results:
+                result.value = as_left
         return held
+
+    def hand_out(self, value: Any) -> Result:
+        """A command's result, kept as it is now even if a later command of the batch changes it."""
+        result = Result(value)
+        if isinstance(value, Aggregate) and self._instances.get(value.id) is value:
+            self._handed_out.setdefault(value.id, []).append(result)
+        return result
 
     def accept(self, aggregates: Iterable[Aggregate]) -> list[AggregateEvent]:
         """Take a successful command's events off the aggregates it names (its own new aggregates

@@ -26,7 +26,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from tickets.application.app import MAX_ATTEMPTS, ConcurrencyConflictError, Saved, TicketsApp
-from tickets.application.batching import AggregateEvent, SameAggregateCreatedTwiceError
+from tickets.application.batching import AggregateEvent, Result, SameAggregateCreatedTwiceError
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -75,6 +75,8 @@ class GroupCommitter:
         self.app = app
         self.max_batch = max_batch
         self._lock = threading.Lock()
+        # Notified whenever a command joins the queue (`wait_until_queued`).
+        self._queued = threading.Condition(self._lock)
         self._queue: list[_Waiting] = []
         self._leading = False
 
@@ -92,12 +94,19 @@ class GroupCommitter:
             self._queue.append(waiting)
             lead = not self._leading
             self._leading = True
+            self._queued.notify_all()
         if not lead:
             waiting.wake.wait()
         if not waiting.done:
             # First to arrive, or handed the lead: this thread commits the next batch (its own first).
             self._lead()
         return cast("Saved[T]", waiting.outcome())
+
+    def wait_until_queued(self, count: int, timeout: float) -> bool:
+        """Whether `count` commands wait for the next batch within `timeout` seconds (for tests that
+        put commands in one batch: they hold the running batch, queue commands, then release it)."""
+        with self._queued:
+            return self._queued.wait_for(lambda: len(self._queue) >= count, timeout)
 
     def _lead(self) -> None:
         with self._lock:
@@ -146,7 +155,7 @@ class GroupCommitter:
         Returns the commands to run in a later batch. Raises IntegrityError (nothing saved,
         nobody answered) when another writer got in first.
         """
-        outcomes: list[tuple[_Waiting, Any, list[AggregateEvent]]] = []
+        outcomes: list[tuple[_Waiting, Result, list[AggregateEvent]]] = []
         failures: list[tuple[_Waiting, Exception]] = []
         later: list[_Waiting] = []
         with self.app.batching_repository.unit_of_work() as work:
@@ -161,14 +170,14 @@ class GroupCommitter:
                     work.undo_pending()
                     failures.append((waiting, error))
                 else:
-                    outcomes.append((waiting, staged.value, events))
+                    outcomes.append((waiting, work.hand_out(staged.value), events))
             changed = work.changed()
             accepted = work.events
         recordings = self.app.save(*accepted, *changed) if accepted else []
         positions = {id(r.domain_event): r.notification.id for r in recordings}
-        for waiting, value, own_events in outcomes:
+        for waiting, result, own_events in outcomes:
             position = positions[id(own_events[-1])] if own_events else None
-            waiting.finish(Saved(value, position), None)
+            waiting.finish(Saved(result.value, position), None)
         for waiting, failure in failures:
             waiting.finish(None, failure)
         return later
