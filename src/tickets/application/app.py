@@ -12,8 +12,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
-from eventsourcing.utils import strtobool
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Recording
+from eventsourcing.utils import EnvType, strtobool
 
 from tickets.application.batching import BatchingRepository
 from tickets.domain.errors import ConflictError
@@ -34,6 +34,10 @@ class TicketsApp(Application[UUID]):
     snapshotting_intervals = {Ticket: 50, Organization: 50, TicketCounter: 100}
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
 
+    def __init__(self, env: EnvType | None = None) -> None:
+        self._saved_listeners: list[Callable[[list[Recording[UUID]]], None]] = []
+        super().__init__(env)
+
     def construct_snapshot_store(self) -> EventStore[UUID]:
         return CurrentSnapshotStore(
             mapper=self.mapper, recorder=self.factory.aggregate_recorder(purpose="snapshots")
@@ -50,6 +54,15 @@ class TicketsApp(Application[UUID]):
             fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
+
+    def on_saved(self, listener: Callable[[list[Recording[UUID]]], None]) -> None:
+        """Call `listener` with the recordings of every save of this application, after its commit
+        (for in-process caches of aggregates; other processes' saves are not seen)."""
+        self._saved_listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        for listener in self._saved_listeners:
+            listener(recordings)
 
     @property
     def batching_repository(self) -> BatchingRepository:
