@@ -7,6 +7,7 @@ per org is their consistency boundary.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -49,7 +50,7 @@ AgentBehaviour = Literal["triage"]
 AGENT_BEHAVIOURS: tuple[AgentBehaviour, ...] = ("triage",)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Member:
     id: UUID
     email: str
@@ -66,7 +67,7 @@ class Member:
         return self.kind == "agent"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Team:
     id: UUID
     name: str
@@ -77,7 +78,7 @@ class Team:
     private: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tag:
     id: UUID
     name: str
@@ -85,7 +86,7 @@ class Tag:
     team_id: UUID | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SlaPolicy:
     id: UUID
     priority: Priority
@@ -98,7 +99,7 @@ class SlaPolicy:
         return SlaTargets(self.first_response_minutes, self.resolution_minutes)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CannedResponse:
     id: UUID
     title: str
@@ -133,6 +134,29 @@ class Organization(TypedAggregate):
     class Created(Event, Aggregate.Created):
         slug: str
         name: str
+
+    # Dicts of immutable values (frozen dataclasses, ids, names): a copy of the org shares the values.
+    _SHALLOW_COPIED = frozenset(
+        {
+            "members",
+            "teams",
+            "tags",
+            "sla_policies",
+            "canned_responses",
+            "mail_addresses",
+            "rules",
+            "rule_names",
+        }
+    )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Organization:
+        # The repository hands out deep copies of cached aggregates, and every request loads its
+        # org: copying each member, team and tag made that the costliest part of a request.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = dict(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
+        return clone
 
     @event(Created)
     def __init__(self, slug: str, name: str, actor_id: UUID | None, timestamp: datetime) -> None:
