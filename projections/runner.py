@@ -634,8 +634,6 @@ class Follower:
         if self.webhook_sender is not None and time.monotonic() >= self._next_webhook_round:
             self._next_webhook_round = time.monotonic() + self.webhook_interval
             self.send_webhooks()
-        moved = result.events + customer_side.events
-        return moved + (1 if result.advanced or customer_side.advanced else 0)
         rules = self.run_rules()
         moved = result.events + customer_side.events + rules.events
         return moved + (1 if result.advanced or customer_side.advanced or rules.advanced else 0)

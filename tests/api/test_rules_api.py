@@ -552,3 +552,19 @@ def test_a_rule_tells_the_contact_when_a_linked_issue_is_done(
         if not m["isInternalNote"]
     ]
     assert public == [f"Hello Cara, a fix for #{t['ticketNumber']} shipped."]
+
+
+def test_the_follower_runs_the_rules_every_round(
+    client: TestClient[Any], org: Org, services: Services
+) -> None:
+    from projections.runner import Follower
+
+    make_rule(client, org)
+    created = new_ticket(client, org)
+    assert services.read_side is not None
+    follower = Follower(services.read_side, record_breaches=False, rule_engine=services.rule_engine)
+    for _ in range(60):  # each round moves the read side on; the rule runs once the trigger is read
+        if ticket(client, org, created["id"])["priority"] == "urgent":
+            break
+        follower.run_once()
+    assert ticket(client, org, created["id"])["priority"] == "urgent"
