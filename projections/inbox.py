@@ -10,7 +10,7 @@ events too, applied here in log order, so a rebuilt inbox is read exactly as it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -96,8 +96,9 @@ def _assignee(curs: Cursor, copy: Copy, ticket_id: str) -> str | None:
 def _created(self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.Created, position: int) -> None:
     assignee = str(e.assignee_id) if e.assignee_id else None
     curs.execute(
-        f"INSERT INTO {copy.prefix}_tickets (ticket_id, org_id, number, subject, assignee_id) VALUES (?, ?, ?, ?, ?)",
-        (str(e.originator_id), str(e.org_id), e.ticket_number, text(e.subject), assignee),
+        f"INSERT INTO {copy.prefix}_tickets (ticket_id, org_id, number, subject, assignee_id, team_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (str(e.originator_id), str(e.org_id), e.ticket_number, text(e.subject), assignee, _id(e.team_id)),
     )
     _notify(self, curs, copy, e, position, "assigned", assignee)
 
@@ -108,6 +109,30 @@ def _subject_changed(
     curs.execute(
         f"UPDATE {copy.prefix}_tickets SET subject = ? WHERE ticket_id = ?",
         (text(e.new), str(e.originator_id)),
+    )
+
+
+def _team_changed(self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.TeamChanged, position: int) -> None:
+    curs.execute(
+        f"UPDATE {copy.prefix}_tickets SET team_id = ? WHERE ticket_id = ?",
+        (_id(e.new), str(e.originator_id)),
+    )
+
+
+def _id(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _visible(copy: Copy, hidden_team_ids: Collection[str]) -> tuple[str, list[str]]:
+    """The condition that leaves out items about tickets of `hidden_team_ids` (private teams the
+    reader is not in), and its values: empty when none is hidden."""
+    if not hidden_team_ids:
+        return "", []
+    slots = ", ".join("?" for _ in hidden_team_ids)
+    return (
+        f" AND (ticket_id IS NULL OR ticket_id NOT IN "
+        f"(SELECT ticket_id FROM {copy.prefix}_tickets WHERE team_id IN ({slots})))",
+        sorted(hidden_team_ids),
     )
 
 
@@ -281,8 +306,9 @@ class InboxModel(EventModel):
         "actor_id TEXT, created_at BIGINT NOT NULL, read INTEGER NOT NULL",
         "admins": "org_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (org_id, member_id)",
         "webhooks": "webhook_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL",
+        # The team: items about a private team's ticket are kept from members outside it when read.
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number INTEGER NOT NULL, subject TEXT NOT NULL, "
-        "assignee_id TEXT",
+        "assignee_id TEXT, team_id TEXT",
         "inboxes": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
         "dispatches": "dispatch_id TEXT PRIMARY KEY, dispatcher_id TEXT",
         "prefs": "member_id TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (member_id, kind)",
@@ -293,11 +319,13 @@ class InboxModel(EventModel):
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
         Ticket.Created: _created,
         Ticket.SubjectChanged: _subject_changed,
+        Ticket.TeamChanged: _team_changed,
         Ticket.Assigned: _assigned,
         Ticket.MessageAdded: _mentioned,
         Ticket.NoteAdded: _mentioned,
         Ticket.ContactMessageAdded: _to_assignee("contact_replied"),
         Ticket.SlaBreached: _to_assignee("sla_breached"),
+        Ticket.SlaWarned: _to_assignee("sla_warning"),
         Ticket.LinkedIssueDone: _to_assignee("issue_done"),
         Ticket.AgentDispatched: _agent_dispatched,
         Ticket.AgentCompleted: _to_dispatcher("agent_completed"),
@@ -331,9 +359,12 @@ class InboxModel(EventModel):
         unread: bool,
         before: int | None,
         limit: int,
+        hidden_team_ids: Collection[str] = (),
     ) -> tuple[list[InboxItem], int | None]:
-        """A member's items, newest first; keyset pages on the position."""
-        where, params = "org_id = ? AND member_id = ?", [org_id, member_id]
+        """A member's items, newest first, but those about `hidden_team_ids`' tickets; keyset pages on
+        the position."""
+        visible, hidden = _visible(copy, hidden_team_ids)
+        where, params = "org_id = ? AND member_id = ?" + visible, [org_id, member_id, *hidden]
         if unread:
             where += " AND read = 0"
         if before is not None:
@@ -347,7 +378,15 @@ class InboxModel(EventModel):
         items = [_item(r) for r in rows[:limit]]
         return items, (items[-1].position if len(rows) > limit else None)
 
-    def item(self, curs: Cursor, copy: Copy, org_id: str, member_id: str, item: str) -> InboxItem | None:
+    def item(
+        self,
+        curs: Cursor,
+        copy: Copy,
+        org_id: str,
+        member_id: str,
+        item: str,
+        hidden_team_ids: Collection[str] = (),
+    ) -> InboxItem | None:
         curs.execute(
             f"SELECT position FROM {copy.prefix}_items WHERE item_id = ? AND org_id = ? AND member_id = ?",
             (item, org_id, member_id),
@@ -355,13 +394,18 @@ class InboxModel(EventModel):
         row = curs.fetchone()
         if row is None:
             return None
-        found, _ = self.items(curs, copy, org_id, member_id, False, int(row["position"]) + 1, 1)
+        found, _ = self.items(
+            curs, copy, org_id, member_id, False, int(row["position"]) + 1, 1, hidden_team_ids
+        )
         return found[0] if found else None
 
-    def unread_count(self, curs: Cursor, copy: Copy, org_id: str, member_id: str) -> int:
+    def unread_count(
+        self, curs: Cursor, copy: Copy, org_id: str, member_id: str, hidden_team_ids: Collection[str] = ()
+    ) -> int:
+        visible, hidden = _visible(copy, hidden_team_ids)
         curs.execute(
-            f"SELECT COUNT(*) AS n FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0",
-            (org_id, member_id),
+            f"SELECT COUNT(*) AS n FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0{visible}",
+            (org_id, member_id, *hidden),
         )
         row = curs.fetchone()
         return int(row["n"]) if row else 0

@@ -66,6 +66,7 @@ def org(organization: Organization, mail_domain: str) -> schemas.OrgOut:
         auto_close_after_days=organization.auto_close_after_days,
         acknowledge_new_tickets=organization.acknowledge_new_tickets,
         mail_address=f"{organization.slug}@{mail_domain}",
+        sla_warning_percent=organization.sla_warning_percent,
     )
 
 

@@ -266,9 +266,14 @@ class DirectoryService:
         )
 
     def update_org_settings(
-        self, actor: Actor, auto_close_after_days: int | None, acknowledge_new_tickets: bool | None = None
+        self,
+        actor: Actor,
+        auto_close_after_days: int | None,
+        acknowledge_new_tickets: bool | None = None,
+        sla_warning_percent: int | Keep | None = KEEP,
     ) -> Saved[Organization]:
-        """Change the org's own settings (admins); a setting not given (None) stays."""
+        """Change the org's own settings (admins); a setting not given (None, or KEEP where None means
+        "off") stays."""
         actor.require(Role.ADMIN)
 
         def change(org: Organization, now: datetime) -> Organization:
@@ -276,6 +281,8 @@ class DirectoryService:
                 org.set_auto_close_after_days(auto_close_after_days, actor.user_id, now)
             if acknowledge_new_tickets is not None:
                 org.set_acknowledge_new_tickets(acknowledge_new_tickets, actor.user_id, now)
+            if not isinstance(sla_warning_percent, Keep):
+                org.set_sla_warning_percent(sla_warning_percent, actor.user_id, now)
             return org
 
         return self.change_org(actor, change)

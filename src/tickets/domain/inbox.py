@@ -1,7 +1,8 @@
 """A member's inbox: what they have read, and what they want to be told of.
 
 The notifications themselves are a read model built from the log (`projections/inbox.py`): being
-assigned, @-mentioned, a contact's reply on one's ticket, an SLA breach on it, a linked issue done.
+assigned, @-mentioned, a contact's reply on one's ticket, an SLA breach on it or one about to
+happen, a linked issue done.
 What the member does with them is theirs, and is recorded here: items read, everything read up to a
 point, which kinds they want at all (from when they say so), and whether they want an e-mail
 digest of what they have not read (hourly or daily), with each digest queued once per period.
@@ -24,6 +25,7 @@ NOTIFICATION_KINDS: Final = (
     "mentioned",
     "contact_replied",
     "sla_breached",
+    "sla_warning",
     "issue_done",
     "agent_completed",
     "agent_failed",
@@ -43,6 +45,7 @@ NOTIFICATION_SUMMARIES: Final = {
     "mentioned": "{actor} mentioned you on",
     "contact_replied": "the contact replied on",
     "sla_breached": "SLA breached on",
+    "sla_warning": "SLA deadline approaching on",
     "issue_done": "a linked issue is done on",
     "agent_completed": "{actor} finished on",
     "agent_failed": "{actor} failed on",

@@ -110,6 +110,9 @@ class CannedResponse:
 # How long a resolved ticket waits for its contact to push back before it closes by itself.
 DEFAULT_AUTO_CLOSE_DAYS = 7
 AUTO_CLOSE_DAYS_RANGE = range(1, 366)
+# An assignee is warned that a ticket is about to breach once this share of its SLA target has gone.
+DEFAULT_SLA_WARNING_PERCENT = 80
+SLA_WARNING_PERCENT_RANGE = range(1, 100)
 
 # Who an event's actor is (`Organization.actor_type`); `agent` is for members that are agents.
 ActorType = Literal["member", "contact", "rule", "agent", "system"]
@@ -120,8 +123,9 @@ class Organization(TypedAggregate):
 
     # Snapshots (`domain/snapshots.py`): 2 adds the push-back window; 3 the e-mail settings; 4 agents
     # (members' kind, dispatch URL, behaviour); 5 team members and trigger rules (a snapshot of an
-    # earlier version would restore teams without members and no rules, so it is ignored).
-    class_version = 5
+    # earlier version would restore teams without members and no rules, so it is ignored); 6 the SLA
+    # warning share.
+    class_version = 6
 
     class Event(Aggregate.Event):
         actor_id: UUID | None
@@ -140,6 +144,7 @@ class Organization(TypedAggregate):
         self.sla_policies: dict[str, SlaPolicy] = {}
         self.canned_responses: dict[str, CannedResponse] = {}
         self.auto_close_after_days = DEFAULT_AUTO_CLOSE_DAYS
+        self.sla_warning_percent: int | None = DEFAULT_SLA_WARNING_PERCENT
         # E-mail: a receipt for each new emailed or portal ticket; extra addresses -> their team.
         self.acknowledge_new_tickets = True
         self.mail_addresses: dict[str, UUID | None] = {}
@@ -229,6 +234,24 @@ class Organization(TypedAggregate):
     @event(AutoCloseChanged)
     def _auto_close_changed(self, days: int, actor_id: UUID, timestamp: datetime) -> None:
         self.auto_close_after_days = days
+
+    # ------------------------------------------------------------------ SLA warnings
+
+    def set_sla_warning_percent(self, percent: int | None, actor_id: UUID, at: datetime) -> None:
+        """Warn assignees when `percent` (1-99) of a ticket's SLA target has gone; None: never."""
+        if percent is not None and percent not in SLA_WARNING_PERCENT_RANGE:
+            raise InvalidValueError(
+                f"slaWarningPercent must be from 1 to 99 (or null: no warnings), not {percent}"
+            )
+        if percent != self.sla_warning_percent:
+            self._sla_warning_changed(percent=percent, actor_id=actor_id, timestamp=at)
+
+    class SlaWarningChanged(Event):
+        percent: int | None
+
+    @event(SlaWarningChanged)
+    def _sla_warning_changed(self, percent: int | None, actor_id: UUID, timestamp: datetime) -> None:
+        self.sla_warning_percent = percent
 
     # ------------------------------------------------------------------ members
 
