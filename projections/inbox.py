@@ -19,7 +19,7 @@ from uuid import NAMESPACE_URL, uuid5
 from projections.base import micros
 from projections.portal import EventModel, from_micros, text
 from projections.views import Copy, Cursor
-from tickets.domain.inbox import Inbox
+from tickets.domain.inbox import DIGEST_FREQUENCIES, Inbox, digest_period
 from tickets.domain.organization import Organization
 from tickets.domain.ticket import Ticket
 from tickets.domain.webhook import Webhook
@@ -275,6 +275,26 @@ def _preferences(
         )
 
 
+def _digest_chosen(self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.DigestChosen, position: int) -> None:
+    """Who wants a digest, how often, and from where its next one starts (`application/digest.py`)."""
+    member = _member_of(curs, copy, str(e.originator_id))
+    curs.execute(f"DELETE FROM {copy.prefix}_digests WHERE inbox_id = ?", (str(e.originator_id),))
+    if member is not None and e.frequency != "off":
+        curs.execute(
+            f"INSERT INTO {copy.prefix}_digests (inbox_id, member_id, frequency, after_position, period_done) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (str(e.originator_id), member, e.frequency, e.after, e.period_done),
+        )
+
+
+def _digest_done(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+    """A digest queued or skipped: the next starts after it, a period later."""
+    curs.execute(
+        f"UPDATE {copy.prefix}_digests SET period_done = ?, after_position = ? WHERE inbox_id = ?",
+        (e.period, e.up_to, str(e.originator_id)),
+    )
+
+
 class InboxModel(EventModel):
     """Every member's notifications, read or not."""
 
@@ -292,6 +312,9 @@ class InboxModel(EventModel):
         "inboxes": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
         "dispatches": "dispatch_id TEXT PRIMARY KEY, dispatcher_id TEXT",
         "prefs": "member_id TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (member_id, kind)",
+        # The members who want an e-mail digest (a table of its own: copies made before it get it empty).
+        "digests": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, frequency TEXT NOT NULL, "
+        "after_position BIGINT NOT NULL, period_done TEXT",
     }
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
         Ticket.Created: _created,
@@ -315,6 +338,9 @@ class InboxModel(EventModel):
         Inbox.ItemsRead: _items_read,
         Inbox.AllRead: _all_read,
         Inbox.PreferencesChanged: _preferences,
+        Inbox.DigestChosen: _digest_chosen,
+        Inbox.DigestQueued: _digest_done,
+        Inbox.DigestSkipped: _digest_done,
     }
 
     def ddl(self, copy: Copy) -> list[str]:
@@ -349,20 +375,7 @@ class InboxModel(EventModel):
             (*params, limit + 1),
         )
         rows = curs.fetchall()
-        items = [
-            InboxItem(
-                item_id=r["item_id"],
-                position=int(r["position"]),
-                kind=r["kind"],
-                ticket_id=r["ticket_id"],
-                ticket_number=None if r["ticket_number"] is None else int(r["ticket_number"]),
-                subject=r["subject"],
-                actor_id=r["actor_id"],
-                created_at=from_micros(r["created_at"]),
-                read=bool(r["read"]),
-            )
-            for r in rows[:limit]
-        ]
+        items = [_item(r) for r in rows[:limit]]
         return items, (items[-1].position if len(rows) > limit else None)
 
     def item(
@@ -396,6 +409,45 @@ class InboxModel(EventModel):
         )
         row = curs.fetchone()
         return int(row["n"]) if row else 0
+
+    def digests_due(self, curs: Cursor, copy: Copy, now: datetime, limit: int) -> list[str]:
+        """Inboxes whose digest may be due by `now` (a period ended since their last) and that have
+        something unread after their last digest; the `Inbox` aggregate decides."""
+        p = copy.prefix
+        due = [(f, period) for f in DIGEST_FREQUENCIES if (period := digest_period(f, now)) is not None]
+        ended = " OR ".join("(d.frequency = ? AND (d.period_done IS NULL OR d.period_done < ?))" for _ in due)
+        curs.execute(
+            f"SELECT d.inbox_id FROM {p}_digests d WHERE ({ended}) AND EXISTS (SELECT 1 FROM {p}_items i "
+            "WHERE i.member_id = d.member_id AND i.position > d.after_position AND i.read = 0) "
+            "ORDER BY d.inbox_id LIMIT ?",
+            (*(value for pair in due for value in pair), limit),
+        )
+        return [r["inbox_id"] for r in curs.fetchall()]
+
+    def unread_after(
+        self, curs: Cursor, copy: Copy, org_id: str, member_id: str, after: int, limit: int
+    ) -> list[InboxItem]:
+        """A member's unread items after log position `after`, oldest first."""
+        curs.execute(
+            f"SELECT * FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0 "
+            "AND position > ? ORDER BY position LIMIT ?",
+            (org_id, member_id, after, limit),
+        )
+        return [_item(r) for r in curs.fetchall()]
+
+
+def _item(row: Any) -> InboxItem:
+    return InboxItem(
+        item_id=row["item_id"],
+        position=int(row["position"]),
+        kind=row["kind"],
+        ticket_id=row["ticket_id"],
+        ticket_number=None if row["ticket_number"] is None else int(row["ticket_number"]),
+        subject=row["subject"],
+        actor_id=row["actor_id"],
+        created_at=from_micros(row["created_at"]),
+        read=bool(row["read"]),
+    )
 
 
 INBOX = InboxModel()

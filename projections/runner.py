@@ -39,6 +39,7 @@ from projections.ticket_stats import Counts, TicketStats
 from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.agent_dispatcher import AgentDispatcher
 from tickets.application.app import TicketsApp
+from tickets.application.digest import queue_due_digests
 from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
@@ -492,6 +493,22 @@ class ReadSide:
         with self.views.read(view) as curs:
             return INBOX.unread_count(curs, view.copy, org_id, member_id, hidden_team_ids)
 
+    def digests_due(self, now: datetime, limit: int) -> list[str]:
+        """Inboxes whose e-mail digest may be due by `now`, with something unread: what the digest policy asks for."""
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.digests_due(curs, view.copy, now, limit)
+
+    def unread_after(
+        self, org_id: str, member_id: str, after: int, limit: int
+    ) -> tuple[list[InboxItem], int]:
+        """A member's unread notifications after log position `after`, oldest first, and the position read at."""
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.unread_after(curs, view.copy, org_id, member_id, after, limit), view.position_in(
+                curs
+            )
+
     def done_issue_links(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(issue, ticket) links of done issues whose ticket was not told yet: the issue policy's work."""
         view = self.serving_view(ISSUES.name)
@@ -645,6 +662,8 @@ class Follower:
         record_due_warnings(read_side.app, read_side.due_sla_warnings, read_side.clock())
         close_after_window(read_side.app, read_side.push_back_over, read_side.clock())
         tell_tickets_of_done_issues(read_side.app, read_side.done_issue_links, read_side.clock())
+        # And each opted-in member's e-mail digest, once its period has ended (the mail sender sends it).
+        queue_due_digests(read_side.app, read_side.digests_due, read_side.unread_after, read_side.clock())
 
     def send_mail(self) -> int:
         """Hand the due mails to the transport (once each, across servers); how many were sent."""

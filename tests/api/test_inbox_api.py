@@ -317,3 +317,38 @@ def test_a_hold_moves_the_warning_with_the_deadline(
     clock.advance(minutes=6)
     _warn_and_breach(services)
     assert [i["kind"] for i in _items(client, alice.headers)] == ["sla_warning", "assigned"]
+
+
+def test_the_email_digest_is_a_preference_of_off_hourly_or_daily(client: TestClient[Any], org: Org) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    me = _ok(client.get(f"{API}/me", headers=alice.headers))
+    assert me["notify"]["emailDigest"] == "off" and me["notify"]["mentioned"] is True
+    changed = _ok(
+        client.patch(
+            f"{API}/me", json={"notify": {"emailDigest": "daily", "mentioned": False}}, headers=alice.headers
+        )
+    )
+    assert changed["notify"]["emailDigest"] == "daily" and changed["notify"]["mentioned"] is False
+    assert _ok(client.get(f"{API}/me", headers=alice.headers))["notify"]["emailDigest"] == "daily"
+    # Turning a kind on again keeps the digest as it is.
+    kept = _ok(client.patch(f"{API}/me", json={"notify": {"mentioned": True}}, headers=alice.headers))
+    assert kept["notify"]["emailDigest"] == "daily"
+
+    for wrong in (
+        {"emailDigest": "weekly"},
+        {"emailDigest": True},
+        {"emailDigest": None},
+        {"mentioned": "daily"},
+    ):
+        refused = client.patch(f"{API}/me", json={"notify": wrong}, headers=alice.headers)
+        assert refused.status_code == 400, (wrong, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert f"notify.{next(iter(wrong))}" in refused.json()["detail"]
+    assert _ok(client.get(f"{API}/me", headers=alice.headers))["notify"]["emailDigest"] == "daily"
+
+
+def test_the_description_says_which_notify_key_takes_which_values(client: TestClient[Any]) -> None:
+    schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+    notify = schemas["MeUpdate"]["properties"]["notify"]
+    assert notify["properties"] == {"emailDigest": {"enum": ["off", "hourly", "daily"]}}
+    assert notify["additionalProperties"] == {"type": "boolean"}

@@ -12,7 +12,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from tickets.application.feed import FeedEvent
 from tickets.domain.commands import KEEP, RuleChanges, RuleSpec
-from tickets.domain.inbox import NOTIFICATION_KINDS
+from tickets.domain.inbox import DIGEST_FREQUENCIES, NOTIFICATION_KINDS, DigestFrequency
 from tickets.domain.rules import ACTION_TYPES, FIELDS, OPS, TRIGGERS, Action, Condition
 from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
@@ -134,10 +134,24 @@ class UserOut(Response):
     )
 
 
-NotifyKinds = Annotated[
-    dict[str, bool],
+# The API's name of the digest setting inside `notify`, beside the kinds of notification.
+EMAIL_DIGEST = "emailDigest"
+_NOTIFY = (
+    f"Which notifications reach the inbox: {', '.join(NOTIFICATION_KINDS)} (all on by default); and "
+    "emailDigest: whether my unread notifications are mailed to me once an hour or once a day (UTC), or not "
+    "(off, the default)"
+)
+NotifyKinds = Annotated[dict[str, bool | DigestFrequency], Meta(description=_NOTIFY)]
+# A request's: msgspec's JSON schema (the one the description shows for bodies) states exactly which key
+# takes which values; the values are checked by the handler (`_notify_changes`), a wrong one is a 400.
+NotifyChanges = Annotated[
+    dict[str, Any],
     Meta(
-        description=f"Which notifications reach the inbox: {', '.join(NOTIFICATION_KINDS)} (all on by default)"
+        description=_NOTIFY + "; send only what changes",
+        extra_json_schema={
+            "properties": {EMAIL_DIGEST: {"enum": list(DIGEST_FREQUENCIES)}},
+            "additionalProperties": {"type": "boolean"},
+        },
     ),
 ]
 
@@ -149,7 +163,7 @@ class MeOut(Response):
 
 
 class MeUpdate(Request):
-    notify: NotifyKinds
+    notify: NotifyChanges
 
 
 class InboxItemOut(Response):
