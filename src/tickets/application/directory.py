@@ -620,6 +620,14 @@ class DirectoryService:
     def sla_policy(self, actor: Actor, policy_id: UUID) -> SlaPolicy:
         return self.org(actor.org_id).sla_policy(policy_id)
 
+    def _require_policy_editor(self, actor: Actor, *team_ids: UUID | Keep | None) -> None:
+        """An org-wide SLA policy is changed by admins; a team's by its members too (moving a policy
+        between teams needs both)."""
+        if any(team_id is None for team_id in team_ids):
+            actor.require(Role.ADMIN)
+        actor.require(Role.AGENT)
+        self._require_team_member(actor, *team_ids)
+
     def create_sla_policy(
         self,
         actor: Actor,
@@ -628,18 +636,18 @@ class DirectoryService:
         resolution_minutes: int,
         team_id: UUID | None,
     ) -> Saved[SlaPolicy]:
-        actor.require(Role.ADMIN)
+        self._require_policy_editor(actor, team_id)
         policy = SlaPolicy(uuid4(), priority, first_response_minutes, resolution_minutes, team_id)
         return self.change_org(actor, lambda org, now: org.create_sla_policy(policy, actor.user_id, now))
 
     def update_sla_policy(self, actor: Actor, policy_id: UUID, changes: SlaPolicyChanges) -> Saved[SlaPolicy]:
-        actor.require(Role.ADMIN)
+        self._require_policy_editor(actor, self.sla_policy(actor, policy_id).team_id, changes.team_id)
         return self.change_org(
             actor, lambda org, now: org.update_sla_policy(policy_id, changes, actor.user_id, now)
         )
 
     def delete_sla_policy(self, actor: Actor, policy_id: UUID) -> Saved[None]:
-        actor.require(Role.ADMIN)
+        self._require_policy_editor(actor, self.sla_policy(actor, policy_id).team_id)
         return self.change_org(actor, lambda org, now: org.delete_sla_policy(policy_id, actor.user_id, now))
 
     # ------------------------------------------------------------------ canned responses
