@@ -12,13 +12,14 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper
 
 from tickets.domain.errors import ConflictError
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter
 from tickets.domain.snapshots import TypedSnapshot
 from tickets.domain.ticket import Ticket
+from tickets.infrastructure.msgspec_mapper import MsgspecMapper
 from tickets.infrastructure.transcoding import register_domain_transcodings
 
 T = TypeVar("T")
@@ -31,6 +32,10 @@ class TicketsApp(Application[UUID]):
     name = "Tickets"
     snapshotting_intervals = {Ticket: 50, Organization: 50, TicketCounter: 100}
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """New events are stored as plain JSON through msgspec; the previous format is still read."""
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MsgspecMapper)
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
         return CurrentSnapshotStore(
