@@ -18,8 +18,9 @@ from tickets.domain.errors import ConflictError
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter
 from tickets.domain.snapshots import TypedSnapshot
-from tickets.domain.ticket import Ticket
+from tickets.domain.ticket import Message, Ticket
 from tickets.infrastructure.msgspec_mapper import MsgspecMapper
+from tickets.infrastructure.snapshot_parts import PartedSnapshotStore
 from tickets.infrastructure.transcoding import register_domain_transcodings
 
 T = TypeVar("T")
@@ -38,8 +39,11 @@ class TicketsApp(Application[UUID]):
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MsgspecMapper)
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
+        # A ticket's thread is stored apart from its snapshot and read when first used.
         return CurrentSnapshotStore(
-            mapper=self.mapper, recorder=self.factory.aggregate_recorder(purpose="snapshots")
+            mapper=self.mapper,
+            recorder=self.factory.aggregate_recorder(purpose="snapshots"),
+            parts={Ticket: {"messages": dict[str, Message]}},
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -58,7 +62,7 @@ class TicketsApp(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
-class CurrentSnapshotStore(EventStore[UUID]):
+class CurrentSnapshotStore(PartedSnapshotStore):
     """The snapshot store, answering only with snapshots written by today's rules.
 
     A snapshot of another class version (or in the library's plain format, from before typed
