@@ -20,7 +20,7 @@ and times as strings), then converted to the types of today's class.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from types import NoneType
 from typing import Any, ClassVar, NotRequired, TypedDict, cast, get_args, get_origin, get_type_hints
 from uuid import UUID
@@ -78,6 +78,7 @@ class EventCodec:
         fields["class_version"] = NotRequired[int]
         self.state_type: Any = TypedDict(f"Stored{cls.__name__}", fields)  # type: ignore[misc]
         self.decoder = msgspec.json.Decoder(self.state_type)
+        self.id_convertors: dict[type, Callable[[UUID | str], UUID | str]] = {}
 
 
 class MsgspecMapper(Mapper[UUID]):
@@ -152,7 +153,7 @@ class MsgspecMapper(Mapper[UUID]):
     # ------------------------------------------------------------------ reading
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        codec = self.codec(stored_event.topic)
+        codec = self._codecs.get(stored_event.topic) or self.codec(stored_event.topic)
         data = stored_event.state
         try:
             if self.cipher:
@@ -166,7 +167,12 @@ class MsgspecMapper(Mapper[UUID]):
                 f"originator_id '{stored_event.originator_id}' and "
                 f"originator_version {stored_event.originator_version}: {error}"
             ) from error
-        id_convertor = find_id_convertor(codec.cls, cast(Hashable, type(stored_event.originator_id)))
+        id_type = type(stored_event.originator_id)
+        id_convertor = codec.id_convertors.get(id_type)
+        if id_convertor is None:
+            id_convertor = codec.id_convertors[id_type] = find_id_convertor(
+                codec.cls, cast(Hashable, id_type)
+            )
         state["originator_id"] = id_convertor(stored_event.originator_id)
         state["originator_version"] = stored_event.originator_version
         domain_event: Any = object.__new__(codec.cls)
