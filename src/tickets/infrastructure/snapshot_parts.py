@@ -73,28 +73,28 @@ class LazyDict(MutableMapping[K, V]):
 
     def __init__(self, part: StoredPart) -> None:
         self._part = part
-        self._items: dict[K, V] | None = None
-        self._added: dict[K, V] = {}
+        # (the items once read, or None; the keys set before that): one attribute, so that a copy
+        # taken while another thread reads the part sees one state or the other, never half of each.
+        self._state: tuple[dict[K, V] | None, dict[K, V]] = (None, {})
 
     def _loaded(self) -> dict[K, V]:
-        if self._items is None:
-            items: dict[K, V] = dict(self._part.value())
-            items.update(self._added)
-            self._items, self._added = items, {}
-        return self._items
+        items, added = self._state
+        if items is None:
+            items = dict(self._part.value())
+            items.update(added)
+            self._state = (items, {})
+        return items
 
     @property
     def is_loaded(self) -> bool:
-        return self._items is not None
+        return self._state[0] is not None
 
     def __getitem__(self, key: K) -> V:
         return self._loaded()[key]
 
     def __setitem__(self, key: K, value: V) -> None:
-        if self._items is None:
-            self._added[key] = value
-        else:
-            self._items[key] = value
+        items, added = self._state
+        (added if items is None else items)[key] = value
 
     def __delitem__(self, key: K) -> None:
         del self._loaded()[key]
@@ -106,15 +106,14 @@ class LazyDict(MutableMapping[K, V]):
         return len(self._loaded())
 
     def __copy__(self) -> LazyDict[K, V]:
+        items, added = self._state
         clone: LazyDict[K, V] = LazyDict(self._part)
-        clone._items = None if self._items is None else dict(self._items)
-        clone._added = dict(self._added)
+        clone._state = (None if items is None else dict(items), dict(added))
         return clone
 
     def __repr__(self) -> str:
-        return (
-            f"LazyDict({dict(self)!r})" if self.is_loaded else f"LazyDict(<not read>, added={self._added!r})"
-        )
+        items, added = self._state
+        return f"LazyDict({items!r})" if items is not None else f"LazyDict(<not read>, added={added!r})"
 
 
 class PartedSnapshotStore(EventStore[UUID]):
