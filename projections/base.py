@@ -35,27 +35,43 @@ def micros_or_none(value: datetime | None) -> int | None:
 
 
 class Scope(NamedTuple):
-    """Where a live ticket counts: its org, its team, its assignee (the one definition of scopes)."""
+    """Where a live ticket counts: its org, its team, its assignee, its assignee within its team (the
+    one definition of scopes; the last lets a reader's figures leave out private teams' tickets)."""
 
     name: str  # as stored in counter keys
-    column: str | None  # the summary attribute and row column naming the team or assignee; None: the org
+    columns: tuple[str, ...]  # the summary attributes and row columns naming it; (): the org
+
+    def id_of(self, s: TicketSummary) -> str | None:
+        """The ticket's id in this scope ("" for the org), None if it is in none (no team, say)."""
+        values = [getattr(s, column) for column in self.columns]
+        return None if None in values else "/".join(values)
+
+    def narrow(self, scope_id: str) -> tuple[str, list[str]]:
+        """The SQL condition (` AND team_id = ?`...) that keeps a row of this scope id, and its values."""
+        if not self.columns:
+            return "", []
+        return "".join(f" AND {column} = ?" for column in self.columns), scope_id.split("/")
 
 
-SCOPES = ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE = (
-    Scope("org", None),
-    Scope("team", "team_id"),
-    Scope("assignee", "assignee_id"),
+SCOPES = ORG_SCOPE, TEAM_SCOPE, ASSIGNEE_SCOPE, TEAM_ASSIGNEE_SCOPE = (
+    Scope("org", ()),
+    Scope("team", ("team_id",)),
+    Scope("assignee", ("assignee_id",)),
+    Scope("team_assignee", ("team_id", "assignee_id")),
 )
 
 
 def scopes(s: TicketSummary) -> list[tuple[str, str]]:
-    """The (scope, scope id) pairs a live ticket counts in: its org ("" as id), its team, its assignee."""
-    members = [(scope.name, "" if scope.column is None else getattr(s, scope.column)) for scope in SCOPES]
+    """The (scope, scope id) pairs a live ticket counts in: its org ("" as id), its team, its assignee,
+    its (team, assignee) pair."""
+    members = [(scope.name, scope.id_of(s)) for scope in SCOPES]
     return [(name, member) for name, member in members if member is not None]
 
 
 def scope_asked(team_id: str | None, assignee_id: str | None) -> tuple[Scope, str]:
-    """The scope a query narrows to (a team, an assignee, else the whole org) and its id."""
+    """The scope a query narrows to (a team, an assignee, both, else the whole org) and its id."""
+    if team_id is not None and assignee_id is not None:
+        return TEAM_ASSIGNEE_SCOPE, f"{team_id}/{assignee_id}"
     if team_id is not None:
         return TEAM_SCOPE, team_id
     if assignee_id is not None:

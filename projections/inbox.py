@@ -10,7 +10,7 @@ events too, applied here in log order, so a rebuilt inbox is read exactly as it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -19,7 +19,7 @@ from uuid import NAMESPACE_URL, uuid5
 from projections.base import micros
 from projections.portal import EventModel, from_micros, text
 from projections.views import Copy, Cursor
-from tickets.domain.inbox import Inbox
+from tickets.domain.inbox import DIGEST_FREQUENCIES, Inbox, digest_period
 from tickets.domain.organization import Organization
 from tickets.domain.ticket import Ticket
 from tickets.domain.webhook import Webhook
@@ -96,8 +96,9 @@ def _assignee(curs: Cursor, copy: Copy, ticket_id: str) -> str | None:
 def _created(self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.Created, position: int) -> None:
     assignee = str(e.assignee_id) if e.assignee_id else None
     curs.execute(
-        f"INSERT INTO {copy.prefix}_tickets (ticket_id, org_id, number, subject, assignee_id) VALUES (?, ?, ?, ?, ?)",
-        (str(e.originator_id), str(e.org_id), e.ticket_number, text(e.subject), assignee),
+        f"INSERT INTO {copy.prefix}_tickets (ticket_id, org_id, number, subject, assignee_id, team_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (str(e.originator_id), str(e.org_id), e.ticket_number, text(e.subject), assignee, _id(e.team_id)),
     )
     _notify(self, curs, copy, e, position, "assigned", assignee)
 
@@ -108,6 +109,30 @@ def _subject_changed(
     curs.execute(
         f"UPDATE {copy.prefix}_tickets SET subject = ? WHERE ticket_id = ?",
         (text(e.new), str(e.originator_id)),
+    )
+
+
+def _team_changed(self: InboxModel, curs: Cursor, copy: Copy, e: Ticket.TeamChanged, position: int) -> None:
+    curs.execute(
+        f"UPDATE {copy.prefix}_tickets SET team_id = ? WHERE ticket_id = ?",
+        (_id(e.new), str(e.originator_id)),
+    )
+
+
+def _id(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _visible(copy: Copy, hidden_team_ids: Collection[str]) -> tuple[str, list[str]]:
+    """The condition that leaves out items about tickets of `hidden_team_ids` (private teams the
+    reader is not in), and its values: empty when none is hidden."""
+    if not hidden_team_ids:
+        return "", []
+    slots = ", ".join("?" for _ in hidden_team_ids)
+    return (
+        f" AND (ticket_id IS NULL OR ticket_id NOT IN "
+        f"(SELECT ticket_id FROM {copy.prefix}_tickets WHERE team_id IN ({slots})))",
+        sorted(hidden_team_ids),
     )
 
 
@@ -250,6 +275,26 @@ def _preferences(
         )
 
 
+def _digest_chosen(self: InboxModel, curs: Cursor, copy: Copy, e: Inbox.DigestChosen, position: int) -> None:
+    """Who wants a digest, how often, and from where its next one starts (`application/digest.py`)."""
+    member = _member_of(curs, copy, str(e.originator_id))
+    curs.execute(f"DELETE FROM {copy.prefix}_digests WHERE inbox_id = ?", (str(e.originator_id),))
+    if member is not None and e.frequency != "off":
+        curs.execute(
+            f"INSERT INTO {copy.prefix}_digests (inbox_id, member_id, frequency, after_position, period_done) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (str(e.originator_id), member, e.frequency, e.after, e.period_done),
+        )
+
+
+def _digest_done(self: InboxModel, curs: Cursor, copy: Copy, e: Any, position: int) -> None:
+    """A digest queued or skipped: the next starts after it, a period later."""
+    curs.execute(
+        f"UPDATE {copy.prefix}_digests SET period_done = ?, after_position = ? WHERE inbox_id = ?",
+        (e.period, e.up_to, str(e.originator_id)),
+    )
+
+
 class InboxModel(EventModel):
     """Every member's notifications, read or not."""
 
@@ -261,20 +306,26 @@ class InboxModel(EventModel):
         "actor_id TEXT, created_at BIGINT NOT NULL, read INTEGER NOT NULL",
         "admins": "org_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (org_id, member_id)",
         "webhooks": "webhook_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL",
+        # The team: items about a private team's ticket are kept from members outside it when read.
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, number INTEGER NOT NULL, subject TEXT NOT NULL, "
-        "assignee_id TEXT",
+        "assignee_id TEXT, team_id TEXT",
         "inboxes": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
         "dispatches": "dispatch_id TEXT PRIMARY KEY, dispatcher_id TEXT",
         "prefs": "member_id TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (member_id, kind)",
+        # The members who want an e-mail digest (a table of its own: copies made before it get it empty).
+        "digests": "inbox_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, frequency TEXT NOT NULL, "
+        "after_position BIGINT NOT NULL, period_done TEXT",
     }
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
         Ticket.Created: _created,
         Ticket.SubjectChanged: _subject_changed,
+        Ticket.TeamChanged: _team_changed,
         Ticket.Assigned: _assigned,
         Ticket.MessageAdded: _mentioned,
         Ticket.NoteAdded: _mentioned,
         Ticket.ContactMessageAdded: _to_assignee("contact_replied"),
         Ticket.SlaBreached: _to_assignee("sla_breached"),
+        Ticket.SlaWarned: _to_assignee("sla_warning"),
         Ticket.LinkedIssueDone: _to_assignee("issue_done"),
         Ticket.AgentDispatched: _agent_dispatched,
         Ticket.AgentCompleted: _to_dispatcher("agent_completed"),
@@ -287,6 +338,9 @@ class InboxModel(EventModel):
         Inbox.ItemsRead: _items_read,
         Inbox.AllRead: _all_read,
         Inbox.PreferencesChanged: _preferences,
+        Inbox.DigestChosen: _digest_chosen,
+        Inbox.DigestQueued: _digest_done,
+        Inbox.DigestSkipped: _digest_done,
     }
 
     def ddl(self, copy: Copy) -> list[str]:
@@ -305,9 +359,12 @@ class InboxModel(EventModel):
         unread: bool,
         before: int | None,
         limit: int,
+        hidden_team_ids: Collection[str] = (),
     ) -> tuple[list[InboxItem], int | None]:
-        """A member's items, newest first; keyset pages on the position."""
-        where, params = "org_id = ? AND member_id = ?", [org_id, member_id]
+        """A member's items, newest first, but those about `hidden_team_ids`' tickets; keyset pages on
+        the position."""
+        visible, hidden = _visible(copy, hidden_team_ids)
+        where, params = "org_id = ? AND member_id = ?" + visible, [org_id, member_id, *hidden]
         if unread:
             where += " AND read = 0"
         if before is not None:
@@ -318,23 +375,18 @@ class InboxModel(EventModel):
             (*params, limit + 1),
         )
         rows = curs.fetchall()
-        items = [
-            InboxItem(
-                item_id=r["item_id"],
-                position=int(r["position"]),
-                kind=r["kind"],
-                ticket_id=r["ticket_id"],
-                ticket_number=None if r["ticket_number"] is None else int(r["ticket_number"]),
-                subject=r["subject"],
-                actor_id=r["actor_id"],
-                created_at=from_micros(r["created_at"]),
-                read=bool(r["read"]),
-            )
-            for r in rows[:limit]
-        ]
+        items = [_item(r) for r in rows[:limit]]
         return items, (items[-1].position if len(rows) > limit else None)
 
-    def item(self, curs: Cursor, copy: Copy, org_id: str, member_id: str, item: str) -> InboxItem | None:
+    def item(
+        self,
+        curs: Cursor,
+        copy: Copy,
+        org_id: str,
+        member_id: str,
+        item: str,
+        hidden_team_ids: Collection[str] = (),
+    ) -> InboxItem | None:
         curs.execute(
             f"SELECT position FROM {copy.prefix}_items WHERE item_id = ? AND org_id = ? AND member_id = ?",
             (item, org_id, member_id),
@@ -342,16 +394,60 @@ class InboxModel(EventModel):
         row = curs.fetchone()
         if row is None:
             return None
-        found, _ = self.items(curs, copy, org_id, member_id, False, int(row["position"]) + 1, 1)
+        found, _ = self.items(
+            curs, copy, org_id, member_id, False, int(row["position"]) + 1, 1, hidden_team_ids
+        )
         return found[0] if found else None
 
-    def unread_count(self, curs: Cursor, copy: Copy, org_id: str, member_id: str) -> int:
+    def unread_count(
+        self, curs: Cursor, copy: Copy, org_id: str, member_id: str, hidden_team_ids: Collection[str] = ()
+    ) -> int:
+        visible, hidden = _visible(copy, hidden_team_ids)
         curs.execute(
-            f"SELECT COUNT(*) AS n FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0",
-            (org_id, member_id),
+            f"SELECT COUNT(*) AS n FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0{visible}",
+            (org_id, member_id, *hidden),
         )
         row = curs.fetchone()
         return int(row["n"]) if row else 0
+
+    def digests_due(self, curs: Cursor, copy: Copy, now: datetime, limit: int) -> list[str]:
+        """Inboxes whose digest may be due by `now` (a period ended since their last) and that have
+        something unread after their last digest; the `Inbox` aggregate decides."""
+        p = copy.prefix
+        due = [(f, period) for f in DIGEST_FREQUENCIES if (period := digest_period(f, now)) is not None]
+        ended = " OR ".join("(d.frequency = ? AND (d.period_done IS NULL OR d.period_done < ?))" for _ in due)
+        curs.execute(
+            f"SELECT d.inbox_id FROM {p}_digests d WHERE ({ended}) AND EXISTS (SELECT 1 FROM {p}_items i "
+            "WHERE i.member_id = d.member_id AND i.position > d.after_position AND i.read = 0) "
+            "ORDER BY d.inbox_id LIMIT ?",
+            (*(value for pair in due for value in pair), limit),
+        )
+        return [r["inbox_id"] for r in curs.fetchall()]
+
+    def unread_after(
+        self, curs: Cursor, copy: Copy, org_id: str, member_id: str, after: int, limit: int
+    ) -> list[InboxItem]:
+        """A member's unread items after log position `after`, oldest first."""
+        curs.execute(
+            f"SELECT * FROM {copy.prefix}_items WHERE org_id = ? AND member_id = ? AND read = 0 "
+            "AND position > ? ORDER BY position LIMIT ?",
+            (org_id, member_id, after, limit),
+        )
+        return [_item(r) for r in curs.fetchall()]
+
+
+def _item(row: Any) -> InboxItem:
+    return InboxItem(
+        item_id=row["item_id"],
+        position=int(row["position"]),
+        kind=row["kind"],
+        ticket_id=row["ticket_id"],
+        ticket_number=None if row["ticket_number"] is None else int(row["ticket_number"]),
+        subject=row["subject"],
+        actor_id=row["actor_id"],
+        created_at=from_micros(row["created_at"]),
+        read=bool(row["read"]),
+    )
 
 
 INBOX = InboxModel()

@@ -1,6 +1,7 @@
 """The outbox: each mail the email channel is to send, and where its sending stands.
 
-A mail is queued by an event that says so (`Ticket.EmailQueued`, `Contact.SignInRequested`);
+A mail is queued by an event that says so (`Ticket.EmailQueued`, `Contact.SignInRequested`,
+`Inbox.DigestQueued`);
 history written before e-mail existed holds none, so a first catch-up sends nothing old. Its
 sending is recorded by the `OutgoingMail` aggregate (claimed, sent, failed with a retry time),
 whose events move the row here: the sender (`application/mail_sender.py`) asks this model which
@@ -20,6 +21,7 @@ from projections.base import micros
 from projections.portal import EventModel, from_micros
 from projections.views import Copy, Cursor
 from tickets.domain.contact import Contact
+from tickets.domain.inbox import Inbox
 from tickets.domain.mail import OutgoingMail
 from tickets.domain.ticket import Ticket
 
@@ -36,6 +38,9 @@ class QueuedMail:
     message_id: str | None
     queued_at: datetime
     state: str
+    # A digest's: the member's inbox, and its version that queued the digest.
+    inbox_id: str | None = None
+    inbox_version: int | None = None
 
 
 def ticket_mail_key(ticket_id: UUID, version: int) -> str:
@@ -76,6 +81,19 @@ def _sign_in_requested(
     _queue(self, curs, copy, key, "sign_in", e, contact_id=str(e.originator_id))
 
 
+def digest_mail_key(inbox_id: UUID, version: int) -> str:
+    return f"digest:{inbox_id}:{version}"
+
+
+def _digest_queued(self: Outbox, curs: Cursor, copy: Copy, e: Inbox.DigestQueued, position: int) -> None:
+    key = digest_mail_key(e.originator_id, e.originator_version)
+    _queue(self, curs, copy, key, "digest", e)
+    curs.execute(
+        f"INSERT INTO {copy.prefix}_digests (mail_id, inbox_id, inbox_version) VALUES (?, ?, ?)",
+        (str(OutgoingMail.create_id(key)), str(e.originator_id), e.originator_version),
+    )
+
+
 def _moved(
     state: str, due: Callable[[Any], datetime | None]
 ) -> Callable[[Outbox, Cursor, Copy, Any, int], None]:
@@ -102,10 +120,13 @@ class Outbox(EventModel):
     tables: ClassVar[dict[str, str]] = {
         "mail": "mail_id TEXT PRIMARY KEY, key TEXT NOT NULL, kind TEXT NOT NULL, ticket_id TEXT, "
         "contact_id TEXT, message_id TEXT, queued_at BIGINT NOT NULL, due_at BIGINT, state TEXT NOT NULL",
+        # What a digest's mail needs besides (a table of its own: copies made before it get it empty).
+        "digests": "mail_id TEXT PRIMARY KEY, inbox_id TEXT NOT NULL, inbox_version BIGINT NOT NULL",
     }
     handlers: ClassVar[dict[type[Any], Callable[[Any, Cursor, Copy, Any, int], None]]] = {
         Ticket.EmailQueued: _email_queued,
         Contact.SignInRequested: _sign_in_requested,
+        Inbox.DigestQueued: _digest_queued,
         # A claim holds the mail until its lease ends: due again then, if the sender died.
         OutgoingMail.Claimed: _moved("sending", lambda e: e.lease_until),
         OutgoingMail.Reclaimed: _moved("sending", lambda e: e.lease_until),
@@ -123,7 +144,8 @@ class Outbox(EventModel):
     def due(self, curs: Cursor, copy: Copy, now: datetime, limit: int) -> list[QueuedMail]:
         """Mails due by `now` (queued, a retry due, or a claim whose lease ran out), the longest due first."""
         curs.execute(
-            f"SELECT * FROM {copy.prefix}_mail WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
+            f"SELECT m.*, d.inbox_id, d.inbox_version FROM {copy.prefix}_mail m LEFT JOIN {copy.prefix}_digests d "
+            "ON d.mail_id = m.mail_id WHERE m.due_at IS NOT NULL AND m.due_at <= ? ORDER BY m.due_at LIMIT ?",
             (micros(now), limit),
         )
         return [
@@ -136,6 +158,8 @@ class Outbox(EventModel):
                 message_id=r["message_id"],
                 queued_at=from_micros(r["queued_at"]),
                 state=r["state"],
+                inbox_id=r["inbox_id"],
+                inbox_version=None if r["inbox_version"] is None else int(r["inbox_version"]),
             )
             for r in curs.fetchall()
         ]
@@ -148,4 +172,4 @@ class Outbox(EventModel):
 
 OUTBOX = Outbox()
 
-__all__ = ["OUTBOX", "Outbox", "QueuedMail", "sign_in_mail_key", "ticket_mail_key"]
+__all__ = ["OUTBOX", "Outbox", "QueuedMail", "digest_mail_key", "sign_in_mail_key", "ticket_mail_key"]

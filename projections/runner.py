@@ -9,7 +9,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -39,11 +39,12 @@ from projections.ticket_stats import Counts, TicketStats
 from projections.views import View, ViewDatabase, open_view_database
 from tickets.application.agent_dispatcher import AgentDispatcher
 from tickets.application.app import TicketsApp
+from tickets.application.digest import queue_due_digests
 from tickets.application.issues import tell_tickets_of_done_issues
 from tickets.application.mail_sender import MailSender
 from tickets.application.push_back import close_after_window
 from tickets.application.rules import RuleEngine
-from tickets.application.sla_breaches import record_due_breaches
+from tickets.application.sla_breaches import record_due_breaches, record_due_warnings
 from tickets.application.webhook_sender import WebhookSender
 from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.settings import Settings
@@ -397,18 +398,17 @@ class ReadSide:
         assignee_id: str | None = None,
         hidden_team_ids: Iterable[str] = (),
     ) -> Stats:
-        """Counts and SLA breaches of the org, a team or an assignee. The tickets of `hidden_team_ids`
-        (private teams the reader is not in) are left out of the org's figures, by taking those teams'
-        own figures away; a hidden team's figures are all zero. (An assignee's figures are not split
-        by team: they still count the assignee's tickets in hidden teams.)"""
+        """Counts and SLA breaches of the org, a team, an assignee (or an assignee within a team). The
+        tickets of `hidden_team_ids` (private teams the reader is not in) are left out, by taking those
+        teams' own figures (or the assignee's in them) away; a hidden team's figures are all zero."""
         hidden = set(hidden_team_ids)
         if team_id is not None and team_id in hidden:
             return Stats(Counts(0, {}, {}, {}), 0, 0)
         stats = self._stats(org_id, now, team_id, assignee_id)
-        if team_id is not None or assignee_id is not None or not hidden:
+        if team_id is not None:
             return stats
         for hidden_team in sorted(hidden):
-            stats = _minus(stats, self._stats(org_id, now, hidden_team, None))
+            stats = _minus(stats, self._stats(org_id, now, hidden_team, assignee_id))
         return stats
 
     def _stats(self, org_id: str, now: datetime, team_id: str | None, assignee_id: str | None) -> Stats:
@@ -467,22 +467,47 @@ class ReadSide:
             return ISSUES.page(curs, view.copy, org_id, status, assignee_id, before, limit)
 
     def inbox(
-        self, org_id: str, member_id: str, unread: bool, before: int | None, limit: int
+        self,
+        org_id: str,
+        member_id: str,
+        unread: bool,
+        before: int | None,
+        limit: int,
+        hidden_team_ids: Collection[str] = (),
     ) -> tuple[list[InboxItem], int | None]:
-        """A page of a member's notifications, newest first, and the position to continue before."""
+        """A page of a member's notifications, newest first, and the position to continue before; none
+        about the tickets of `hidden_team_ids` (private teams the member is not in)."""
         view = self.serving_view(INBOX.name)
         with self.views.read(view) as curs:
-            return INBOX.items(curs, view.copy, org_id, member_id, unread, before, limit)
+            return INBOX.items(curs, view.copy, org_id, member_id, unread, before, limit, hidden_team_ids)
 
-    def inbox_item(self, org_id: str, member_id: str, item_id: str) -> InboxItem | None:
+    def inbox_item(
+        self, org_id: str, member_id: str, item_id: str, hidden_team_ids: Collection[str] = ()
+    ) -> InboxItem | None:
         view = self.serving_view(INBOX.name)
         with self.views.read(view) as curs:
-            return INBOX.item(curs, view.copy, org_id, member_id, item_id)
+            return INBOX.item(curs, view.copy, org_id, member_id, item_id, hidden_team_ids)
 
-    def inbox_unread(self, org_id: str, member_id: str) -> int:
+    def inbox_unread(self, org_id: str, member_id: str, hidden_team_ids: Collection[str] = ()) -> int:
         view = self.serving_view(INBOX.name)
         with self.views.read(view) as curs:
-            return INBOX.unread_count(curs, view.copy, org_id, member_id)
+            return INBOX.unread_count(curs, view.copy, org_id, member_id, hidden_team_ids)
+
+    def digests_due(self, now: datetime, limit: int) -> list[str]:
+        """Inboxes whose e-mail digest may be due by `now`, with something unread: what the digest policy asks for."""
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.digests_due(curs, view.copy, now, limit)
+
+    def unread_after(
+        self, org_id: str, member_id: str, after: int, limit: int
+    ) -> tuple[list[InboxItem], int]:
+        """A member's unread notifications after log position `after`, oldest first, and the position read at."""
+        view = self.serving_view(INBOX.name)
+        with self.views.read(view) as curs:
+            return INBOX.unread_after(curs, view.copy, org_id, member_id, after, limit), view.position_in(
+                curs
+            )
 
     def done_issue_links(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(issue, ticket) links of done issues whose ticket was not told yet: the issue policy's work."""
@@ -553,6 +578,14 @@ class ReadSide:
             counts = TICKET_LIST.open_counts(curs, view.copy, str(org_id), [str(m) for m in member_ids])
         return {UUID(k): v for k, v in counts.items()}
 
+    def due_sla_warnings(
+        self, now: datetime, percent_of: Callable[[str], int | None], limit: int
+    ) -> list[str]:
+        """Tickets about to breach, not yet warned of: what the warning recorder asks for."""
+        view = self.serving_view(SLA_BREACHES.name)
+        with self.views.read(view) as curs:
+            return SLA_BREACHES.due_warnings(curs, view.copy, now, percent_of, limit)
+
     def unrecorded_breaches(self, now: datetime, limit: int) -> list[str]:
         """Tickets breached by `now` whose breach is not yet recorded: what the breach recorder asks for."""
         view = self.serving_view(SLA_BREACHES.name)
@@ -617,8 +650,6 @@ class Follower:
         if self.webhook_sender is not None and time.monotonic() >= self._next_webhook_round:
             self._next_webhook_round = time.monotonic() + self.webhook_interval
             self.send_webhooks()
-        moved = result.events + customer_side.events
-        return moved + (1 if result.advanced or customer_side.advanced else 0)
         rules = self.run_rules()
         moved = result.events + customer_side.events + rules.events
         return moved + (1 if result.advanced or customer_side.advanced or rules.advanced else 0)
@@ -628,8 +659,11 @@ class Follower:
         tell tickets of their linked issues that are done."""
         read_side = self.read_side
         record_due_breaches(read_side.app, read_side.unrecorded_breaches, read_side.clock())
+        record_due_warnings(read_side.app, read_side.due_sla_warnings, read_side.clock())
         close_after_window(read_side.app, read_side.push_back_over, read_side.clock())
         tell_tickets_of_done_issues(read_side.app, read_side.done_issue_links, read_side.clock())
+        # And each opted-in member's e-mail digest, once its period has ended (the mail sender sends it).
+        queue_due_digests(read_side.app, read_side.digests_due, read_side.unread_after, read_side.clock())
 
     def send_mail(self) -> int:
         """Hand the due mails to the transport (once each, across servers); how many were sent."""

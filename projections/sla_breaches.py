@@ -10,7 +10,7 @@ breach is recorded on the ticket, which the breach recorder looks for. See docs/
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ class SlaBreaches(CounterModel):
     tables = {
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
         "deadline BIGINT, running BOOLEAN NOT NULL, recorded BOOLEAN NOT NULL, decided BOOLEAN NOT NULL, "
-        "state {blob} NOT NULL",
+        "created BIGINT NOT NULL, warned BOOLEAN NOT NULL, state {blob} NOT NULL",
         "buckets": "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, days INTEGER NOT NULL, "
         "bucket BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (org_id, scope, scope_id, days, bucket)",
         "decided": "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, n BIGINT NOT NULL, "
@@ -81,6 +81,8 @@ class SlaBreaches(CounterModel):
             "running": deadline is not None,
             "recorded": deadline is not None and s.breach_recorded_for == deadline,
             "decided": s.sla_breach_decided,
+            "created": micros(s.created_at),
+            "warned": deadline is not None and s.warned_for == deadline,
             "state": state,
         }
 
@@ -103,7 +105,7 @@ class SlaBreaches(CounterModel):
         now_micros = micros(now)
         today = now_micros // DAY
         span = today // SPAN
-        narrow = f" AND {scope.column} = ?" if scope.column else ""
+        narrow, narrow_values = scope.narrow(scope_id)
         counter = scope.name
         if undecided_only:
             narrow += " AND NOT decided"
@@ -120,7 +122,7 @@ class SlaBreaches(CounterModel):
                 *(org_id, counter, scope_id, span),
                 *(org_id, counter, scope_id, span * SPAN, today),
                 org_id,
-                *([scope_id] if scope.column else []),
+                *narrow_values,
                 now_micros,
                 today * DAY,
             ],
@@ -151,3 +153,27 @@ class SlaBreaches(CounterModel):
             (micros(now), limit),
         )
         return [str(r["ticket_id"]) for r in curs.fetchall()]
+
+    def due_warnings(
+        self, curs: Cursor, copy: Copy, now: datetime, percent_of: Callable[[str], int | None], limit: int
+    ) -> list[str]:
+        """Ids of running tickets, not yet warned of nor breached, of which their org's share of the time
+        to the deadline (`percent_of(org_id)`, None: no warnings) has gone by `now`.
+
+        The window here starts at creation; holds start it later on the ticket, which decides.
+        """
+        at = micros(now)
+        waiting = f"running AND NOT recorded AND NOT warned AND deadline > {at}"
+        curs.execute(f"SELECT DISTINCT org_id FROM {copy.prefix}_tickets WHERE {waiting}")
+        due: list[str] = []
+        for org_id in sorted(str(r["org_id"]) for r in curs.fetchall()):
+            percent = percent_of(org_id)
+            if percent is None or len(due) >= limit:
+                continue
+            curs.execute(
+                f"SELECT ticket_id FROM {copy.prefix}_tickets WHERE org_id = ? AND {waiting} "
+                "AND deadline - (deadline - created) * ? / 100 <= ? ORDER BY deadline LIMIT ?",
+                (org_id, 100 - percent, at, limit - len(due)),
+            )
+            due += [str(r["ticket_id"]) for r in curs.fetchall()]
+        return due

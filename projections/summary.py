@@ -65,6 +65,7 @@ class TicketSummary(msgspec.Struct, kw_only=True):
     first_response_missed: bool = False
     resolution_missed: bool = False
     breach_recorded_for: datetime | None = None
+    warned_for: datetime | None = None  # the deadline an about-to-breach warning was recorded for
     created_at: datetime
     updated_at: datetime
     version: int
@@ -103,7 +104,7 @@ class TicketSummary(msgspec.Struct, kw_only=True):
 # The version of the fold: bump it when `evolve` or the read models' rows change meaning. Copies
 # carry it in their names, so a server of another version builds its own copies from the log
 # instead of serving rows folded by other rules.
-FOLD_VERSION = 2
+FOLD_VERSION = 3
 
 SUMMARY_ENCODER = msgspec.msgpack.Encoder()
 SUMMARY_DECODER = msgspec.msgpack.Decoder(TicketSummary)
@@ -209,6 +210,7 @@ HANDLERS: dict[type[Any], Handler] = {
     Ticket.SlaDeadlineSet: _set(sla=lambda e, s: s.sla.with_due_times(_due_times(e), e.timestamp)),
     Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
     Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),
+    Ticket.SlaWarned: _set(warned_for=lambda e, s: e.deadline),
     Ticket.FollowUpCreated: _set(),
     Ticket.IssueLinked: _set(),
     Ticket.LinkedIssueDone: _set(),

@@ -8,8 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from tickets.bootstrap import build_services
+from litestar.testing import TestClient
+
+from tests.api.test_rules_api import make_rule, new_ticket, ticket
+from tests.conftest import Org
+from tickets.bootstrap import Services, build_services, follower_of
 from tickets.domain.commands import NewTicket
 from tickets.infrastructure.settings import MailSettings, Settings
 
@@ -42,3 +47,18 @@ def test_an_external_worker_sends_the_mail_the_servers_do_not(tmp_path: Path) ->
         worker.wait(timeout=30)
     [sent] = list(mail_dir.glob("*.eml"))
     assert b"We are on it" in sent.read_bytes()
+
+
+def test_a_followers_round_runs_the_trigger_rules(
+    client: TestClient[Any], services: Services, org: Org
+) -> None:
+    # The follower a worker (or the elected server) runs, with the rules on, one round at a time.
+    services.run_rules = True
+    follower = follower_of(services)
+    make_rule(client, org)  # ticket.created -> priority urgent
+    created = new_ticket(client, org)
+    for _ in range(20):  # bounded rounds (a round may find a batch held by the test server's follower)
+        follower.run_once()
+        if ticket(client, org, created["id"])["priority"] == "urgent":
+            return
+    raise AssertionError("the follower's rounds never ran the rule")

@@ -15,6 +15,7 @@ from tests.conftest import Org, settle
 from tests.live_server import serving
 from tickets.api.app import create_app
 from tickets.bootstrap import Services
+from tickets.infrastructure.clock import ManualClock
 
 API = "/api/v1"
 
@@ -233,3 +234,121 @@ def test_a_read_position_header_is_a_whole_number_not_null(client: TestClient[An
         assert client.get(f"{API}{path}", headers={**h, "X-Min-Position": "null"}).status_code == 400
         assert client.get(f"{API}{path}", headers={**h, "X-Min-Position": "-3"}).status_code == 400
         assert client.get(f"{API}{path}", headers={**h, "X-Min-Position": "0"}).status_code == 200
+
+
+def _warn_and_breach(services: Services) -> None:
+    """What the deployed follower's time-driven round does (the fixture leaves it to the test)."""
+    settle(services)
+    assert services.read_side is not None
+    Follower(services.read_side).run_policies()
+    settle(services)
+
+
+def test_an_sla_about_to_breach_warns_the_assignee_once_at_the_orgs_share(
+    client: TestClient[Any], org: Org, services: Services, clock: ManualClock
+) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    h = org.admin.headers
+    policy = {"priority": "urgent", "firstResponseMinutes": 100, "resolutionMinutes": 1000}
+    _ok(client.post(f"{API}/sla-policies", json=policy, headers=h), 201)
+    assert _ok(client.get(f"{API}/org", headers=h))["slaWarningPercent"] == 80
+    body = {"subject": "Down", "priority": "urgent", "assigneeId": alice.user_id}
+    ticket = _ok(client.post(f"{API}/tickets", json=body, headers=h), 201)
+    kinds = lambda: [i["kind"] for i in _items(client, alice.headers)]  # noqa: E731
+
+    clock.advance(minutes=79)  # 79% of the first-response target: not yet
+    _warn_and_breach(services)
+    assert kinds() == ["assigned"]
+    clock.advance(minutes=2)  # 81%: warned, once, however often the policy runs
+    _warn_and_breach(services)
+    _warn_and_breach(services)
+    assert kinds() == ["sla_warning", "assigned"]
+    newest = _items(client, alice.headers)[0]
+    assert newest["summary"] == "SLA deadline approaching on #1 Down"
+    timeline = _ok(client.get(f"{API}/tickets/{ticket['id']}/activities", headers=h))["items"]
+    assert [a["summary"] for a in timeline if a["type"] == "sla_warning"] == [
+        "SLA deadline approaching (80% of the time gone; due 2026-01-05T10:40:00Z)"
+    ]
+    clock.advance(minutes=20)  # past the deadline: the breach, not another warning
+    _warn_and_breach(services)
+    assert kinds() == ["sla_breached", "sla_warning", "assigned"]
+
+    # A 50% share: the next deadline (resolution, 1000 min) warns at 500 min; null turns warnings off.
+    reply = {"content": "On it"}
+    _ok(client.post(f"{API}/tickets/{ticket['id']}/messages", json=reply, headers=alice.headers), 201)
+    _ok(client.patch(f"{API}/org", json={"slaWarningPercent": 50}, headers=h))
+    clock.advance(minutes=500 - 101 - 2)
+    _warn_and_breach(services)
+    assert kinds()[0] == "sla_breached"
+    clock.advance(minutes=3)
+    _warn_and_breach(services)
+    assert kinds()[0] == "sla_warning"
+    second = _ok(client.post(f"{API}/tickets", json=body, headers=h), 201)
+    assert (
+        _ok(client.patch(f"{API}/org", json={"slaWarningPercent": None}, headers=h))["slaWarningPercent"]
+        is None
+    )
+    clock.advance(minutes=99)
+    _warn_and_breach(services)
+    about_second = [i for i in _items(client, alice.headers) if i["ticketId"] == second["id"]]
+    assert [i["kind"] for i in about_second] == ["assigned"]
+    for bad in (0, 100, "80", 12.5):
+        answer = client.patch(f"{API}/org", json={"slaWarningPercent": bad}, headers=h)
+        assert answer.status_code == 400, (bad, answer.text)
+
+
+def test_a_hold_moves_the_warning_with_the_deadline(
+    client: TestClient[Any], org: Org, services: Services, clock: ManualClock
+) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    h = org.admin.headers
+    policy = {"priority": "urgent", "firstResponseMinutes": 100, "resolutionMinutes": 1000}
+    _ok(client.post(f"{API}/sla-policies", json=policy, headers=h), 201)
+    body = {"subject": "Held", "priority": "urgent", "assigneeId": alice.user_id}
+    ticket = _ok(client.post(f"{API}/tickets", json=body, headers=h), 201)
+    clock.advance(minutes=10)
+    _ok(client.patch(f"{API}/tickets/{ticket['id']}", json={"status": "on_hold"}, headers=h))
+    clock.advance(minutes=60)
+    _warn_and_breach(services)  # on hold, the clock is paused: no warning
+    _ok(client.patch(f"{API}/tickets/{ticket['id']}", json={"status": "open"}, headers=h))
+    clock.advance(minutes=65)  # 75 of 100 running minutes: not yet, though 135 since creation
+    _warn_and_breach(services)
+    assert [i["kind"] for i in _items(client, alice.headers)] == ["assigned"]
+    clock.advance(minutes=6)
+    _warn_and_breach(services)
+    assert [i["kind"] for i in _items(client, alice.headers)] == ["sla_warning", "assigned"]
+
+
+def test_the_email_digest_is_a_preference_of_off_hourly_or_daily(client: TestClient[Any], org: Org) -> None:
+    alice = org.add_member("agent", email="alice@acme.test", name="Alice")
+    me = _ok(client.get(f"{API}/me", headers=alice.headers))
+    assert me["notify"]["emailDigest"] == "off" and me["notify"]["mentioned"] is True
+    changed = _ok(
+        client.patch(
+            f"{API}/me", json={"notify": {"emailDigest": "daily", "mentioned": False}}, headers=alice.headers
+        )
+    )
+    assert changed["notify"]["emailDigest"] == "daily" and changed["notify"]["mentioned"] is False
+    assert _ok(client.get(f"{API}/me", headers=alice.headers))["notify"]["emailDigest"] == "daily"
+    # Turning a kind on again keeps the digest as it is.
+    kept = _ok(client.patch(f"{API}/me", json={"notify": {"mentioned": True}}, headers=alice.headers))
+    assert kept["notify"]["emailDigest"] == "daily"
+
+    for wrong in (
+        {"emailDigest": "weekly"},
+        {"emailDigest": True},
+        {"emailDigest": None},
+        {"mentioned": "daily"},
+    ):
+        refused = client.patch(f"{API}/me", json={"notify": wrong}, headers=alice.headers)
+        assert refused.status_code == 400, (wrong, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert f"notify.{next(iter(wrong))}" in refused.json()["detail"]
+    assert _ok(client.get(f"{API}/me", headers=alice.headers))["notify"]["emailDigest"] == "daily"
+
+
+def test_the_description_says_which_notify_key_takes_which_values(client: TestClient[Any]) -> None:
+    schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+    notify = schemas["MeUpdate"]["properties"]["notify"]
+    assert notify["properties"] == {"emailDigest": {"enum": ["off", "hourly", "daily"]}}
+    assert notify["additionalProperties"] == {"type": "boolean"}

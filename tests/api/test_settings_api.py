@@ -151,6 +151,25 @@ def test_what_is_scoped_to_a_team_is_changed_by_its_members_and_admins(client: A
         client.post("/api/v1/ticket-tags", json={"name": "general"}, headers=outsider.headers).status_code
         == 201
     )
+    # SLA policies: a team's by its members (and admins); an org-wide one, or moving one out of a
+    # team to the whole org, by admins only.
+    policy = {"priority": "high", "firstResponseMinutes": 30, "resolutionMinutes": 240, "teamId": team["id"]}
+    refused = client.post("/api/v1/sla-policies", json=policy, headers=outsider.headers)
+    assert refused.status_code == 403 and "Billing" in refused.json()["detail"]
+    made = client.post("/api/v1/sla-policies", json=policy, headers=member.headers)
+    assert made.status_code == 201, made.text
+    policy_url = f"/api/v1/sla-policies/{made.json()['id']}"
+    assert (
+        client.patch(policy_url, json={"resolutionMinutes": 120}, headers=outsider.headers).status_code == 403
+    )
+    assert (
+        client.patch(policy_url, json={"resolutionMinutes": 120}, headers=member.headers).status_code == 200
+    )
+    assert client.patch(policy_url, json={"teamId": None}, headers=member.headers).status_code == 403
+    org_wide = {**policy, "teamId": None}
+    assert client.post("/api/v1/sla-policies", json=org_wide, headers=member.headers).status_code == 403
+    assert client.delete(policy_url, headers=outsider.headers).status_code == 403
+    assert client.delete(policy_url, headers=member.headers).status_code == 204
 
 
 def test_an_assignee_outside_the_tickets_team_is_allowed_and_shown(client: Any, org: Any) -> None:

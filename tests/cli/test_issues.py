@@ -36,6 +36,12 @@ def test_the_inbox_lists_and_marks_read(pfai: Pfai) -> None:
     assert ok(pfai("inbox", "--read-all")) == "Marked every notification read.\n"
 
 
+def test_the_inbox_chooses_an_email_digest(pfai: Pfai) -> None:
+    assert ok(pfai("inbox", "--digest", "daily")) == "E-mail digest: daily.\n"
+    assert ok_json(pfai("whoami", "-o", "json"))["notify"]["emailDigest"] == "daily"
+    assert pfai("inbox", "--digest", "weekly").exit_code == 2
+
+
 def test_a_teams_queue_is_its_unassigned_tickets(pfai: Pfai) -> None:
     ok(pfai("api", "POST", "/api/v1/teams", "-d", '{"name": "Support"}'))
     ok(pfai("ticket", "create", "--subject", "In the queue", "--team", "Support"))

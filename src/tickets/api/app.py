@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -28,7 +30,8 @@ from tickets.api.openapi import docs_assets_router, openapi_config
 from tickets.api.problems import EXCEPTION_HANDLERS
 from tickets.api.query import CheckQueryParameters
 from tickets.api.requests import ApiRequest
-from tickets.bootstrap import Services, follower_of
+from tickets.bootstrap import Services, build_services, follower_of
+from tickets.infrastructure.leadership import Job, Leadership
 
 API_CONTROLLERS = [
     TicketListController,
@@ -59,15 +62,16 @@ def health(services: NamedDependency[Services]) -> schemas.Health:
     return schemas.Health(status="ok", store=services.store, head_position=services.app.head_position())
 
 
-def create_app(services: Services) -> Litestar:
-    """A Litestar app over the given services."""
+def create_app(services: Services, elect_follower: bool = False) -> Litestar:
+    """A Litestar app over the given services.
 
-    follower = (
-        follower_of(services) if services.read_side is not None and services.embedded_projections else None
-    )
+    It runs the read side's follower (and with it every policy) itself, unless
+    TICKETS_PROJECTIONS=external; with `elect_follower` on PostgreSQL, only while it leads the
+    deployment's processes (`pfai serve`: one follower however many workers and servers).
+    """
+    follower = embedded_follower(services, elect_follower)
 
     def on_startup() -> None:
-        # Embedded default: the server keeps its read models at the head of the log itself.
         if follower is not None:
             follower.start()
 
@@ -99,6 +103,25 @@ def create_app(services: Services) -> Litestar:
         if isinstance(route, HTTPRoute)
     }
     return app
+
+
+def embedded_follower(services: Services, elect: bool) -> Job | None:
+    """What keeps this server's read models and policies going: nothing when workers run them
+    (TICKETS_PROJECTIONS=external), a follower of its own, or, elected on PostgreSQL, a candidacy
+    that runs a follower while this process leads."""
+    if services.read_side is None or not services.embedded_projections:
+        return None
+    if elect and services.store == "postgresql":
+        # uvicorn's logger, so the line shows among the server's own.
+        announce = logging.getLogger("uvicorn.error").info
+        return Leadership(services.app.env, "follower", lambda: follower_of(services), announce=announce)
+    return follower_of(services)
+
+
+def serve_app() -> Litestar:
+    """The app of one `pfai serve` worker process (uvicorn's factory): the services over
+    TICKETS_DATABASE_URL, the follower elected."""
+    return create_app(build_services(), elect_follower=True)
 
 
 # What a multipart upload adds to its files: boundaries and each part's headers (a long file name).

@@ -16,8 +16,10 @@ from projections.issues import IssueRow
 from projections.portal import PortalMessage, PortalTicket
 from projections.summary import TicketSummary
 from tickets.api import schemas
+from tickets.application.inbox import Preferences
 from tickets.application.rules import DryRun
 from tickets.domain.contact import Contact
+from tickets.domain.inbox import DigestFrequency, notification_summary
 from tickets.domain.issue import Issue
 from tickets.domain.organization import CannedResponse, Member, Organization, SlaPolicy, Tag, Team
 from tickets.domain.rules import Action, Condition, Rule
@@ -64,6 +66,7 @@ def org(organization: Organization, mail_domain: str) -> schemas.OrgOut:
         auto_close_after_days=organization.auto_close_after_days,
         acknowledge_new_tickets=organization.acknowledge_new_tickets,
         mail_address=f"{organization.slug}@{mail_domain}",
+        sla_warning_percent=organization.sla_warning_percent,
     )
 
 
@@ -405,27 +408,19 @@ def issue_list_item(row: IssueRow) -> schemas.IssueListItem:
     )
 
 
-_INBOX_SUMMARIES = {
-    "assigned": "{actor} assigned you",
-    "mentioned": "{actor} mentioned you on",
-    "contact_replied": "the contact replied on",
-    "sla_breached": "SLA breached on",
-    "issue_done": "a linked issue is done on",
-    "agent_completed": "{actor} finished on",
-    "agent_failed": "{actor} failed on",
-    "webhook_disabled": "webhook disabled:",
-}
+def notify(preferences: Preferences) -> dict[str, bool | DigestFrequency]:
+    """The member's `notify`: each kind on or off, and `emailDigest`."""
+    return {**preferences.notify, schemas.EMAIL_DIGEST: preferences.email_digest}
 
 
 def inbox_item(item: InboxItem, organization: Organization) -> schemas.InboxItemOut:
     """A notification, with a one-line summary naming who did it (a member by @handle)."""
     actor = _name(Ref("member", UUID(item.actor_id)), organization) if item.actor_id else "a rule"
-    text = _INBOX_SUMMARIES[item.kind].format(actor=actor)
     about = f"#{item.ticket_number} {item.subject}" if item.ticket_number is not None else item.subject
     return schemas.InboxItemOut(
         id=item.item_id,
         kind=item.kind,
-        summary=f"{text} {about}",
+        summary=notification_summary(item.kind, actor, about),
         ticket_id=UUID(item.ticket_id) if item.ticket_id else None,
         ticket_number=item.ticket_number,
         subject=item.subject,

@@ -12,6 +12,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from tickets.application.feed import FeedEvent
 from tickets.domain.commands import KEEP, RuleChanges, RuleSpec
+from tickets.domain.inbox import DIGEST_FREQUENCIES, NOTIFICATION_KINDS, DigestFrequency
 from tickets.domain.rules import ACTION_TYPES, FIELDS, OPS, TRIGGERS, Action, Condition
 from tickets.domain.values import Category, IssueStatus, Priority, Role, Source, Status
 
@@ -95,10 +96,18 @@ class OrgOut(Response):
         bool, Meta(description="Whether a new ticket that came by e-mail or the portal gets a receipt e-mail")
     ]
     mail_address: Annotated[str, Meta(description="The org's own receiving address: `<slug>@<mail domain>`")]
+    sla_warning_percent: Annotated[
+        int | None,
+        Meta(
+            description="Assignees are warned (inbox `sla_warning`) when this share of a ticket's SLA target "
+            "has gone (default 80); null: no warnings"
+        ),
+    ]
 
 
 class OrgUpdate(Request):
     auto_close_after_days: Annotated[int, Meta(ge=1, le=365)] | UnsetType = UNSET
+    sla_warning_percent: Annotated[int, Meta(ge=1, le=99)] | UnsetType | None = UNSET
     acknowledge_new_tickets: bool | UnsetType = UNSET
 
 
@@ -125,11 +134,24 @@ class UserOut(Response):
     )
 
 
-NotifyKinds = Annotated[
-    dict[str, bool],
+# The API's name of the digest setting inside `notify`, beside the kinds of notification.
+EMAIL_DIGEST = "emailDigest"
+_NOTIFY = (
+    f"Which notifications reach the inbox: {', '.join(NOTIFICATION_KINDS)} (all on by default); and "
+    "emailDigest: whether my unread notifications are mailed to me once an hour or once a day (UTC), or not "
+    "(off, the default)"
+)
+NotifyKinds = Annotated[dict[str, bool | DigestFrequency], Meta(description=_NOTIFY)]
+# A request's: msgspec's JSON schema (the one the description shows for bodies) states exactly which key
+# takes which values; the values are checked by the handler (`_notify_changes`), a wrong one is a 400.
+NotifyChanges = Annotated[
+    dict[str, Any],
     Meta(
-        description="Which notifications reach the inbox: assigned, mentioned, contact_replied, sla_breached, "
-        "issue_done (all on by default)"
+        description=_NOTIFY + "; send only what changes",
+        extra_json_schema={
+            "properties": {EMAIL_DIGEST: {"enum": list(DIGEST_FREQUENCIES)}},
+            "additionalProperties": {"type": "boolean"},
+        },
     ),
 ]
 
@@ -141,17 +163,14 @@ class MeOut(Response):
 
 
 class MeUpdate(Request):
-    notify: NotifyKinds
+    notify: NotifyChanges
 
 
 class InboxItemOut(Response):
     id: str
     kind: Annotated[
         str,
-        Meta(
-            description="assigned, mentioned, contact_replied, sla_breached, issue_done, agent_completed, "
-            "agent_failed, webhook_disabled (admins)"
-        ),
+        Meta(description=", ".join(NOTIFICATION_KINDS) + " (webhook_disabled: admins)"),
     ]
     summary: Annotated[str, Meta(description='In words, e.g. "@alice mentioned you on #42 Printer on fire"')]
     ticket_id: Annotated[UUID | None, Meta(description="null for an org's notice (a webhook disabled)")]

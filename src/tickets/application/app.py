@@ -10,10 +10,12 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Recording
+from eventsourcing.utils import EnvType, strtobool
 
+from tickets.application.batching import BatchingRepository
 from tickets.domain.errors import ConflictError
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter
@@ -34,6 +36,10 @@ class TicketsApp(Application[UUID]):
     snapshotting_intervals = {Ticket: 50, Organization: 50, TicketCounter: 100}
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
 
+    def __init__(self, env: EnvType | None = None) -> None:
+        self._saved_listeners: list[Callable[[list[Recording[UUID]]], None]] = []
+        super().__init__(env)
+
     def construct_mapper(self) -> Mapper[UUID]:
         """New events are stored as plain JSON through msgspec; the previous format is still read."""
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MsgspecMapper)
@@ -45,6 +51,32 @@ class TicketsApp(Application[UUID]):
             recorder=self.factory.aggregate_recorder(purpose="snapshots"),
             parts={Ticket: {"messages": dict[str, Message]}},
         )
+
+    def construct_repository(self) -> Repository[UUID]:
+        # The library's repository and settings, with batches of commands sharing loaded aggregates.
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return BatchingRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+
+    def on_saved(self, listener: Callable[[list[Recording[UUID]]], None]) -> None:
+        """Call `listener` with the recordings of every save of this application, after its commit
+        (for in-process caches of aggregates; other processes' saves are not seen)."""
+        self._saved_listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        for listener in self._saved_listeners:
+            listener(recordings)
+
+    @property
+    def batching_repository(self) -> BatchingRepository:
+        """The repository, typed as what `construct_repository` made (for the group committer)."""
+        return cast("BatchingRepository", self.repository)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

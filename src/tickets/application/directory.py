@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
@@ -86,12 +88,85 @@ def canned_response_order(canned: CannedResponse) -> tuple[str, ...]:
     return (canned.title.lower(), str(canned.id))
 
 
+# How long another process's revocation (or change of a member) may go unseen by a cached token.
+AUTH_CACHE_SECONDS = 2
+AUTH_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class _Authenticated:
+    """A token's member as authenticated at `checked_at`, valid until `expires_at` (if it expires)."""
+
+    actor: Actor
+    token_id: UUID
+    expires_at: datetime | None
+    checked_at: datetime
+
+
+class AuthCache:
+    """Tokens authenticated recently, by the token's hash, so a request need not load its token and org.
+
+    An entry is dropped as soon as this process saves an event of its token (revoked) or of its org
+    (a member removed, or their role changed); it expires at the token's own expiry; and it is
+    checked against the store again after `AUTH_CACHE_SECONDS`, the longest another process's
+    revocation goes unseen here.
+    """
+
+    def __init__(self, app: TicketsApp, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Authenticated] = OrderedDict()
+        # Bumped by every invalidation: an entry loaded before one is not kept (it may be stale).
+        self.generation = 0
+        app.on_saved(self._saved)
+
+    def get(self, token_hash: str) -> Actor | None:
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        fresh = entry.checked_at <= now < entry.checked_at + timedelta(seconds=AUTH_CACHE_SECONDS)
+        if not fresh or (entry.expires_at is not None and now >= entry.expires_at):
+            return None
+        return entry.actor
+
+    def put(self, token_hash: str, entry: _Authenticated, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._entries[token_hash] = entry
+            self._entries.move_to_end(token_hash)
+            if len(self._entries) > AUTH_CACHE_SIZE:
+                self._entries.popitem(last=False)
+
+    def _saved(self, recordings: list[Recording[UUID]]) -> None:
+        changed = {
+            r.domain_event.originator_id
+            for r in recordings
+            if isinstance(r.domain_event, ApiToken.Event | Organization.Event)
+        }
+        if not changed:  # most saves: tickets and the rest
+            return
+        with self._lock:
+            # A token or org being loaded right now for a new entry may be older than this save.
+            self.generation += 1
+            stale = [
+                token_hash
+                for token_hash, entry in self._entries.items()
+                if entry.token_id in changed or entry.actor.org_id in changed
+            ]
+            for token_hash in stale:
+                del self._entries[token_hash]
+
+
 class DirectoryService:
     """Commands and queries on an org's settings and members."""
 
     def __init__(self, app: TicketsApp, clock: Clock = system_clock) -> None:
         self.app = app
         self.clock = clock
+        self.auth_cache = AuthCache(app, clock)
 
     # ------------------------------------------------------------------ orgs, members, tokens
 
@@ -152,25 +227,33 @@ class DirectoryService:
         """The member a bearer token belongs to (with the ticket it is scoped to, if any), or None.
 
         An expired or revoked token is None; so is an agent's token that is not scoped to a
-        ticket (agents never act org-wide).
+        ticket (agents never act org-wide). Answered from `auth_cache` when it can.
         """
+        token_hash = hash_token(token)
+        cached = self.auth_cache.get(token_hash)
+        if cached is not None:
+            return cached
+        generation = self.auth_cache.generation
+        now = self.clock()
         try:
-            issued: ApiToken = self.app.repository.get(ApiToken.id_for(token))
+            issued: ApiToken = self.app.repository.get(ApiToken.create_id(token_hash))
         except AggregateNotFoundError:
             return None
-        if not issued.usable_at(self.clock()):
+        if not issued.usable_at(now):
             return None
         org = self.org(issued.org_id)
         member = org.members.get(str(issued.user_id))
         if member is None or (member.is_agent and issued.ticket_id is None):
             return None
-        return Actor(
+        actor = Actor(
             user_id=member.id,
             org_id=org.id,
             role=member.role,
             ticket_id=issued.ticket_id,
             scopes=tuple(issued.scopes),
         )
+        self.auth_cache.put(token_hash, _Authenticated(actor, issued.id, issued.expires_at, now), generation)
+        return actor
 
     def scoped_token(self, org_id: UUID, email: str, scopes: list[str], expires_at: datetime | None) -> str:
         """A new token of the member with this e-mail that opens only `scopes` (an integration's: the
@@ -266,9 +349,14 @@ class DirectoryService:
         )
 
     def update_org_settings(
-        self, actor: Actor, auto_close_after_days: int | None, acknowledge_new_tickets: bool | None = None
+        self,
+        actor: Actor,
+        auto_close_after_days: int | None,
+        acknowledge_new_tickets: bool | None = None,
+        sla_warning_percent: int | Keep | None = KEEP,
     ) -> Saved[Organization]:
-        """Change the org's own settings (admins); a setting not given (None) stays."""
+        """Change the org's own settings (admins); a setting not given (None, or KEEP where None means
+        "off") stays."""
         actor.require(Role.ADMIN)
 
         def change(org: Organization, now: datetime) -> Organization:
@@ -276,6 +364,8 @@ class DirectoryService:
                 org.set_auto_close_after_days(auto_close_after_days, actor.user_id, now)
             if acknowledge_new_tickets is not None:
                 org.set_acknowledge_new_tickets(acknowledge_new_tickets, actor.user_id, now)
+            if not isinstance(sla_warning_percent, Keep):
+                org.set_sla_warning_percent(sla_warning_percent, actor.user_id, now)
             return org
 
         return self.change_org(actor, change)
@@ -530,6 +620,14 @@ class DirectoryService:
     def sla_policy(self, actor: Actor, policy_id: UUID) -> SlaPolicy:
         return self.org(actor.org_id).sla_policy(policy_id)
 
+    def _require_policy_editor(self, actor: Actor, *team_ids: UUID | Keep | None) -> None:
+        """An org-wide SLA policy is changed by admins; a team's by its members too (moving a policy
+        between teams needs both)."""
+        if any(team_id is None for team_id in team_ids):
+            actor.require(Role.ADMIN)
+        actor.require(Role.AGENT)
+        self._require_team_member(actor, *team_ids)
+
     def create_sla_policy(
         self,
         actor: Actor,
@@ -538,18 +636,18 @@ class DirectoryService:
         resolution_minutes: int,
         team_id: UUID | None,
     ) -> Saved[SlaPolicy]:
-        actor.require(Role.ADMIN)
+        self._require_policy_editor(actor, team_id)
         policy = SlaPolicy(uuid4(), priority, first_response_minutes, resolution_minutes, team_id)
         return self.change_org(actor, lambda org, now: org.create_sla_policy(policy, actor.user_id, now))
 
     def update_sla_policy(self, actor: Actor, policy_id: UUID, changes: SlaPolicyChanges) -> Saved[SlaPolicy]:
-        actor.require(Role.ADMIN)
+        self._require_policy_editor(actor, self.sla_policy(actor, policy_id).team_id, changes.team_id)
         return self.change_org(
             actor, lambda org, now: org.update_sla_policy(policy_id, changes, actor.user_id, now)
         )
 
     def delete_sla_policy(self, actor: Actor, policy_id: UUID) -> Saved[None]:
-        actor.require(Role.ADMIN)
+        self._require_policy_editor(actor, self.sla_policy(actor, policy_id).team_id)
         return self.change_org(actor, lambda org, now: org.delete_sla_policy(policy_id, actor.user_id, now))
 
     # ------------------------------------------------------------------ canned responses

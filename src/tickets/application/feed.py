@@ -126,6 +126,11 @@ class SlaBreachedData(_Data):
     deadline: datetime
 
 
+class SlaWarningData(_Data):
+    deadline: datetime
+    percent: int
+
+
 class NoData(_Data):
     pass
 
@@ -247,6 +252,10 @@ class TicketSlaBreachedEvent(FeedEnvelope, tag="ticket.sla_breached"):
     data: SlaBreachedData
 
 
+class TicketSlaWarningEvent(FeedEnvelope, tag="ticket.sla_warning"):
+    data: SlaWarningData
+
+
 class TicketDeletedEvent(FeedEnvelope, tag="ticket.deleted"):
     data: NoData
 
@@ -306,6 +315,7 @@ FeedEvent = (
     | TicketTagRemovedEvent
     | TicketAttachmentAddedEvent
     | TicketSlaBreachedEvent
+    | TicketSlaWarningEvent
     | TicketDeletedEvent
     | TicketFollowUpCreatedEvent
     | TicketEmailSentEvent
@@ -416,6 +426,9 @@ FEED_TYPES: dict[type[Ticket.Event], FeedType] = {
         ),
     ),
     Ticket.SlaBreached: FeedType(TicketSlaBreachedEvent, lambda e: SlaBreachedData(deadline=e.deadline)),
+    Ticket.SlaWarned: FeedType(
+        TicketSlaWarningEvent, lambda e: SlaWarningData(deadline=e.deadline, percent=e.percent)
+    ),
     Ticket.Deleted: FeedType(TicketDeletedEvent, lambda e: NoData()),
     Ticket.FollowUpCreated: FeedType(
         TicketFollowUpCreatedEvent, lambda e: FollowUpData(follow_up_id=e.follow_up_id)

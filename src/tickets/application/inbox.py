@@ -1,14 +1,23 @@
-"""A member's inbox: marking notifications read, and choosing which kinds to get."""
+"""A member's inbox: marking notifications read, choosing which kinds to get and an e-mail digest."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from eventsourcing.application import AggregateNotFoundError
 
 from tickets.application.actors import Actor
 from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
 from tickets.domain.errors import InvalidValueError
-from tickets.domain.inbox import NOTIFICATION_KINDS, Inbox
+from tickets.domain.inbox import DIGEST_FREQUENCIES, NOTIFICATION_KINDS, DigestFrequency, Inbox
 from tickets.infrastructure.clock import Clock, system_clock
+
+
+class Preferences(NamedTuple):
+    """Which kinds of notification reach the inbox, and how often unread ones are mailed."""
+
+    notify: dict[str, bool]
+    email_digest: DigestFrequency
 
 
 class InboxService:
@@ -23,9 +32,9 @@ class InboxService:
             inbox = Inbox(org_id=actor.org_id, user_id=actor.user_id, timestamp=self.clock())
         return inbox
 
-    def notify(self, actor: Actor) -> dict[str, bool]:
-        """Which kinds of notification the member gets."""
-        return dict(self._inbox(actor).notify)
+    def preferences(self, actor: Actor) -> Preferences:
+        inbox = self._inbox(actor)
+        return Preferences(dict(inbox.notify), inbox.email_digest)
 
     def read(self, actor: Actor, item_ids: list[str]) -> Saved[None]:
         def attempt() -> Saved[None]:
@@ -45,19 +54,28 @@ class InboxService:
 
         return retry_on_conflict(attempt)
 
-    def set_notify(self, actor: Actor, changes: dict[str, bool]) -> Saved[dict[str, bool]]:
-        unknown = sorted(set(changes) - set(NOTIFICATION_KINDS))
+    def set_preferences(
+        self, actor: Actor, notify: dict[str, bool], email_digest: DigestFrequency | None = None
+    ) -> Saved[Preferences]:
+        """Turn kinds of notification on or off, and choose the e-mail digest (None: keep it), in one save."""
+        unknown = sorted(set(notify) - set(NOTIFICATION_KINDS))
         if unknown:
             raise InvalidValueError(
                 f"notify: unknown kinds {', '.join(unknown)}; choose from {', '.join(NOTIFICATION_KINDS)}"
             )
+        if email_digest is not None and email_digest not in DIGEST_FREQUENCIES:
+            raise InvalidValueError(f"emailDigest: choose from {', '.join(DIGEST_FREQUENCIES)}")
 
-        def attempt() -> Saved[dict[str, bool]]:
+        def attempt() -> Saved[Preferences]:
             inbox = self._inbox(actor)
-            inbox.set_notify(changes, self.clock())
-            return Saved(dict(inbox.notify), position_of(self.app.save(inbox)))
+            now = self.clock()
+            inbox.set_notify(notify, now)
+            if email_digest is not None:
+                inbox.choose_digest(email_digest, self.app.head_position(), now)
+            preferences = Preferences(dict(inbox.notify), inbox.email_digest)
+            return Saved(preferences, position_of(self.app.save(inbox)))
 
         return retry_on_conflict(attempt)
 
 
-__all__ = ["InboxService"]
+__all__ = ["InboxService", "Preferences"]

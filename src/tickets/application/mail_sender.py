@@ -1,7 +1,8 @@
 """The mail sender: a policy that sends each queued mail once, and records how it went.
 
 It follows the log through the outbox read model (`projections/outbox.py`), which lists the mails
-due: queued by an event (`Ticket.EmailQueued`, `Contact.SignInRequested`), a retry whose time has
+due: queued by an event (`Ticket.EmailQueued`, `Contact.SignInRequested`, `Inbox.DigestQueued`:
+a member's e-mail digest, worded by `application/digest.py`), a retry whose time has
 come, or a claim whose server died. For each, it first *claims* the mail on its `OutgoingMail`
 aggregate (whose id is derived from the queueing event): the store lets one server save a claim
 for an attempt, so two servers never send one mail together, and a claim made before a crash
@@ -25,6 +26,7 @@ from eventsourcing.persistence import IntegrityError
 
 from tickets.application.app import TicketsApp, retry_on_conflict
 from tickets.application.contacts import ContactService
+from tickets.application.digest import NothingToMailError, compose_digest
 from tickets.domain.mail import SEND_LEASE, OutgoingMail
 from tickets.domain.organization import Organization
 from tickets.domain.ticket import Ticket
@@ -58,6 +60,10 @@ class Queued(Protocol):
     def message_id(self) -> str | None: ...
     @property
     def queued_at(self) -> datetime: ...
+    @property
+    def inbox_id(self) -> str | None: ...
+    @property
+    def inbox_version(self) -> int | None: ...
 
 
 # (now, limit) -> the mails due by `now`.
@@ -150,7 +156,7 @@ class MailSender:
         return mail, link_token
 
     def _org_of(self, queued: Queued) -> UUID | None:
-        source = queued.ticket_id or queued.contact_id
+        source = queued.ticket_id or queued.contact_id or queued.inbox_id
         try:
             aggregate = self.app.repository.get(UUID(source)) if source else None
         except AggregateNotFoundError:
@@ -163,6 +169,8 @@ class MailSender:
     def _compose(self, queued: Queued, mail: OutgoingMail, link_token: str | None) -> Composed:
         org: Organization = self.app.repository.get(mail.org_id)
         domain = self.settings.domain
+        if queued.kind == "digest":
+            return self._digest(queued, org, f"digest.{queued.inbox_id}.{mail.id}@{domain}")
         message_id = f"ticket.{queued.ticket_id or queued.contact_id}.{mail.id}@{domain}"
         common = _Common(org.name, self.settings.from_address, f"{org.slug}@{domain}", message_id)
         if queued.kind == "sign_in":
@@ -220,6 +228,30 @@ class MailSender:
             **common._asdict(),
         )
         return Composed(message, ticket)
+
+    def _digest(self, queued: Queued, org: Organization, message_id: str) -> Composed:
+        """A member's digest of unread notifications: no thread, no reply address (it is not a ticket's)."""
+        try:
+            digest = compose_digest(
+                self.app,
+                org,
+                UUID(str(queued.inbox_id)),
+                int(queued.inbox_version or 0),
+                self.settings.public_url,
+            )
+        except NothingToMailError as reason:
+            raise UnsendableError(str(reason)) from None
+        message = OutgoingMessage(
+            sender_name=org.name,
+            sender=self.settings.from_address,
+            to=digest.to,
+            subject=digest.subject,
+            message_id=message_id,
+            text=digest.text,
+            html=render_markdown(digest.text),
+            auto_submitted=True,
+        )
+        return Composed(message, None)
 
     def _ticket(self, queued: Queued) -> Ticket:
         try:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from threading import Lock
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
@@ -15,7 +13,8 @@ from eventsourcing.application import AggregateNotFoundError
 
 from tickets.application.actors import Actor
 from tickets.application.agents import dispatch_agent, dispatch_mentioned_agents
-from tickets.application.app import Saved, TicketsApp, position_of, retry_on_conflict
+from tickets.application.app import Saved, TicketsApp
+from tickets.application.committer import GroupCommitter, Staged
 from tickets.application.contacts import ContactActor, ContactService
 from tickets.application.directory import DirectoryService
 from tickets.domain.agents import AgentRun
@@ -100,10 +99,11 @@ class TicketService:
         self.clock = clock
         self.contacts = contacts or ContactService(app, clock)
         self.attachment_limits = attachment_limits
-        # Creates in one org contend for its ticket counter. Queueing them in-process
-        # turns version clashes (and their retries) into a short wait; clashes with
-        # other processes are still caught by the store and retried.
-        self._counter_locks: defaultdict[UUID, Lock] = defaultdict(Lock)
+        # Every command that changes tickets goes through it: commands that arrive together commit
+        # in one transaction. Creates in one batch take consecutive numbers from one counter, so
+        # they never clash in-process; clashes with other processes are caught by the store and
+        # the batch runs again.
+        self.committer = GroupCommitter(app)
 
     # ------------------------------------------------------------------ loading
 
@@ -208,7 +208,8 @@ class TicketService:
     def _change(
         self, actor: Actor | ContactActor, ref: str, change: Callable[[Ticket, Organization, datetime], T]
     ) -> Saved[T]:
-        """Load the ticket and org, apply `change`, save; retried against the newest version.
+        """Load the ticket and org, apply `change`, save (with other commands, `GroupCommitter`);
+        run again against the newest version if another writer got in first.
 
         A ticket whose contact changed is saved with that contact (new to the org, or found).
         """
@@ -216,7 +217,7 @@ class TicketService:
             actor.require(Role.AGENT)
         ticket_id = self.resolve_id(actor, ref)
 
-        def attempt() -> Saved[T]:
+        def attempt() -> Staged[T]:
             ticket = self._load(actor, ticket_id)
             contact_before = ticket.contact_id
             org = self.directory.org(actor.org_id)
@@ -227,9 +228,9 @@ class TicketService:
                 if ticket.contact_email and ticket.contact_id != contact_before
                 else None
             )
-            return Saved(result, position_of(self.app.save(ticket, *_some(contact))))
+            return Staged(result, (ticket, *_some(contact)))
 
-        return retry_on_conflict(attempt)
+        return self.committer.run(attempt)
 
     def _open_ticket(
         self,
@@ -284,14 +285,13 @@ class TicketService:
         actor.require(Role.AGENT)
         actor.require_org_wide()
 
-        def attempt() -> Saved[Ticket]:
+        def attempt() -> Staged[Ticket]:
             now = self.clock()
             org = self.directory.org(actor.org_id)
             ticket, counter, index, contact = self._open_ticket(actor, org, new, now)
-            return Saved(ticket, position_of(self.app.save(counter, ticket, index, *_some(contact))))
+            return Staged(ticket, (counter, ticket, index, *_some(contact)))
 
-        with self._counter_locks[actor.org_id]:
-            return retry_on_conflict(attempt)
+        return self.committer.run(attempt)
 
     def follow_up(self, actor: Actor, ref: str) -> Saved[Ticket]:
         """Open a new ticket linked to a closed one, carrying over its subject, contact and routing."""
@@ -299,7 +299,7 @@ class TicketService:
         actor.require_org_wide()
         original_id = self.resolve_id(actor, ref)
 
-        def attempt() -> Saved[Ticket]:
+        def attempt() -> Staged[Ticket]:
             now = self.clock()
             original = self._load(actor, original_id)
             org = self.directory.org(actor.org_id)
@@ -308,12 +308,9 @@ class TicketService:
                 actor, org, carried, now, follow_up_of=original.id
             )
             original.record_follow_up(ticket.id, actor.user_id, now)
-            return Saved(
-                ticket, position_of(self.app.save(counter, ticket, index, original, *_some(contact)))
-            )
+            return Staged(ticket, (counter, ticket, index, original, *_some(contact)))
 
-        with self._counter_locks[actor.org_id]:
-            return retry_on_conflict(attempt)
+        return self.committer.run(attempt)
 
     def update(
         self, actor: Actor, ref: str, changes: TicketChanges, expected_version: int | None = None
@@ -454,7 +451,7 @@ class TicketService:
         """
         ticket_id = self.resolve_id(actor, ref)
 
-        def attempt() -> Saved[None]:
+        def attempt() -> Staged[None]:
             now = self.clock()
             ticket = self._load(actor, ticket_id)
             agent_id = ticket.agent_of_dispatch(dispatch_id)
@@ -466,9 +463,9 @@ class TicketService:
             if run is not None and not run.finished:
                 run.finish(outcome, summary[:500], now)
                 extra = [run, *self.directory.revoked_tokens(run.token_ids)]
-            return Saved(None, position_of(self.app.save(ticket, *extra)))
+            return Staged(None, (ticket, *extra))
 
-        return retry_on_conflict(attempt)
+        return self.committer.run(attempt)
 
     def _run(self, dispatch_id: UUID) -> AgentRun | None:
         try:
@@ -508,7 +505,7 @@ class TicketService:
         message of the contact's that lists them. A receipt e-mail is queued if the org wants one."""
         message_id = uuid4()
 
-        def attempt() -> Saved[Ticket]:
+        def attempt() -> Staged[Ticket]:
             now = self.clock()
             self._check_new_mail(contact.org_id, mail)
             org = self.directory.org(contact.org_id)
@@ -529,12 +526,9 @@ class TicketService:
             receipt = self._mail_received(ticket, mail, message_id if files else None, now)
             if org.acknowledge_new_tickets:
                 ticket.queue_email("acknowledgement", None, now)
-            return Saved(
-                ticket, position_of(self.app.save(counter, ticket, index, *_some(found), *indexes, *receipt))
-            )
+            return Staged(ticket, (counter, ticket, index, *_some(found), *indexes, *receipt))
 
-        with self._counter_locks[contact.org_id]:
-            return retry_on_conflict(attempt)
+        return self.committer.run(attempt)
 
     def contact_reply(
         self,
@@ -555,7 +549,7 @@ class TicketService:
         message_id = uuid4()
         ticket_id = self.resolve_id(contact, str(number))
 
-        def attempt() -> Saved[Ticket]:
+        def attempt() -> Staged[Ticket]:
             now = self.clock()
             self._check_new_mail(contact.org_id, mail)
             ticket = self._load(contact, ticket_id)
@@ -565,7 +559,7 @@ class TicketService:
                 ids, indexes = self._attach(contact, ticket, files, now)
                 ticket.add_contact_message(message_id, content, now, ids)
                 receipt = self._mail_received(ticket, mail, message_id, now)
-                return Saved(ticket, position_of(self.app.save(ticket, *indexes, *receipt)))
+                return Staged(ticket, (ticket, *indexes, *receipt))
             carried = _follow_up_of(ticket, org, source, description=content)
             follow_up, counter, index, _ = self._open_ticket(
                 contact, org, carried, now, follow_up_of=ticket.id
@@ -575,13 +569,9 @@ class TicketService:
             receipt = self._mail_received(follow_up, mail, message_id if files else None, now)
             if org.acknowledge_new_tickets:
                 follow_up.queue_email("acknowledgement", None, now)
-            return Saved(
-                follow_up,
-                position_of(self.app.save(counter, follow_up, index, ticket, *indexes, *receipt)),
-            )
+            return Staged(follow_up, (counter, follow_up, index, ticket, *indexes, *receipt))
 
-        with self._counter_locks[contact.org_id]:
-            return retry_on_conflict(attempt)
+        return self.committer.run(attempt)
 
     def _check_new_mail(self, org_id: UUID, mail: MailReceipt | None) -> None:
         """A mail already taken is not taken again (checked in every attempt: a concurrent delivery of

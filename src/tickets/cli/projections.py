@@ -12,10 +12,11 @@ from types import FrameType
 
 import click
 
-from projections.runner import ALL_MODELS, ReadSide, UnknownReadModelError
+from projections.runner import ALL_MODELS, Follower, ReadSide, UnknownReadModelError
 from tickets.bootstrap import follower_of
 from tickets.cli.options import examples
 from tickets.cli.store import store
+from tickets.infrastructure.leadership import Leadership
 
 
 @contextmanager
@@ -42,24 +43,35 @@ def projections() -> None:
 def run(poll_interval: float, breach_interval: float, batch_size: int) -> None:
     """Follow the event log and keep every read model at its head, until interrupted.
 
-    Several workers may run at once: each batch holds its read model's lock, so no event
-    is applied twice; a worker killed mid-batch leaves nothing half-done.
+    On PostgreSQL the workers and the servers of a deployment elect one of them to follow (an
+    advisory lock): start a second worker as a standby, it takes over within seconds of the
+    first one's end. Even two that overlap apply no event twice (each batch holds its read
+    model's lock), and a worker killed mid-batch leaves nothing half-done.
     """
     with store() as services:
         # The workers run every policy too (mail, rules, agents, webhooks, breaches): with
         # TICKETS_PROJECTIONS=external the servers run none of them.
-        follower = follower_of(
-            services, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
-        )
-        read_side = follower.read_side
+        def new_follower() -> Follower:
+            return follower_of(
+                services, poll_interval=poll_interval, breach_interval=breach_interval, batch_size=batch_size
+            )
+
+        runner: Follower | Leadership
+        if services.store == "postgresql":
+            runner = Leadership(
+                services.app.env, "follower", new_follower, announce=lambda line: click.echo(line, err=True)
+            )
+        else:
+            runner = new_follower()
 
         def stop(signum: int, frame: FrameType | None) -> None:
-            follower.stop_soon()
+            runner.stop_soon()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        click.echo(f"following the log (head {read_side.head()}); Ctrl-C stops", err=True)
-        follower.run()
+        assert services.read_side is not None
+        click.echo(f"following the log (head {services.read_side.head()}); Ctrl-C stops", err=True)
+        runner.run()
 
 
 @projections.command()

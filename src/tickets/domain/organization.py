@@ -7,6 +7,7 @@ per org is their consistency boundary.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -49,7 +50,7 @@ AgentBehaviour = Literal["triage"]
 AGENT_BEHAVIOURS: tuple[AgentBehaviour, ...] = ("triage",)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Member:
     id: UUID
     email: str
@@ -66,7 +67,7 @@ class Member:
         return self.kind == "agent"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Team:
     id: UUID
     name: str
@@ -77,7 +78,7 @@ class Team:
     private: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tag:
     id: UUID
     name: str
@@ -85,7 +86,7 @@ class Tag:
     team_id: UUID | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SlaPolicy:
     id: UUID
     priority: Priority
@@ -98,7 +99,7 @@ class SlaPolicy:
         return SlaTargets(self.first_response_minutes, self.resolution_minutes)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CannedResponse:
     id: UUID
     title: str
@@ -110,6 +111,9 @@ class CannedResponse:
 # How long a resolved ticket waits for its contact to push back before it closes by itself.
 DEFAULT_AUTO_CLOSE_DAYS = 7
 AUTO_CLOSE_DAYS_RANGE = range(1, 366)
+# An assignee is warned that a ticket is about to breach once this share of its SLA target has gone.
+DEFAULT_SLA_WARNING_PERCENT = 80
+SLA_WARNING_PERCENT_RANGE = range(1, 100)
 
 # Who an event's actor is (`Organization.actor_type`); `agent` is for members that are agents.
 ActorType = Literal["member", "contact", "rule", "agent", "system"]
@@ -120,8 +124,9 @@ class Organization(TypedAggregate):
 
     # Snapshots (`domain/snapshots.py`): 2 adds the push-back window; 3 the e-mail settings; 4 agents
     # (members' kind, dispatch URL, behaviour); 5 team members and trigger rules (a snapshot of an
-    # earlier version would restore teams without members and no rules, so it is ignored).
-    class_version = 5
+    # earlier version would restore teams without members and no rules, so it is ignored); 6 the SLA
+    # warning share.
+    class_version = 6
 
     class Event(Aggregate.Event):
         actor_id: UUID | None
@@ -129,6 +134,29 @@ class Organization(TypedAggregate):
     class Created(Event, Aggregate.Created):
         slug: str
         name: str
+
+    # Dicts of immutable values (frozen dataclasses, ids, names): a copy of the org shares the values.
+    _SHALLOW_COPIED = frozenset(
+        {
+            "members",
+            "teams",
+            "tags",
+            "sla_policies",
+            "canned_responses",
+            "mail_addresses",
+            "rules",
+            "rule_names",
+        }
+    )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Organization:
+        # The repository hands out deep copies of cached aggregates, and every request loads its
+        # org: copying each member, team and tag made that the costliest part of a request.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = dict(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
+        return clone
 
     @event(Created)
     def __init__(self, slug: str, name: str, actor_id: UUID | None, timestamp: datetime) -> None:
@@ -140,6 +168,7 @@ class Organization(TypedAggregate):
         self.sla_policies: dict[str, SlaPolicy] = {}
         self.canned_responses: dict[str, CannedResponse] = {}
         self.auto_close_after_days = DEFAULT_AUTO_CLOSE_DAYS
+        self.sla_warning_percent: int | None = DEFAULT_SLA_WARNING_PERCENT
         # E-mail: a receipt for each new emailed or portal ticket; extra addresses -> their team.
         self.acknowledge_new_tickets = True
         self.mail_addresses: dict[str, UUID | None] = {}
@@ -229,6 +258,24 @@ class Organization(TypedAggregate):
     @event(AutoCloseChanged)
     def _auto_close_changed(self, days: int, actor_id: UUID, timestamp: datetime) -> None:
         self.auto_close_after_days = days
+
+    # ------------------------------------------------------------------ SLA warnings
+
+    def set_sla_warning_percent(self, percent: int | None, actor_id: UUID, at: datetime) -> None:
+        """Warn assignees when `percent` (1-99) of a ticket's SLA target has gone; None: never."""
+        if percent is not None and percent not in SLA_WARNING_PERCENT_RANGE:
+            raise InvalidValueError(
+                f"slaWarningPercent must be from 1 to 99 (or null: no warnings), not {percent}"
+            )
+        if percent != self.sla_warning_percent:
+            self._sla_warning_changed(percent=percent, actor_id=actor_id, timestamp=at)
+
+    class SlaWarningChanged(Event):
+        percent: int | None
+
+    @event(SlaWarningChanged)
+    def _sla_warning_changed(self, percent: int | None, actor_id: UUID, timestamp: datetime) -> None:
+        self.sla_warning_percent = percent
 
     # ------------------------------------------------------------------ members
 

@@ -31,6 +31,11 @@ def due_times(created_at: datetime, held: timedelta, targets: SlaTargets | None)
     )
 
 
+def warning_time(deadline: datetime, window_start: datetime, percent: int) -> datetime:
+    """When `percent` of the time from `window_start` (the creation, moved on by holds) to `deadline` has gone."""
+    return window_start + (deadline - window_start) * percent / 100
+
+
 @dataclass(frozen=True)
 class SlaClock:
     """The SLA-relevant times of one ticket, and the outcome of each target so far.

@@ -30,7 +30,7 @@ from tickets.domain.errors import (
     TicketClosedError,
 )
 from tickets.domain.registry import NAMESPACE
-from tickets.domain.sla import SlaClock, SlaDueTimes, due_times
+from tickets.domain.sla import SlaClock, SlaDueTimes, due_times, warning_time
 from tickets.domain.snapshots import TypedAggregate
 from tickets.domain.values import Category, Priority, SlaTargets, Source, Status
 
@@ -170,7 +170,8 @@ class Ticket(TypedAggregate):
     # 6: agents: each dispatch and where it stands.
     # 7: linked engineering issues.
     # 8: trigger rules: the (rule, trigger) pairs run, and the rule and depth of the latest run.
-    class_version = 8
+    # 9: the deadline last warned of (about to breach).
+    class_version = 9
 
     # Dicts of immutable values: a copy of the ticket shares the values.
     _SHALLOW_COPIED = frozenset({"messages", "attachments"})
@@ -340,6 +341,7 @@ class Ticket(TypedAggregate):
         self.sla = SlaClock(first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at)
         self.held_seconds = 0.0
         self.sla_breached_deadline: datetime | None = None
+        self.sla_warned_deadline: datetime | None = None
         # When the ticket was last resolved, while it stays resolved: the push-back window's start.
         self.resolved_since: datetime | None = None
         # The Message-IDs of the mails of this ticket's thread, sent and received, newest last.
@@ -1094,6 +1096,39 @@ class Ticket(TypedAggregate):
         self._sla_breached(deadline=deadline, actor_id=None, timestamp=now)
         return True
 
+    def record_sla_warning(self, now: datetime, percent: int | None) -> bool:
+        """Record, once per deadline, that `percent` of the time to it has gone while the clock runs
+        (an about-to-breach warning; None: the org wants none). Returns whether it did."""
+        deadline = self.sla.shown_deadline(self.status)
+        if self.deleted or percent is None or deadline is None or now >= deadline:
+            return False
+        if deadline in (self.sla_warned_deadline, self.sla_breached_deadline):
+            return False
+        # Holds move the due times on by their length: the window starts that much after creation.
+        if now < warning_time(deadline, self.created_on + self.held, percent):
+            return False
+        self._sla_warned(deadline=deadline, percent=percent, actor_id=None, timestamp=now)
+        return True
+
+    class SlaWarned(Event):
+        deadline: datetime
+        percent: int
+
+        def activity(self) -> Activity:
+            return self._activity(
+                "sla_warning",
+                Summary(
+                    f"SLA deadline approaching ({self.percent}% of the time gone; due {{}})", (self.deadline,)
+                ),
+                new=self.deadline,
+            )
+
+    @event(SlaWarned)
+    def _sla_warned(
+        self, deadline: datetime, percent: int, actor_id: UUID | None, timestamp: datetime
+    ) -> None:
+        self.sla_warned_deadline = deadline
+
     class SlaBreached(Event):
         deadline: datetime
 
@@ -1618,6 +1653,7 @@ TICKET_EVENT_TYPES: tuple[type[Ticket.Event], ...] = (
     Ticket.SlaDeadlineSet,
     Ticket.SlaClockResumed,
     Ticket.SlaBreached,
+    Ticket.SlaWarned,
     Ticket.Deleted,
     Ticket.FollowUpCreated,
     Ticket.EmailQueued,

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromPath, JSONBody, QueryParameter
+from msgspec import UnsetType
 
 from projections.ticket_list import ListFilters
 from tickets.api import presenters, schemas
@@ -17,6 +18,7 @@ from tickets.api.controllers.listing import READ_POSITION, _position_header, _re
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services
+from tickets.domain.commands import KEEP
 from tickets.domain.values import Role
 
 ContactQuery = Annotated[
@@ -114,7 +116,10 @@ class ContactController(Controller):
         after = (key[0], key[1]) if key else None
         org = services.directory.org(actor.org_id)
         now = services.clock()
-        filters = ListFilters(contact_emails=[contact.email])
+        filters = ListFilters(
+            contact_emails=[contact.email],
+            hidden_team_ids=sorted(org.hidden_team_ids(actor.user_id, actor.role)),
+        )
         page = _read_side(services).list_tickets(str(actor.org_id), filters, now, sort, after, limit)
         body = schemas.Page(
             items=[presenters.ticket_list_item(row, org, now) for row in page.rows],
@@ -171,8 +176,10 @@ class OrgController(Controller):
         actor: NamedDependency[Actor],
     ) -> Response[schemas.OrgOut]:
         """`autoCloseAfterDays` (1-365, default 7): how long a resolved ticket waits for its contact;
-        `acknowledgeNewTickets` (default true): a receipt e-mail for each new emailed or portal ticket."""
+        `acknowledgeNewTickets` (default true): a receipt e-mail for each new emailed or portal ticket;
+        `slaWarningPercent` (1-99 or null, default 80): when assignees are warned of a coming SLA breach."""
         days = data.auto_close_after_days if isinstance(data.auto_close_after_days, int) else None
         acknowledge = data.acknowledge_new_tickets if isinstance(data.acknowledge_new_tickets, bool) else None
-        saved = services.directory.update_org_settings(actor, days, acknowledge)
+        warning = KEEP if isinstance(data.sla_warning_percent, UnsetType) else data.sla_warning_percent
+        saved = services.directory.update_org_settings(actor, days, acknowledge, warning)
         return written(presenters.org(saved.value, services.mail_settings.domain), saved)

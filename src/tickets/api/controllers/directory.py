@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
 from tickets.api import presenters, schemas
@@ -14,6 +16,7 @@ from tickets.application.actors import Actor
 from tickets.application.directory import member_order, team_order
 from tickets.bootstrap import Services
 from tickets.domain.commands import MemberChanges, TeamChanges
+from tickets.domain.inbox import DIGEST_FREQUENCIES, DigestFrequency
 
 
 class MeController(Controller):
@@ -26,25 +29,47 @@ class MeController(Controller):
         return schemas.MeOut(
             user=presenters.user(org.member(actor.user_id)),
             org=presenters.org(org, services.mail_settings.domain),
-            notify=services.inbox.notify(actor),
+            notify=presenters.notify(services.inbox.preferences(actor)),
         )
 
-    @patch("/", sync_to_thread=True, summary="Change my notification preferences")
+    @patch("/", sync_to_thread=True, summary="Change my notification preferences and e-mail digest")
     def update_me(
         self,
         data: JSONBody[schemas.MeUpdate],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Response[schemas.MeOut]:
-        """`notify`: turn kinds of inbox notification off (or on again), from now on."""
-        saved = services.inbox.set_notify(actor, data.notify)
+        """`notify`: turn kinds of inbox notification off (or on again), from now on; `emailDigest`
+        (`off`, `hourly`, `daily`): mail me my unread notifications once a period."""
+        kinds, email_digest = _notify_changes(data.notify)
+        saved = services.inbox.set_preferences(actor, kinds, email_digest)
         org = services.directory.org(actor.org_id)
         body = schemas.MeOut(
             user=presenters.user(org.member(actor.user_id)),
             org=presenters.org(org, services.mail_settings.domain),
-            notify=saved.value,
+            notify=presenters.notify(saved.value),
         )
         return written(body, saved)
+
+
+def _notify_changes(notify: dict[str, Any]) -> tuple[dict[str, bool], DigestFrequency | None]:
+    """`notify` split into the kinds turned on or off and the digest's frequency (None: unchanged);
+    a value the schema does not allow for its key is a 400."""
+    kinds: dict[str, bool] = {}
+    wrong = []
+    for key, value in notify.items():
+        if key == schemas.EMAIL_DIGEST:
+            if value not in DIGEST_FREQUENCIES:
+                wrong.append(
+                    {"key": f"notify.{key}", "message": f"expected one of {', '.join(DIGEST_FREQUENCIES)}"}
+                )
+        elif isinstance(value, bool):
+            kinds[key] = value
+        else:
+            wrong.append({"key": f"notify.{key}", "message": "expected true or false"})
+    if wrong:
+        raise ValidationException(detail="the notify preferences are malformed", extra=wrong)
+    return kinds, cast("DigestFrequency | None", notify.get(schemas.EMAIL_DIGEST))
 
 
 class UserController(Controller):

@@ -20,6 +20,7 @@ from tickets.api.controllers.listing import _position_header, _read_side, read_p
 from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services
+from tickets.domain.organization import Organization
 
 Unread = Annotated[bool, QueryParameter(description="Only unread notifications")]
 ItemId = Annotated[str, Parameter(max_length=64, description="A notification's id")]
@@ -56,10 +57,10 @@ class InboxController(Controller):
         """Being assigned (by a person or a rule), @-mentioned, a contact's reply or an SLA breach on
         my ticket, a linked issue done: never my own actions."""
         key = decode_cursor("inbox", cursor, int, size=1)
-        items, before = _read_side(services).inbox(
-            str(actor.org_id), str(actor.user_id), unread, key[0] if key else None, limit
-        )
         org = services.directory.org(actor.org_id)
+        items, before = _read_side(services).inbox(
+            str(actor.org_id), str(actor.user_id), unread, key[0] if key else None, limit, _hidden(org, actor)
+        )
         body = schemas.Page(
             items=[presenters.inbox_item(i, org) for i in items],
             next_cursor=encode_cursor("inbox", before) if before is not None else None,
@@ -79,7 +80,8 @@ class InboxController(Controller):
         actor: NamedDependency[Actor],
         read_position: NamedDependency[int],
     ) -> Response[schemas.InboxCount]:
-        unread = _read_side(services).inbox_unread(str(actor.org_id), str(actor.user_id))
+        hidden = _hidden(services.directory.org(actor.org_id), actor)
+        unread = _read_side(services).inbox_unread(str(actor.org_id), str(actor.user_id), hidden)
         return Response(schemas.InboxCount(unread=unread), headers=_position_header(read_position))
 
     @post(
@@ -92,7 +94,8 @@ class InboxController(Controller):
     def read(
         self, item_id: FromPath[ItemId], services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> Response[None]:
-        if _read_side(services).inbox_item(str(actor.org_id), str(actor.user_id), item_id) is None:
+        hidden = _hidden(services.directory.org(actor.org_id), actor)
+        if _read_side(services).inbox_item(str(actor.org_id), str(actor.user_id), item_id, hidden) is None:
             raise NotFoundException(detail=f"notification {item_id} not found")
         return written(None, services.inbox.read(actor, [item_id]), status_code=204)
 
@@ -125,7 +128,13 @@ class InboxController(Controller):
                 progressed = read_side.progress.next()
                 try:
                     items, _ = await asyncio.to_thread(
-                        read_side.inbox, str(actor.org_id), str(actor.user_id), False, None, 50
+                        read_side.inbox,
+                        str(actor.org_id),
+                        str(actor.user_id),
+                        False,
+                        None,
+                        50,
+                        _hidden(org, actor),
                     )
                     for item in sorted((i for i in items if i.position > after), key=lambda i: i.position):
                         after = item.position
@@ -138,3 +147,8 @@ class InboxController(Controller):
                     progressed.cancel()
 
         return ServerSentEvent(events())
+
+
+def _hidden(org: Organization, actor: Actor) -> set[str]:
+    """The private teams whose tickets' notifications the member does not see (not in them)."""
+    return org.hidden_team_ids(actor.user_id, actor.role)

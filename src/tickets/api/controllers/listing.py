@@ -260,13 +260,9 @@ class TicketListController(TicketController):
     ) -> Response[schemas.TicketStats]:
         """Counts per status, priority and category, and how many tickets are past their SLA deadline now.
 
-        Narrow to one team (`teamId`) or one assignee (`assigneeId`), not both.
+        Narrow to one team (`teamId`), one assignee (`assigneeId`), or an assignee's tickets in a team
+        (both). Private teams the caller is not in count nowhere.
         """
-        if team_id is not None and assignee_id is not None:
-            raise ValidationException(
-                detail="narrow stats by teamId or by assigneeId, not both",
-                extra=[{"key": "teamId", "message": "cannot be combined with assigneeId"}],
-            )
         read_side, headers = _read_side(services), _position_header(read_position)
         org = services.directory.org(actor.org_id)
         stats = read_side.stats(

@@ -88,7 +88,12 @@ class SlaPolicyController(Controller):
     ) -> schemas.SlaPolicyOut:
         return presenters.sla_policy(services.directory.sla_policy(actor, policy_id))
 
-    @post("/", sync_to_thread=True, status_code=201, summary="Create an SLA policy (admin)")
+    @post(
+        "/",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Create an SLA policy (admin; a team's: its members too)",
+    )
     def create_policy(
         self,
         data: JSONBody[schemas.SlaPolicyCreate],
@@ -101,7 +106,11 @@ class SlaPolicyController(Controller):
         )
         return written(presenters.sla_policy(saved.value), saved, 201)
 
-    @patch("/{policy_id:uuid}", sync_to_thread=True, summary="Update an SLA policy (admin)")
+    @patch(
+        "/{policy_id:uuid}",
+        sync_to_thread=True,
+        summary="Update an SLA policy (admin; a team's: its members too)",
+    )
     def update_policy(
         self,
         policy_id: FromPath[UUID],
@@ -114,7 +123,12 @@ class SlaPolicyController(Controller):
         )
         return written(presenters.sla_policy(saved.value), saved)
 
-    @delete("/{policy_id:uuid}", sync_to_thread=True, status_code=204, summary="Delete an SLA policy (admin)")
+    @delete(
+        "/{policy_id:uuid}",
+        sync_to_thread=True,
+        status_code=204,
+        summary="Delete an SLA policy (admin; a team's: its members too)",
+    )
     def delete_policy(
         self, policy_id: FromPath[UUID], services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> Response[None]:

@@ -23,10 +23,28 @@ columns = [
     "--read", "read_ids", multiple=True, metavar="ID", help="Mark this notification read (repeatable)."
 )
 @click.option("--read-all", is_flag=True, help="Mark every notification read.")
-@examples("pfai inbox", "pfai inbox --all -o json", "pfai inbox --read 3f2a…", "pfai inbox --read-all")
-def inbox(show_all: bool, read_ids: tuple[str, ...], read_all: bool) -> None:
-    """List my notifications, newest first (* marks unread), or mark them read."""
+@click.option(
+    "--digest",
+    type=click.Choice(["off", "hourly", "daily"]),
+    help="Mail me my unread notifications once an hour or once a day (UTC), or not.",
+)
+@examples(
+    "pfai inbox",
+    "pfai inbox --all -o json",
+    "pfai inbox --read 3f2a…",
+    "pfai inbox --read-all",
+    "pfai inbox --digest daily",
+)
+def inbox(show_all: bool, read_ids: tuple[str, ...], read_all: bool, digest: str | None) -> None:
+    """List my notifications, newest first (* marks unread), or mark them read; choose an e-mail digest."""
     client = api_client()
+    if digest is not None:
+        me = client.patch("/me", {"notify": {"emailDigest": digest}})
+        emit(
+            {"emailDigest": me["notify"]["emailDigest"]},
+            said(lambda r: f"E-mail digest: {r['emailDigest']}."),
+        )
+        return
     if read_all:
         client.post("/inbox/read-all", {})
         emit({"read": "all"}, said(lambda r: "Marked every notification read."))

@@ -1,0 +1,45 @@
+-- wrk script: a public message to a random one of the pre-created tickets per request
+-- (POST /api/v1/tickets/{id}/messages; benchmarks/write_side.py).
+-- Environment: PFAI_TOKEN, an admin's API token; PFAI_TICKETS, a file of ticket ids, one a line.
+-- Counts the answers that are not 2xx.
+local token = os.getenv("PFAI_TOKEN")
+local threads = {}
+local tickets = {}
+for line in io.lines(os.getenv("PFAI_TICKETS")) do
+  table.insert(tickets, line)
+end
+local counter = 0
+
+function setup(thread)
+  thread:set("thread_number", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  non_2xx = 0
+  math.randomseed(os.time() * 100 + thread_number)
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function request()
+  counter = counter + 1
+  local ticket = tickets[math.random(#tickets)]
+  local body = string.format('{"content":"bench message %d-%d"}', thread_number, counter)
+  return wrk.format(nil, "/api/v1/tickets/" .. ticket .. "/messages", nil, body)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non_2xx = non_2xx + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("non_2xx")
+  end
+  io.write(string.format("non-2xx answers: %d\n", total))
+end
