@@ -108,7 +108,8 @@ def test_every_aggregate_loads_from_its_snapshot_as_its_replay_does(store: Path)
             loaded = app.repository.get(aggregate_id)
             assert aggregate_state(loaded) == aggregate_state(replayed(app, aggregate_id)), aggregate_id
         if store.read_bytes() == (FIXTURES / "release-0.2.sqlite").read_bytes():
-            assert used == len(ids), "release 0.2's snapshots are current, and used"
+            # Its snapshots of aggregates whose class version has not moved since are read and used.
+            assert used > len(ids) / 2, "release 0.2's snapshots are used"
     finally:
         app.close()
 
