@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -19,7 +20,7 @@ def typed(value: Any) -> Any:
             type(value),
             tuple((f.name, typed(getattr(value, f.name))) for f in dataclasses.fields(value)),
         )
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict, or one read lazily from a snapshot (`snapshot_parts.py`)
         return (dict, tuple((typed(k), typed(v)) for k, v in value.items()))
     if isinstance(value, list | tuple | set | frozenset):
         return (type(value), tuple(typed(v) for v in value))

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import EnvType, strtobool
 
 from tickets.application.batching import BatchingRepository
@@ -20,7 +20,9 @@ from tickets.domain.errors import ConflictError
 from tickets.domain.organization import Organization
 from tickets.domain.registry import TicketCounter
 from tickets.domain.snapshots import TypedSnapshot
-from tickets.domain.ticket import Ticket
+from tickets.domain.ticket import Message, Ticket
+from tickets.infrastructure.msgspec_mapper import MsgspecMapper
+from tickets.infrastructure.snapshot_parts import PartedSnapshotStore
 from tickets.infrastructure.transcoding import register_domain_transcodings
 
 T = TypeVar("T")
@@ -38,9 +40,16 @@ class TicketsApp(Application[UUID]):
         self._saved_listeners: list[Callable[[list[Recording[UUID]]], None]] = []
         super().__init__(env)
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        """New events are stored as plain JSON through msgspec; the previous format is still read."""
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MsgspecMapper)
+
     def construct_snapshot_store(self) -> EventStore[UUID]:
+        # A ticket's thread is stored apart from its snapshot and read when first used.
         return CurrentSnapshotStore(
-            mapper=self.mapper, recorder=self.factory.aggregate_recorder(purpose="snapshots")
+            mapper=self.mapper,
+            recorder=self.factory.aggregate_recorder(purpose="snapshots"),
+            parts={Ticket: {"messages": dict[str, Message]}},
         )
 
     def construct_repository(self) -> Repository[UUID]:
@@ -85,7 +94,7 @@ class TicketsApp(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
-class CurrentSnapshotStore(EventStore[UUID]):
+class CurrentSnapshotStore(PartedSnapshotStore):
     """The snapshot store, answering only with snapshots written by today's rules.
 
     A snapshot of another class version (or in the library's plain format, from before typed

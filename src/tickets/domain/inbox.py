@@ -75,6 +75,10 @@ def digest_period(frequency: DigestFrequency, now: datetime) -> str | None:
 class Inbox(TypedAggregate):
     """One member's inbox settings and reading."""
 
+    # The version of the inbox's state, for snapshots (`domain/snapshots.py`).
+    # 2: the e-mail digest (a snapshot from before has none of its state: replay instead).
+    class_version = 2
+
     @staticmethod
     def create_id(org_id: UUID, user_id: UUID) -> UUID:
         return uuid5(NAMESPACE, f"inbox:{org_id}:{user_id}")

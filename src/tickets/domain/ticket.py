@@ -13,7 +13,7 @@ history never fails.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -179,11 +179,14 @@ class Ticket(TypedAggregate):
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         # The repository hands out deep copies of cached tickets. Messages and attachments are
         # immutable, so a copy can share them: only their dicts are copied, which keeps a
-        # command on a ticket with thousands of messages from copying every message.
+        # command on a ticket with thousands of messages from copying every message (and a
+        # thread not read yet from its snapshot unread: `infrastructure/snapshot_parts.py`).
         clone = object.__new__(type(self))
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            clone.__dict__[name] = dict(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
+            clone.__dict__[name] = (
+                copy.copy(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
+            )
         return clone
 
     # ------------------------------------------------------------------ creation
@@ -330,7 +333,8 @@ class Ticket(TypedAggregate):
         self.tag_ids: list[UUID] = list(tag_ids)
         self.follow_up_of = follow_up_of
         self.follow_up_ids: list[UUID] = []
-        self.messages: dict[str, Message] = {}
+        # A dict; loaded from a snapshot, a mapping that reads the thread when first used.
+        self.messages: MutableMapping[str, Message] = {}
         self.message_count = 0
         self.attachments: dict[str, Attachment] = {}
         self.deleted = False

@@ -5,9 +5,10 @@ current one. `EventReader` decodes events with msgspec instead of the library's 
 The library's `JSONTranscoder` decodes every object of an event's JSON in Python, about 20 us
 per ticket event and a quarter of a read-side batch (docs/benchmarks.md). msgspec decodes the
 same JSON straight into a struct of the event's fields, about ten times faster. Each struct is
-made from its event class's annotations, so it cannot drift from the class, and its properties
-unwrap the transcoder's tagged UUIDs and datetimes when read, so code written for the domain
-event reads the struct alike. The write side keeps the library's mapper.
+made from its event class's annotations, so it cannot drift from the class. It reads both stored
+formats (`msgspec_mapper.py`): UUIDs and datetimes as plain strings (today's) or tagged by the
+library's transcoder (the previous one); its properties unwrap the tagged ones when read, so code
+written for the domain event reads the struct alike.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ class Tagged(msgspec.Struct, Generic[T], gc=False):
 
 
 def _stored(hint: Any) -> Any:
-    """The type of a value of type `hint` in stored JSON (UUIDs and datetimes tagged, alone, optional
-    or in a list), or None where msgspec cannot decode it as the transcoder does (`Any`, dicts, the
+    """The type of a value of type `hint` in stored JSON (UUIDs and datetimes plain or tagged, alone,
+    optional or in a list), or None where msgspec cannot decode it as the transcoder does (`Any`, dicts, the
     domain's value types)."""
     if hint in (UUID, datetime):
-        return Tagged[hint]
+        return Union[Tagged[hint], hint]  # noqa: UP007
     if hint in (str, int, float, bool, NoneType):
         return hint
     args = get_args(hint)
@@ -48,14 +49,18 @@ def _stored(hint: Any) -> Any:
     return None
 
 
+def _unwrapped(value: Any) -> Any:
+    return value.value if isinstance(value, Tagged) else value
+
+
 def _untagged(raw: str) -> property:
-    """A property reading the tagged field `raw` as the domain event has it."""
+    """A property reading the field `raw`, tagged or not, as the domain event has it."""
 
     def get(event: msgspec.Struct) -> Any:
         value = getattr(event, raw)
         if isinstance(value, list):
-            return [item.value for item in value]
-        return None if value is None else value.value
+            return [_unwrapped(item) for item in value]
+        return _unwrapped(value)
 
     return property(get)
 

@@ -13,6 +13,7 @@ from tickets.domain.organization import CannedResponse, Member, SlaPolicy, Tag, 
 from tickets.domain.rules import Action, Condition, Rule
 from tickets.domain.sla import SlaClock
 from tickets.domain.ticket import Attachment, Delivery, Message
+from tickets.infrastructure.snapshot_parts import StoredApartTranscoding
 
 SNAPSHOTTED_VALUE_TYPES: tuple[type, ...] = (
     Message,
@@ -58,3 +59,4 @@ class DataclassTranscoding(Transcoding):
 def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     for cls in SNAPSHOTTED_VALUE_TYPES:
         transcoder.register(DataclassTranscoding(cls))
+    transcoder.register(StoredApartTranscoding())
