@@ -51,10 +51,12 @@ def sign_in_mail_key(contact_id: UUID, version: int) -> str:
     return f"sign-in:{contact_id}:{version}"
 
 
-def _queue(self: Outbox, curs: Cursor, copy: Copy, key: str, kind: str, e: Any, **about: str | None) -> None:
+def _queue(
+    self: Outbox, curs: Cursor, copy: Copy, key: str, kind: str, e: Any, position: int, **about: str | None
+) -> None:
     curs.execute(
         f"INSERT INTO {copy.prefix}_mail (mail_id, key, kind, ticket_id, contact_id, message_id, queued_at, "
-        "due_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+        "due_at, state, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
         (
             str(OutgoingMail.create_id(key)),
             key,
@@ -64,6 +66,7 @@ def _queue(self: Outbox, curs: Cursor, copy: Copy, key: str, kind: str, e: Any, 
             about.get("message_id"),
             micros(e.timestamp),
             micros(e.timestamp),
+            position,
         ),
     )
 
@@ -71,14 +74,14 @@ def _queue(self: Outbox, curs: Cursor, copy: Copy, key: str, kind: str, e: Any, 
 def _email_queued(self: Outbox, curs: Cursor, copy: Copy, e: Ticket.EmailQueued, position: int) -> None:
     key = ticket_mail_key(e.originator_id, e.originator_version)
     message = str(e.message_id) if e.message_id else None
-    _queue(self, curs, copy, key, e.kind, e, ticket_id=str(e.originator_id), message_id=message)
+    _queue(self, curs, copy, key, e.kind, e, position, ticket_id=str(e.originator_id), message_id=message)
 
 
 def _sign_in_requested(
     self: Outbox, curs: Cursor, copy: Copy, e: Contact.SignInRequested, position: int
 ) -> None:
     key = sign_in_mail_key(e.originator_id, e.originator_version)
-    _queue(self, curs, copy, key, "sign_in", e, contact_id=str(e.originator_id))
+    _queue(self, curs, copy, key, "sign_in", e, position, contact_id=str(e.originator_id))
 
 
 def digest_mail_key(inbox_id: UUID, version: int) -> str:
@@ -87,7 +90,7 @@ def digest_mail_key(inbox_id: UUID, version: int) -> str:
 
 def _digest_queued(self: Outbox, curs: Cursor, copy: Copy, e: Inbox.DigestQueued, position: int) -> None:
     key = digest_mail_key(e.originator_id, e.originator_version)
-    _queue(self, curs, copy, key, "digest", e)
+    _queue(self, curs, copy, key, "digest", e, position)
     curs.execute(
         f"INSERT INTO {copy.prefix}_digests (mail_id, inbox_id, inbox_version) VALUES (?, ?, ?)",
         (str(OutgoingMail.create_id(key)), str(e.originator_id), e.originator_version),
@@ -119,7 +122,9 @@ class Outbox(EventModel):
     name = "outbox"
     tables: ClassVar[dict[str, str]] = {
         "mail": "mail_id TEXT PRIMARY KEY, key TEXT NOT NULL, kind TEXT NOT NULL, ticket_id TEXT, "
-        "contact_id TEXT, message_id TEXT, queued_at BIGINT NOT NULL, due_at BIGINT, state TEXT NOT NULL",
+        "contact_id TEXT, message_id TEXT, queued_at BIGINT NOT NULL, due_at BIGINT, state TEXT NOT NULL, "
+        # The queueing event's position: mails due together go in the order they were queued.
+        "position BIGINT NOT NULL",
         # What a digest's mail needs besides (a table of its own: copies made before it get it empty).
         "digests": "mail_id TEXT PRIMARY KEY, inbox_id TEXT NOT NULL, inbox_version BIGINT NOT NULL",
     }
@@ -145,7 +150,7 @@ class Outbox(EventModel):
         """Mails due by `now` (queued, a retry due, or a claim whose lease ran out), the longest due first."""
         curs.execute(
             f"SELECT m.*, d.inbox_id, d.inbox_version FROM {copy.prefix}_mail m LEFT JOIN {copy.prefix}_digests d "
-            "ON d.mail_id = m.mail_id WHERE m.due_at IS NOT NULL AND m.due_at <= ? ORDER BY m.due_at LIMIT ?",
+            "ON d.mail_id = m.mail_id WHERE m.due_at IS NOT NULL AND m.due_at <= ? ORDER BY m.due_at, m.position LIMIT ?",
             (micros(now), limit),
         )
         return [
