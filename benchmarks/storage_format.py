@@ -1,6 +1,6 @@
 """Decode and cold-load figures of the stored formats (issue 13), both formats in one run.
 
-Run: `PYTHONPATH=. .venv/bin/python scripts/bench_storage_format.py [sqlite|postgres]`. For each
+Run: `.venv/bin/python -m benchmarks.storage_format [sqlite|postgres]`. For each
 format (the previous one: the library's mapper and JSON transcoder, whole snapshots; today's:
 `MsgspecMapper`, threads stored apart from snapshots) it writes a few hundred tickets and one long
 thread through the services on a scratch store, closes them (and their read side), then measures
