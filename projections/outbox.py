@@ -122,9 +122,9 @@ class Outbox(EventModel):
     name = "outbox"
     tables: ClassVar[dict[str, str]] = {
         "mail": "mail_id TEXT PRIMARY KEY, key TEXT NOT NULL, kind TEXT NOT NULL, ticket_id TEXT, "
-        "contact_id TEXT, message_id TEXT, queued_at BIGINT NOT NULL, due_at BIGINT, state TEXT NOT NULL, "
+        "contact_id TEXT, message_id TEXT, queued_at BIGINT NOT NULL, due_at BIGINT, "
         # The queueing event's position: mails due together go in the order they were queued.
-        "position BIGINT NOT NULL",
+        "position BIGINT NOT NULL, state TEXT NOT NULL",
         # What a digest's mail needs besides (a table of its own: copies made before it get it empty).
         "digests": "mail_id TEXT PRIMARY KEY, inbox_id TEXT NOT NULL, inbox_version BIGINT NOT NULL",
     }
