@@ -93,6 +93,11 @@ def test_one_candidate_leads_and_another_takes_over_when_the_leader_ends(schema_
         [first] = leaders()
         assert [n for n in names if candidates[n].leading] == [first]
         assert leader_pid(env, "test-role") == os.getpid()
+        # A leader whose host vanishes frees the lock within seconds, not after the OS's two hours:
+        # the server keeps its session alive with its own keepalives.
+        session = candidates[first]._connection
+        assert session is not None
+        assert session.execute("SHOW tcp_keepalives_idle").fetchone() == ("5",)
 
         # Its session ends (a restarted connection, a dropped network): it stops its job at its next
         # check, and one candidate (perhaps itself, reconnected) leads again.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application, Repository
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import EnvType, strtobool
@@ -27,6 +28,9 @@ from tickets.infrastructure.transcoding import register_domain_transcodings
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+
+
+logger = logging.getLogger("tickets.app")
 
 
 class TicketsApp(Application[UUID]):
@@ -72,6 +76,15 @@ class TicketsApp(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         for listener in self._saved_listeners:
             listener(recordings)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The library takes snapshots after the events have committed: a failure here must not
+        # report a committed save (a batch of commands) as failed, nor skip the listeners after
+        # it. A snapshot is only a shortcut; the next one is taken 50 events on.
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:
+            logger.exception("a snapshot could not be taken; the saved events stand")
 
     @property
     def batching_repository(self) -> BatchingRepository:

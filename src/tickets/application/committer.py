@@ -138,8 +138,13 @@ class GroupCommitter:
                 # Jittered backoff, so that writers that clashed do not clash again in step.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
-            if later:
+            if later and len(later) < len(batch):
                 self._commit(later)
+            else:
+                # Every command deferred: one creates an aggregate twice by itself (a bug), which no
+                # later batch changes; answered, not retried forever.
+                for waiting in later:
+                    waiting.finish(None, RuntimeError("the command creates one aggregate twice"))
             return
         if len(batch) == 1:
             batch[0].finish(

@@ -129,11 +129,17 @@ class Leadership:
             autocommit=True,
             connect_timeout=2,
             application_name=f"{APPLICATION_NAME_PREFIX} {self.role} {os.getpid()}",
-            # A leader whose host vanished (no FIN, no RST) loses its session in about 10 s.
+            # A leader whose host vanished (no FIN, no RST) notices in about 10 s (client keepalives,
+            # and a send that goes unacknowledged for 10 s fails) ...
             keepalives=1,
             keepalives_idle=5,
             keepalives_interval=2,
             keepalives_count=3,
+            tcp_user_timeout=10_000,
+            # ... and the server ends its session, and frees the lock, as soon (its own keepalives;
+            # by default the OS's, over two hours).
+            options="-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 "
+            "-c tcp_user_timeout=10000",
         )
 
     def _step_down(self, why: str) -> None:
