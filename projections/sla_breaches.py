@@ -32,7 +32,7 @@ class SlaBreaches(CounterModel):
     tables = {
         "tickets": "ticket_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, team_id TEXT, assignee_id TEXT, "
         "deadline BIGINT, running BOOLEAN NOT NULL, recorded BOOLEAN NOT NULL, decided BOOLEAN NOT NULL, "
-        "created BIGINT NOT NULL, warned BOOLEAN NOT NULL, state {blob} NOT NULL",
+        "window_start BIGINT NOT NULL, warned BOOLEAN NOT NULL, state {blob} NOT NULL",
         "buckets": "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, days INTEGER NOT NULL, "
         "bucket BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (org_id, scope, scope_id, days, bucket)",
         "decided": "org_id TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL, n BIGINT NOT NULL, "
@@ -81,7 +81,8 @@ class SlaBreaches(CounterModel):
             "running": deadline is not None,
             "recorded": deadline is not None and s.breach_recorded_for == deadline,
             "decided": s.sla_breach_decided,
-            "created": micros(s.created_at),
+            # The SLA window starts at creation, later by the time held (as on the ticket).
+            "window_start": micros(s.created_at) + round(s.held_seconds * 1_000_000),
             "warned": deadline is not None and s.warned_for == deadline,
             "state": state,
         }
@@ -160,19 +161,21 @@ class SlaBreaches(CounterModel):
         """Ids of running tickets, not yet warned of nor breached, of which their org's share of the time
         to the deadline (`percent_of(org_id)`, None: no warnings) has gone by `now`.
 
-        The window here starts at creation; holds start it later on the ticket, which decides.
+        The window starts at creation, moved on by the time held, as on the ticket (which decides).
         """
         at = micros(now)
         waiting = f"running AND NOT recorded AND NOT warned AND deadline > {at}"
         curs.execute(f"SELECT DISTINCT org_id FROM {copy.prefix}_tickets WHERE {waiting}")
         due: list[str] = []
         for org_id in sorted(str(r["org_id"]) for r in curs.fetchall()):
+            if len(due) >= limit:
+                break
             percent = percent_of(org_id)
-            if percent is None or len(due) >= limit:
+            if percent is None:
                 continue
             curs.execute(
                 f"SELECT ticket_id FROM {copy.prefix}_tickets WHERE org_id = ? AND {waiting} "
-                "AND deadline - (deadline - created) * ? / 100 <= ? ORDER BY deadline LIMIT ?",
+                "AND deadline - (deadline - window_start) * ? / 100 <= ? ORDER BY deadline LIMIT ?",
                 (org_id, 100 - percent, at, limit - len(due)),
             )
             due += [str(r["ticket_id"]) for r in curs.fetchall()]

@@ -66,6 +66,9 @@ class TicketSummary(msgspec.Struct, kw_only=True):
     resolution_missed: bool = False
     breach_recorded_for: datetime | None = None
     warned_for: datetime | None = None  # the deadline an about-to-breach warning was recorded for
+    held_seconds: float = (
+        0.0  # time spent on hold, as the ticket counts it: its SLA window starts that much later
+    )
     created_at: datetime
     updated_at: datetime
     version: int
@@ -188,6 +191,10 @@ HANDLERS: dict[type[Any], Handler] = {
     Ticket.SubjectChanged: _set(subject=lambda e, s: e.new),
     Ticket.DescriptionChanged: _set(description_words=lambda e, s: words(e.new)),
     Ticket.StatusChanged: _set(
+        held_seconds=lambda e, s: (
+            s.held_seconds
+            + s.sla.after_status_change(Status(e.old), Status(e.new), e.timestamp)[1].total_seconds()
+        ),
         sla=lambda e, s: s.sla.after_status_change(Status(e.old), Status(e.new), e.timestamp)[0],
         status=lambda e, s: e.new,
     ),
@@ -208,7 +215,10 @@ HANDLERS: dict[type[Any], Handler] = {
     Ticket.MessageDeleted: _set(message_count=lambda e, s: s.message_count - 1),
     Ticket.AttachmentAdded: _set(),
     Ticket.SlaDeadlineSet: _set(sla=lambda e, s: s.sla.with_due_times(_due_times(e), e.timestamp)),
-    Ticket.SlaClockResumed: _set(sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp)),
+    Ticket.SlaClockResumed: _set(
+        held_seconds=lambda e, s: s.held_seconds + e.held_seconds,
+        sla=lambda e, s: s.sla.resumed_to(_due_times(e), e.timestamp),
+    ),
     Ticket.SlaBreached: _set(breach_recorded_for=lambda e, s: e.deadline),
     Ticket.SlaWarned: _set(warned_for=lambda e, s: e.deadline),
     Ticket.FollowUpCreated: _set(),
