@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -52,6 +52,9 @@ from tickets.infrastructure.clock import Clock, system_clock
 from tickets.infrastructure.patterns import matches, pattern_error
 
 logger = logging.getLogger("tickets.rules")
+
+# Tickets whose org the engine remembers (16 bytes of ids each, twice, plus the dict's share).
+TICKET_ORGS_REMEMBERED = 100_000
 
 # (org id, member ids) -> how many open (not resolved or closed) tickets each is assigned; from the
 # read side's ticket list, handed in as a parameter (the application imports nothing of the read side).
@@ -100,10 +103,19 @@ class RuleEngine:
         self.open_counts = open_counts
         self.dispatch = dispatch
         self._assigned: Counter[UUID] = Counter()
+        # A ticket's org never changes: known, it lets a trigger be passed over without loading the
+        # ticket when its org has no rule for it (most triggers of most orgs). Bounded, oldest out.
+        self._org_of_ticket: OrderedDict[UUID, UUID] = OrderedDict()
+        # The orgs of the current `run`, each loaded once: for that check only, never to act on.
+        self._orgs_this_run: dict[UUID, Organization] = {}
 
     def run(self, events: Sequence[Any]) -> int:
         """Run the rules for these trigger events (in log order); how many rules applied."""
         self._assigned = Counter()
+        self._orgs_this_run = {}
+        for event in events:
+            if isinstance(event, Ticket.Created):
+                self._remember_org(event.originator_id, event.org_id)
         applied = 0
         for trigger in triggers_of(events):
             try:
@@ -116,10 +128,30 @@ class RuleEngine:
         """Run the rules that react to one trigger and have not run for it; how many applied."""
         return retry_on_conflict(lambda: self._attempt(trigger))
 
+    def _no_rule_reacts(self, trigger: Trigger) -> bool:
+        """Whether the trigger's org, as loaded once in this run, has no rule that reacts to it.
+
+        Loaded after the run's events were read from the log, that org has every rule that can react
+        to them (a rule reacts only to events after it was written); a rule removed since then is
+        checked again on the org loaded to act.
+        """
+        org_id = self._org_of_ticket.get(trigger.ticket_id)
+        if org_id is None:
+            return False
+        org = self._orgs_this_run.get(org_id)
+        if org is None:
+            org = self._orgs_this_run[org_id] = self.app.repository.get(org_id)
+        return not any(
+            r.reacts_to(trigger.kind, trigger.at) and r.id != trigger.actor_id for r in org.rules.values()
+        )
+
     def _attempt(self, trigger: Trigger) -> int:
+        if self._no_rule_reacts(trigger):
+            return 0
         ticket = self._ticket(trigger.ticket_id)
         if ticket is None or ticket.deleted or ticket.status == Status.CLOSED:
             return 0
+        self._remember_org(ticket.id, ticket.org_id)
         org: Organization = self.app.repository.get(ticket.org_id)
         rules = [
             r
@@ -159,6 +191,12 @@ class RuleEngine:
         self.app.save(ticket, *turns.rotations.values())
         self._assigned = turns.assigned
         return applied
+
+    def _remember_org(self, ticket_id: UUID, org_id: UUID) -> None:
+        self._org_of_ticket[ticket_id] = org_id
+        self._org_of_ticket.move_to_end(ticket_id)
+        if len(self._org_of_ticket) > TICKET_ORGS_REMEMBERED:
+            self._org_of_ticket.popitem(last=False)
 
     def _ticket(self, ticket_id: UUID) -> Ticket | None:
         try:
