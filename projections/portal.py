@@ -10,7 +10,7 @@ the note's row was never written.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -58,24 +58,45 @@ class EventModel(ReadModel):
         self.handlers[type(event)](self, curs, copy, event, position)
 
 
-def apply_events(views: ViewDatabase, app: Application[Any], view: View, limit: int = 2000) -> BatchResult:
-    """Apply the next events of the model's topics to one copy; rows and tracking commit together."""
-    model = view.model
-    assert isinstance(model, EventModel)
-    with views.batch(view) as cursors:
-        curs = cursors.get(view.copy)
-        if curs is None:
+def apply_events(
+    views: ViewDatabase, app: Application[Any], targets: Sequence[View], limit: int = 2000
+) -> BatchResult:
+    """Apply the next events of the models' topics to their copies, each event decoded once for all.
+
+    One read of the log serves every copy, from the one furthest behind; a copy applies only the
+    events past its own position and of its own topics. Rows and tracking records commit together
+    (on PostgreSQL one transaction for all the copies, on SQLite one per copy's file).
+    """
+    with views.batch(*targets) as cursors:
+        held = [(v, cursors[v.copy], v.position_in(cursors[v.copy])) for v in targets if v.copy in cursors]
+        if not held:
             return BatchResult(locked_out=True)
-        start = view.position_in(curs)
+        start = min(position for _, _, position in held)
         head = app.recorder.max_notification_id() or 0
         if head <= start:
-            return BatchResult(position=start)
-        notifications = app.recorder.select_notifications(start + 1, limit, stop=head, topics=model.topics)
+            return BatchResult(position=start, locked_out=len(held) < len(targets))
+        models = [(v, curs, position, _model(v), frozenset(_model(v).topics)) for v, curs, position in held]
+        topics = sorted(set().union(*(model_topics for *_, model_topics in models)))
+        notifications = app.recorder.select_notifications(start + 1, limit, stop=head, topics=topics)
         for notification in notifications:
-            model.process(curs, view.copy, app.mapper.to_domain_event(notification), notification.id)
+            event = None
+            for view, curs, position, model, model_topics in models:
+                if notification.id > position and notification.topic in model_topics:
+                    if event is None:
+                        event = app.mapper.to_domain_event(notification)
+                    model.process(curs, view.copy, event, notification.id)
         end = notifications[-1].id if len(notifications) == limit else head
-        view.record(curs, end)
-    return BatchResult(events=len(notifications), position=end, advanced=True)
+        for view, curs, position, *_ in models:
+            if end > position:
+                view.record(curs, end)
+    return BatchResult(
+        events=len(notifications), position=end, advanced=True, locked_out=len(held) < len(targets)
+    )
+
+
+def _model(view: View) -> EventModel:
+    assert isinstance(view.model, EventModel)
+    return view.model
 
 
 # ---------------------------------------------------------------------------- the portal

@@ -504,3 +504,39 @@ def test_an_event_stored_by_an_older_class_version_is_upcast_by_the_library(
     event = TICKET_EVENTS.reader(services.app.mapper)(stored)
     assert isinstance(event, Ticket.SubjectChanged)
     assert event.new == "PAPER JAM"
+
+
+def test_the_event_models_decode_each_event_once_for_all_their_copies(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One batch serves every event-by-event model (portal, contacts, feed, inbox, ...): each event is
+    read and decoded once, a copy ahead of the others skips what it has, and each reaches the head."""
+    from projections.runner import EVENT_MODELS
+
+    read_side = services.read_side
+    assert read_side is not None
+    desk = Desk(services, clock, f"once-{secrets.token_hex(3)}")
+    for i in range(3):
+        desk.run(("create", Priority.HIGH, Category.BUG, False, False, False))
+        services.tickets.add_message(desk.admin, str(desk.ticket_ids[-1]), f"reply {i}", False)
+    read_side.step_events()
+    # The feed alone is rebuilt to the head; the others stay behind it by what comes next.
+    read_side.rebuild_all(["feed"])
+    services.tickets.add_message(desk.admin, str(desk.ticket_ids[0]), "later", False)
+    services.tickets.add_message(desk.agent, str(desk.ticket_ids[1]), "a note", True)
+    head = services.app.head_position()
+
+    decoded: list[int] = []
+    to_domain_event = services.app.mapper.to_domain_event
+
+    def counting(stored: Any) -> Any:
+        decoded.append(stored.id)
+        return to_domain_event(stored)
+
+    monkeypatch.setattr(services.app.mapper, "to_domain_event", counting)
+    read_side.step_events()
+
+    assert decoded and len(decoded) == len(set(decoded))
+    assert read_side.positions(EVENT_MODELS) == dict.fromkeys(EVENT_MODELS, head)
+    rows, _ = read_side.feed_page(str(desk.admin.org_id), 0, [], 1000)
+    assert [r.position for r in rows] == sorted({r.position for r in rows})  # nothing applied twice
