@@ -30,6 +30,7 @@ from tickets.application.webhooks import WebhookService
 from tickets.infrastructure.agent_http import DispatchTransport, HttpDispatchTransport
 from tickets.infrastructure.blobs import BlobStore, MemoryBlobStore, open_blob_store
 from tickets.infrastructure.clock import Clock, system_clock
+from tickets.infrastructure.key_locks import PostgresKeyLocks
 from tickets.infrastructure.mailer import MailTransport, MemoryTransport, open_transport
 from tickets.infrastructure.model_store import ModelStore
 from tickets.infrastructure.postgres import open_database
@@ -83,11 +84,15 @@ class Services:
     run_rules: bool = True
     # How long list and stats wait for the read models to include a position (read-your-writes).
     read_your_writes_timeout: float = 2.0
+    # The cross-process locks of the group committer's hot aggregates (PostgreSQL only).
+    key_locks: PostgresKeyLocks | None = None
 
     def close(self) -> None:
         if self.read_side is not None:
             self.read_side.close()
         self.attachments.blobs.close()
+        if self.key_locks is not None:
+            self.key_locks.close()
         if isinstance(transport := self.webhook_sender.transport, HttpTransport):
             transport.close()
         self.app.close()
@@ -106,12 +111,13 @@ def wire(
     dispatch_transport: DispatchTransport | None = None,
     webhook_settings: WebhookSettings = WebhookSettings(),
     webhook_transport: WebhookTransport | None = None,
+    key_locks: PostgresKeyLocks | None = None,
 ) -> Services:
     """The services over an open application (no read side); attachment bytes, sent mail and trained
     models in memory unless `blobs`, `transport` and `models` say where."""
     directory = DirectoryService(app, clock)
     contacts = ContactService(app, clock)
-    tickets = TicketService(app, directory, clock, contacts, attachment_limits)
+    tickets = TicketService(app, directory, clock, contacts, attachment_limits, key_locks)
     attachments = AttachmentService(app, tickets, blobs or MemoryBlobStore(), attachment_limits, clock)
     triage = Triage(app, models or ModelStore(None), agent_settings, clock)
     dispatcher = AgentDispatcher(
@@ -149,6 +155,7 @@ def wire(
         rule_engine=rule_engine,
         clock=clock,
         store=store,
+        key_locks=key_locks,
     )
 
 
@@ -198,6 +205,8 @@ def build_services(settings: Settings | None = None, clock: Clock = system_clock
         settings.agents,
         ModelStore(settings.model_directory()),
         webhook_settings=settings.webhooks,
+        # Other processes write the same store (workers, servers): hot aggregates are locked in turn.
+        key_locks=PostgresKeyLocks(env) if settings.is_postgres else None,
     )
     services.read_side = read_side = ReadSide.open(settings, app, clock)
     # Contacts that only tickets of older releases name are known to the contacts read model.

@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from tickets.application.actors import Actor
 from tickets.application.agents import dispatch_agent, dispatch_mentioned_agents
 from tickets.application.app import Saved, TicketsApp
-from tickets.application.committer import GroupCommitter, Staged
+from tickets.application.committer import GroupCommitter, KeyLocks, Staged
 from tickets.application.contacts import ContactActor, ContactService
 from tickets.application.directory import DirectoryService
 from tickets.domain.agents import AgentRun
@@ -93,6 +93,7 @@ class TicketService:
         clock: Clock = system_clock,
         contacts: ContactService | None = None,
         attachment_limits: AttachmentLimits = AttachmentLimits(),
+        key_locks: KeyLocks | None = None,
     ) -> None:
         self.app = app
         self.directory = directory
@@ -101,9 +102,9 @@ class TicketService:
         self.attachment_limits = attachment_limits
         # Every command that changes tickets goes through it: commands that arrive together commit
         # in one transaction. Creates in one batch take consecutive numbers from one counter, so
-        # they never clash in-process; clashes with other processes are caught by the store and
-        # the batch runs again.
-        self.committer = GroupCommitter(app)
+        # they never clash in-process; other processes' batches take the counter's lock in turn
+        # (`key_locks`), and a clash that still happens is caught by the store and runs again.
+        self.committer = GroupCommitter(app, locks=key_locks)
 
     # ------------------------------------------------------------------ loading
 
@@ -274,8 +275,11 @@ class TicketService:
         return ticket, counter, index, contact
 
     def _counter(self, org_id: UUID, now: datetime) -> TicketCounter:
+        counter_id = TicketCounter.create_id(org_id)
+        # Every create of the org writes it: other processes' batches wait for this one's save.
+        self.committer.serialize_on(str(counter_id))
         try:
-            counter: TicketCounter = self.app.repository.get(TicketCounter.create_id(org_id))
+            counter: TicketCounter = self.app.repository.get(counter_id)
         except AggregateNotFoundError:
             counter = TicketCounter(org_id=org_id, timestamp=now)
         return counter
