@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import Org
+from tickets.bootstrap import Services
 from tickets.infrastructure.clock import ManualClock
 
 API = "/api/v1"
@@ -314,3 +315,39 @@ def test_if_match_must_be_an_ascii_version(client: TestClient[Any], org: Org) ->
             f"{API}/tickets/1", json={"subject": "x"}, headers={**org.admin.headers, "If-Match": value}
         )
         assert response.status_code in (200, 412), value
+
+
+def test_a_write_is_answered_with_the_org_it_was_checked_against(
+    client: TestClient[Any], org: Org, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to a create or an update names the assignee and tags from the org the command
+    loaded: the org is not loaded a second time to present it."""
+    agent = org.add_member("agent", name="Bob Agent")
+    tag = client.post(
+        "/api/v1/ticket-tags", json={"name": "vip", "color": "#112233"}, headers=org.admin.headers
+    )
+    client.get("/api/v1/me", headers=org.admin.headers)  # the token authenticated, and cached
+    org_loads: list[object] = []
+    get = services.app.repository.get
+
+    def counting(aggregate_id: Any, **kwargs: Any) -> Any:
+        if str(aggregate_id) == org.admin.org_id:
+            org_loads.append(aggregate_id)
+        return get(aggregate_id, **kwargs)
+
+    monkeypatch.setattr(services.app.repository, "get", counting)
+    created = client.post(
+        "/api/v1/tickets",
+        json={"subject": "Named", "assigneeId": agent.user_id, "tagIds": [tag.json()["id"]]},
+        headers=org.admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["assignee"]["name"] == "Bob Agent"
+    assert [t["name"] for t in created.json()["tags"]] == ["vip"]
+    assert len(org_loads) == 1
+    org_loads.clear()
+    patched = client.patch(
+        f"/api/v1/tickets/{created.json()['id']}", json={"priority": "high"}, headers=org.admin.headers
+    )
+    assert patched.status_code == 200 and patched.json()["assignee"]["name"] == "Bob Agent"
+    assert len(org_loads) == 1

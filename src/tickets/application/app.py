@@ -138,10 +138,15 @@ class ConcurrencyConflictError(ConflictError):
 
 @dataclass(frozen=True)
 class Saved(Generic[T_co]):
-    """The result of a command and the log position of its last event (None if nothing changed)."""
+    """The result of a command and the log position of its last event (None if nothing changed).
+
+    `org`: the org the command was checked against, when it loaded one (as it was then): what the
+    result is presented with, without loading the org again.
+    """
 
     value: T_co
     position: int | None
+    org: Organization | None = None
 
 
 MAX_ATTEMPTS = 30

@@ -34,6 +34,7 @@ from eventsourcing.persistence import IntegrityError
 
 from tickets.application.app import MAX_ATTEMPTS, ConcurrencyConflictError, Saved, TicketsApp
 from tickets.application.batching import AggregateEvent, Result, SameAggregateCreatedTwiceError
+from tickets.domain.organization import Organization
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -45,10 +46,12 @@ MAX_BATCH = 100
 
 @dataclass(frozen=True)
 class Staged(Generic[T_co]):
-    """What a command did, for the committer to save: its result and every aggregate it changed."""
+    """What a command did, for the committer to save: its result and every aggregate it changed,
+    and the org it was checked against (`Saved.org`; never changed by the command)."""
 
     value: T_co
     aggregates: tuple[Aggregate, ...]
+    org: Organization | None = None
 
 
 Command = Callable[[], Staged[T]]
@@ -208,7 +211,7 @@ class GroupCommitter:
                 self.locks.release_all()
 
     def _run_and_save(self, batch: list[_Waiting]) -> list[_Waiting]:
-        outcomes: list[tuple[_Waiting, Result, list[AggregateEvent]]] = []
+        outcomes: list[tuple[_Waiting, Result, list[AggregateEvent], Organization | None]] = []
         failures: list[tuple[_Waiting, Exception]] = []
         later: list[_Waiting] = []
         with self.app.batching_repository.unit_of_work() as work:
@@ -223,14 +226,14 @@ class GroupCommitter:
                     work.undo_pending()
                     failures.append((waiting, error))
                 else:
-                    outcomes.append((waiting, work.hand_out(staged.value), events))
+                    outcomes.append((waiting, work.hand_out(staged.value), events, staged.org))
             changed = work.changed()
             accepted = work.events
         recordings = self.app.save(*accepted, *changed) if accepted else []
         positions = {id(r.domain_event): r.notification.id for r in recordings}
-        for waiting, result, own_events in outcomes:
+        for waiting, result, own_events, org in outcomes:
             position = positions[id(own_events[-1])] if own_events else None
-            waiting.finish(Saved(result.value, position), None)
+            waiting.finish(Saved(result.value, position, org), None)
         for waiting, failure in failures:
             waiting.finish(None, failure)
         return later

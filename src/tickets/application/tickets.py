@@ -229,7 +229,7 @@ class TicketService:
                 if ticket.contact_email and ticket.contact_id != contact_before
                 else None
             )
-            return Staged(result, (ticket, *_some(contact)))
+            return Staged(result, (ticket, *_some(contact)), org)
 
         return self.committer.run(attempt)
 
@@ -293,7 +293,7 @@ class TicketService:
             now = self.clock()
             org = self.directory.org(actor.org_id)
             ticket, counter, index, contact = self._open_ticket(actor, org, new, now)
-            return Staged(ticket, (counter, ticket, index, *_some(contact)))
+            return Staged(ticket, (counter, ticket, index, *_some(contact)), org)
 
         return self.committer.run(attempt)
 
@@ -312,7 +312,7 @@ class TicketService:
                 actor, org, carried, now, follow_up_of=original.id
             )
             original.record_follow_up(ticket.id, actor.user_id, now)
-            return Staged(ticket, (counter, ticket, index, original, *_some(contact)))
+            return Staged(ticket, (counter, ticket, index, original, *_some(contact)), org)
 
         return self.committer.run(attempt)
 

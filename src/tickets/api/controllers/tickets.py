@@ -26,6 +26,7 @@ from tickets.api.cursors import decode_cursor, encode_cursor
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services
 from tickets.domain.commands import NewTicket, TicketChanges
+from tickets.domain.organization import Organization
 from tickets.domain.ticket import Ticket
 
 # JSON Lines: one JSON object per line (https://jsonlines.org).
@@ -36,9 +37,11 @@ class TicketController(Controller):
     path = "/api/v1/tickets"
     tags = ["tickets"]
 
-    def _out(self, services: Services, actor: Actor, ticket: Ticket) -> schemas.TicketOut:
-        org = services.directory.org(actor.org_id)
-        return presenters.ticket(ticket, org, services.clock())
+    def _out(
+        self, services: Services, actor: Actor, ticket: Ticket, org: Organization | None = None
+    ) -> schemas.TicketOut:
+        """The ticket as the API shows it, with the org a command checked it against if it has it."""
+        return presenters.ticket(ticket, org or services.directory.org(actor.org_id), services.clock())
 
     @post("/", sync_to_thread=True, status_code=201, summary="Create a ticket")
     def create_ticket(
@@ -52,7 +55,7 @@ class TicketController(Controller):
             actor,
             schemas.command(NewTicket, data),
         )
-        return written(self._out(services, actor, saved.value), saved, 201, saved.value.version)
+        return written(self._out(services, actor, saved.value, saved.org), saved, 201, saved.value.version)
 
     @get(
         "/{ticket_ref:str}",
@@ -95,7 +98,7 @@ class TicketController(Controller):
         saved = services.tickets.update(
             actor, ticket_ref, schemas.command(TicketChanges, data), parse_if_match(if_match)
         )
-        return written(self._out(services, actor, saved.value), saved, version=saved.value.version)
+        return written(self._out(services, actor, saved.value, saved.org), saved, version=saved.value.version)
 
     @delete("/{ticket_ref:str}", sync_to_thread=True, status_code=204, summary="Soft-delete a ticket")
     def delete_ticket(
@@ -115,7 +118,7 @@ class TicketController(Controller):
     ) -> Response[schemas.TicketOut]:
         """`assigneeId` must be a member of the org; null unassigns. Honours `If-Match` like PATCH."""
         saved = services.tickets.assign(actor, ticket_ref, data.assignee_id, parse_if_match(if_match))
-        return written(self._out(services, actor, saved.value), saved, version=saved.value.version)
+        return written(self._out(services, actor, saved.value, saved.org), saved, version=saved.value.version)
 
     @post(
         "/{ticket_ref:str}/follow-up",
@@ -128,7 +131,7 @@ class TicketController(Controller):
     ) -> Response[schemas.TicketOut]:
         """Create a new ticket linked to a closed one (`followUpOf`), with its subject, contact and routing."""
         saved = services.tickets.follow_up(actor, ticket_ref)
-        return written(self._out(services, actor, saved.value), saved, 201, saved.value.version)
+        return written(self._out(services, actor, saved.value, saved.org), saved, 201, saved.value.version)
 
     # -------------------------------------------------------------------- thread
 
