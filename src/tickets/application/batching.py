@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import ProjectorFunction, Repository, project_aggregate
+from eventsourcing.application import ProjectorFunction, Repository
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 AggregateEvent = CanMutateAggregate[UUID]
@@ -115,6 +115,14 @@ class UnitOfWork:
             self._instances[aggregate_id] = rebuilt
 
 
+def apply_events(aggregate: Any, domain_events: Iterable[AggregateEvent]) -> Any:
+    """The library's `project_aggregate` without its per-event `isinstance` of a runtime-checkable
+    protocol (a tenth of a load's time here): every event stored by this application mutates."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
 class BatchingRepository(Repository[UUID]):
     """The library's repository, answering loads in a batch from the batch's `UnitOfWork`.
 
@@ -149,7 +157,7 @@ class BatchingRepository(Repository[UUID]):
         aggregate_id: UUID,
         *,
         version: int | None = None,
-        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+        projector_func: ProjectorFunction[Any, Any] = apply_events,
         fastforward_skipping: bool = False,
         deepcopy_from_cache: bool = True,
     ) -> Any:
