@@ -84,7 +84,7 @@ def create_app(services: Services, elect_follower: bool = False) -> Litestar:
         route_handlers=[health, *API_CONTROLLERS, PortalPages, upload_router(services), docs_assets_router()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "actor": Provide(provide_actor, sync_to_thread=True),
+            "actor": Provide(provide_actor),
             "paging": Provide(provide_paging, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,

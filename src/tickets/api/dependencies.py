@@ -25,12 +25,20 @@ def provide_services(state: State) -> Services:
 ACTOR_STATE_KEY = "actor"
 
 
-def provide_actor(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Actor:
-    """The member the bearer token belongs to; 401 without a valid one."""
+async def provide_actor(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Actor:
+    """The member the bearer token belongs to; 401 without a valid one.
+
+    A token authenticated recently is answered on the event loop; only one that must be read from the
+    store goes to a worker thread.
+    """
     known = request.state.get(ACTOR_STATE_KEY)
     if isinstance(known, Actor):
         return known
-    return authenticate(request, services)
+    token = bearer_token(request)
+    actor = services.directory.authenticated_recently(token)
+    if actor is None:
+        actor = await to_thread.run_sync(services.directory.authenticate, token)
+    return admitted(request, actor)
 
 
 async def uploader_before_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -44,6 +52,11 @@ async def uploader_before_body(connection: ASGIConnection[Any, Any, Any, Any], _
 
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any], services: Services) -> Actor:
     """The member whose bearer token the request carries; 401 without a valid one."""
+    return admitted(connection, services.directory.authenticate(bearer_token(connection)))
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The request's bearer token; 401 without one."""
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -51,7 +64,11 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any], services: Servi
             detail="send an API token as 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": 'Bearer realm="pfai"'},
         )
-    actor = services.directory.authenticate(token.strip())
+    return token.strip()
+
+
+def admitted(connection: ASGIConnection[Any, Any, Any, Any], actor: Actor | None) -> Actor:
+    """The token's member, if the token is valid and opens this route; else 401 or 403."""
     if actor is None:
         raise NotAuthorizedException(
             detail="the API token is not valid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}

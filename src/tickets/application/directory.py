@@ -233,6 +233,13 @@ class DirectoryService:
         cached = self.auth_cache.get(token_hash)
         if cached is not None:
             return cached
+        return self._authenticate_from_store(token_hash)
+
+    def authenticated_recently(self, token: str) -> Actor | None:
+        """The token's member if `auth_cache` knows it (no I/O: callable on an event loop), else None."""
+        return self.auth_cache.get(hash_token(token))
+
+    def _authenticate_from_store(self, token_hash: str) -> Actor | None:
         generation = self.auth_cache.generation
         now = self.clock()
         try:
