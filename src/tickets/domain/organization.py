@@ -7,7 +7,6 @@ per org is their consistency boundary.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -135,7 +134,8 @@ class Organization(TypedAggregate):
         slug: str
         name: str
 
-    # Dicts of immutable values (frozen dataclasses, ids, names): a copy of the org shares the values.
+    # Dicts of immutable values (frozen dataclasses, ids, names): a copy of the org shares the values
+    # (every request loads its org: copying each member, team and tag made that its costliest part).
     _SHALLOW_COPIED = frozenset(
         {
             "members",
@@ -148,15 +148,6 @@ class Organization(TypedAggregate):
             "rule_names",
         }
     )
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Organization:
-        # The repository hands out deep copies of cached aggregates, and every request loads its
-        # org: copying each member, team and tag made that the costliest part of a request.
-        clone = object.__new__(type(self))
-        memo[id(self)] = clone
-        for name, value in self.__dict__.items():
-            clone.__dict__[name] = dict(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
-        return clone
 
     @event(Created)
     def __init__(self, slug: str, name: str, actor_id: UUID | None, timestamp: datetime) -> None:

@@ -14,8 +14,11 @@ replays the events, until the next snapshot is written by today's rules.
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.utils import get_topic, resolve_topic
@@ -50,7 +53,31 @@ class TypedSnapshot(Snapshot):
         return aggregate
 
 
+# Values a copy of an aggregate can share: nothing changes them in place.
+IMMUTABLE_TYPES = frozenset({str, int, float, bool, type(None), UUID, datetime, timedelta})
+
+
 class TypedAggregate(Aggregate):
     """The base of the domain's aggregates: snapshots restore their state with its types."""
 
     Snapshot = TypedSnapshot
+
+    # Attributes whose dicts hold immutable values only: a copy gets its own dict, sharing the values.
+    _SHALLOW_COPIED: ClassVar[frozenset[str]] = frozenset()
+    # Attributes that hold one immutable value of a type of the aggregate's own (a frozen dataclass).
+    _SHARED: ClassVar[frozenset[str]] = frozenset()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        # The repository hands out deep copies of cached aggregates, one per command: ids, times,
+        # enums and other immutable values are shared (deep-copying each UUID and datetime made up
+        # most of a copy), dicts of immutable values copied one level, anything else deep-copied.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            if type(value) in IMMUTABLE_TYPES or isinstance(value, Enum) or name in self._SHARED:
+                clone.__dict__[name] = value
+            elif name in self._SHALLOW_COPIED:
+                clone.__dict__[name] = copy.copy(value)
+            else:
+                clone.__dict__[name] = copy.deepcopy(value, memo)
+        return clone

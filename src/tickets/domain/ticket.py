@@ -12,7 +12,6 @@ history never fails.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -173,21 +172,12 @@ class Ticket(TypedAggregate):
     # 9: the deadline last warned of (about to breach).
     class_version = 9
 
-    # Dicts of immutable values: a copy of the ticket shares the values.
+    # Dicts of immutable values: a copy of the ticket shares the values. Messages and attachments
+    # are immutable, so a command on a ticket with thousands of messages copies no message (and a
+    # thread not read yet from its snapshot stays unread: `infrastructure/snapshot_parts.py`).
     _SHALLOW_COPIED = frozenset({"messages", "attachments"})
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
-        # The repository hands out deep copies of cached tickets. Messages and attachments are
-        # immutable, so a copy can share them: only their dicts are copied, which keeps a
-        # command on a ticket with thousands of messages from copying every message (and a
-        # thread not read yet from its snapshot unread: `infrastructure/snapshot_parts.py`).
-        clone = object.__new__(type(self))
-        memo[id(self)] = clone
-        for name, value in self.__dict__.items():
-            clone.__dict__[name] = (
-                copy.copy(value) if name in self._SHALLOW_COPIED else copy.deepcopy(value, memo)
-            )
-        return clone
+    # The SLA clock is a frozen dataclass of times and flags: changes replace it.
+    _SHARED = frozenset({"sla"})
 
     # ------------------------------------------------------------------ creation
 
