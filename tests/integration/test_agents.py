@@ -26,6 +26,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from benchmarks.triage_history import generate
 from projections.runner import Follower
+from tests.conftest import settle
 from tickets.api.app import create_app
 from tickets.application.actors import Actor
 from tickets.bootstrap import Services, build_services
@@ -144,9 +145,10 @@ def _api(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[str]
 
 
 def _run_agents(services: Services) -> int:
-    """What the server's follower does each round: catch up, then run the dispatches due."""
+    """What the server's follower does each round: catch up, then run the dispatches due. (The API
+    server's own follower may hold the read models' locks: `settle` waits for its batch.)"""
     assert services.read_side is not None
-    services.read_side.catch_up_all()
+    settle(services)
     return Follower(services.read_side, agent_dispatcher=services.agent_dispatcher).run_agents()
 
 
