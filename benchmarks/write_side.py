@@ -19,6 +19,7 @@ section of docs/benchmarks.md with the machine and the command.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -212,6 +213,10 @@ class HttpRun:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    # The read models' lag behind the log when the run ended (events), and how long they then took
+    # to catch up (s): the follower's share of the load, which the next run does not inherit.
+    lag_events: int = 0
+    catch_up_seconds: float = 0.0
 
 
 def _milliseconds(value: str) -> float:
@@ -334,6 +339,23 @@ def run_wrk(
     return parse_wrk(result.stdout)
 
 
+def follower_lag(env: dict[str, str]) -> int:
+    """The largest lag of a read model behind the head of the log (`pfai projections status`)."""
+    rows = json.loads(pfai("projections", "status", "--json", env=env))
+    return max((int(row["lag"]) for row in rows), default=0)
+
+
+def wait_for_follower(env: dict[str, str], timeout: float = 300) -> tuple[int, float]:
+    """The follower's lag now, and how long it took to reach the head (so runs start level)."""
+    lag = follower_lag(env)
+    started = time.monotonic()
+    while (current := follower_lag(env)) > 0 and time.monotonic() - started < timeout:
+        time.sleep(0.5)
+    if current > 0:
+        raise RuntimeError(f"the follower is still {current} events behind after {timeout} s")
+    return lag, time.monotonic() - started
+
+
 def http_runs(
     workers: int | None, connections: list[int], seconds: int, wrk: str, log_dir: Path
 ) -> list[HttpRun]:
@@ -364,8 +386,9 @@ def http_runs(
             wrk_env = {**os.environ, "PFAI_TOKEN": token, "PFAI_TICKETS": str(tickets_file)}
             for what, script in (("creates", "creates.lua"), ("messages", "messages.lua")):
                 for count in connections:
+                    wait_for_follower(env)
                     figures = run_wrk(wrk, base, script, wrk_env, count, seconds)
-                    runs.append(HttpRun(what, served, count, *figures))
+                    runs.append(HttpRun(what, served, count, *figures, *wait_for_follower(env)))
                     print(f"  {format_run(runs[-1])}", flush=True)
     return runs
 
@@ -375,7 +398,7 @@ def format_run(run: HttpRun) -> str:
     return (
         f"HTTP {run.what:<8} workers {run.workers} conns {run.connections:>2}: "
         f"{run.requests_per_second:8,.0f} req/s  p50 {run.p50_ms:7.1f} ms  p99 {run.p99_ms:7.1f} ms  "
-        f"non-2xx {run.non_2xx}{errors}"
+        f"non-2xx {run.non_2xx}{errors}  follower lag {run.lag_events:,} events, caught up in {run.catch_up_seconds:.1f} s"
     )
 
 
@@ -481,7 +504,7 @@ def write_docs(
     http_rows = [
         f"| {r.what} | {r.workers}{' (default)' if r.workers == default_workers else ''} | {r.connections} | "
         f"{r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx + r.socket_errors} | "
-        f"{r.requests_per_second / library_best:.2f}x |"
+        f"{r.requests_per_second / library_best:.2f}x | {r.lag_events:,} | {r.catch_up_seconds:.1f} |"
         for r in sorted(runs, key=lambda r: (r.what, r.workers, r.connections))
     ]
     lines = [
@@ -507,10 +530,12 @@ def write_docs(
         "on loopback with `benchmarks/wrk/creates.lua` (a new ticket per request) and `messages.lua` (a public "
         f"message to one of {MESSAGE_TARGETS} pre-created tickets at random), 2 wrk threads, one run each; "
         "errors = non-2xx answers (counted by the script) plus socket errors. "
-        f"The ratio is over the library's best ({library_best:,.0f} saves/s).",
+        f"The ratio is over the library's best ({library_best:,.0f} saves/s). Each run starts with the "
+        "read models at the head of the log; 'lag' is how far behind it they were when the run ended (the "
+        "follower's share of the load, in events), 'catch-up' how long they then took to reach it.",
         "",
-        "| writes | workers | connections | requests/s | p50 ms | p99 ms | errors | HTTP/library |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| writes | workers | connections | requests/s | p50 ms | p99 ms | errors | HTTP/library | lag | catch-up s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *http_rows,
         "",
         f"**HTTP/library at the default {default_workers} worker(s)** (best over the connection counts): "
