@@ -138,8 +138,8 @@ class GroupCommitter:
         processes never wait on each other. A further key is taken if free, else the command goes
         on without it (a clash, if any, runs the batch again).
         """
-        if self.locks is None or key in self._held:
-            return
+        if self.locks is None or key in self._held or not self.app.batching_repository.in_batch:
+            return  # outside a batch nothing would release it: the store's version check suffices
         if self.locks.acquire(key, wait=not self._held):
             self._held.add(key)
 
