@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, cast
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, ProgrammingError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Cursor as PgCursor
@@ -244,8 +244,10 @@ class ViewDatabase(ABC):
                 view = self._open_view(model, generation)
                 try:
                     view.create_table()
-                except IntegrityError:
-                    # Another process created the same tables at the same moment; they exist now.
+                except (IntegrityError, ProgrammingError):
+                    # Another process created the same tables at the same moment (PostgreSQL says so
+                    # as a unique violation, or as "type ... already exists"); they exist now. A real
+                    # error raises again.
                     view.create_table()
                 self._views[key] = view
             return self._views[key]

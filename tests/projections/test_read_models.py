@@ -540,3 +540,42 @@ def test_the_event_models_decode_each_event_once_for_all_their_copies(
     assert read_side.positions(EVENT_MODELS) == dict.fromkeys(EVENT_MODELS, head)
     rows, _ = read_side.feed_page(str(desk.admin.org_id), 0, [], 1000)
     assert [r.position for r in rows] == sorted({r.position for r in rows})  # nothing applied twice
+
+
+def _open_every_copy_at_once(read_sides: list[ReadSide]) -> list[BaseException]:
+    """Each read side opens every read model's serving copy, all starting at one moment; the errors."""
+    import threading
+
+    start = threading.Barrier(len(read_sides))
+    errors: list[BaseException] = []
+
+    def open_all(read_side: ReadSide) -> None:
+        start.wait()
+        try:
+            for name in ALL_MODELS:
+                read_side.serving_view(name)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_all, args=(r,)) for r in read_sides]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_two_servers_opening_new_copies_at_once_both_get_them(postgres_url: str) -> None:
+    """Two servers starting on a new database create the same read-model tables at the same moment:
+    PostgreSQL refuses one of them (a unique violation, or "type ... already exists"), and that one
+    finds the tables made by the other instead of failing."""
+    for _ in range(3):
+        settings = Settings(f"{postgres_url}?schema=race_{secrets.token_hex(4)}")
+        built = [build_services(settings) for _ in range(2)]
+        try:
+            read_sides = [b.read_side for b in built if b.read_side is not None]
+            assert len(read_sides) == 2
+            assert _open_every_copy_at_once(read_sides) == []
+        finally:
+            for b in built:
+                b.close()
